@@ -1,0 +1,159 @@
+"""The `nst-engine` command line: `run` stylises an image, `weights` finds or fetches VGG19.
+
+The protocol that front ends rely on (JSON events, exit codes, cancellation) is in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__, weights
+from .cancel import Cancellation
+from .errors import EXIT_OK, BadInputError, EngineError
+from .progress import HumanReporter, JsonReporter, Reporter
+from .run import RunRequest, run
+from .settings import DEFAULT_PRESET, PRESETS, Settings, preset
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors become our BadInputError so that JSON front ends see them too."""
+
+    def error(self, message: str):
+        raise BadInputError(f"{message} (see `nst-engine {self.prog.split()[-1]} --help`)", "usage")
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nst-engine", description="Neural style transfer (Gatys et al.) with VGG19.")
+    parser.add_argument("--version", action="version", version=f"nst-engine {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = commands.add_parser("run", help="stylise an image", description="Repaint CONTENT in the style of STYLE.")
+    files = r.add_argument_group("files")
+    files.add_argument("--content", required=True, type=Path, help="image to repaint (alpha is kept)")
+    files.add_argument("--style", required=True, action="append", type=Path, help="style image; repeat to blend")
+    files.add_argument("--output", required=True, type=Path, help="result; same pixel size as the content")
+    files.add_argument("--mask", type=Path, help="grey-level mask at the content's size: white = stylise")
+    files.add_argument(
+        "--mask-output",
+        choices=["blend", "cutout"],
+        default="blend",
+        help="outside the mask: keep the content (blend) or make it transparent (cutout)",
+    )
+    files.add_argument("--weights", help="VGG19 weights file (default: $NST_VGG19_WEIGHTS, then Keras' cache)")
+
+    look = r.add_argument_group("look (defaults come from the preset)")
+    look.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help="default: %(default)s")
+    look.add_argument("--style-weights", type=_float_list, help="blend weights, one per --style, e.g. 0.7,0.3")
+    look.add_argument("--strength", type=float, help="style strength: multiplies the style weight (1 = preset)")
+    look.add_argument("--style-scale", type=float, help="style image size relative to the working size")
+    look.add_argument("--preserve-colors", action="store_true", default=None, help="keep the content's colours")
+
+    opt = r.add_argument_group("optimisation (defaults come from the preset)")
+    opt.add_argument("--max-size", type=int, help="working size: longest side in pixels")
+    opt.add_argument("--iterations", type=int)
+    opt.add_argument("--learning-rate", type=float)
+    opt.add_argument("--beta1", type=float)
+    opt.add_argument("--beta2", type=float)
+    opt.add_argument("--epsilon", type=float)
+    opt.add_argument("--content-weight", type=float)
+    opt.add_argument("--style-weight", type=float)
+    opt.add_argument("--tv-weight", type=float, help="total-variation (smoothness) weight")
+    opt.add_argument("--init", choices=["content", "noise"])
+    opt.add_argument("--seed", type=int, help="seed for noise initialisation")
+
+    out = r.add_argument_group("progress")
+    out.add_argument("--progress", choices=["human", "json", "none"], default="human")
+    out.add_argument("--preview-every", type=int, default=0, metavar="N", help="write a preview every N iterations")
+    out.add_argument("--preview-path", type=Path, help="default: <output stem>.preview.png, removed at the end")
+
+    w = commands.add_parser("weights", help="find or fetch the VGG19 weights")
+    wc = w.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    fetch = wc.add_parser("fetch", help="download and verify the weights (into Keras' cache by default)")
+    fetch.add_argument("--dest", type=Path, help="folder to put the file in")
+    path = wc.add_parser("path", help="print the weights file a run would use")
+    path.add_argument("--weights", help="check this file instead")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    names = [name for name in Settings.__dataclass_fields__ if name != "style_weights"]
+    overrides = {name: getattr(args, name, None) for name in names}
+    overrides["style_weights"] = args.style_weights
+    return preset(args.preset, **overrides)
+
+
+def _run(args: argparse.Namespace, reporter: Reporter) -> int:
+    cancellation = Cancellation()
+    cancellation.install()
+    request = RunRequest(
+        content=args.content,
+        styles=args.style,
+        output=args.output,
+        settings=_settings(args),
+        preset=args.preset,
+        mask=args.mask,
+        mask_output=args.mask_output,
+        weights=args.weights,
+        preview_every=args.preview_every,
+        preview_path=args.preview_path,
+    )
+    output = run(request, reporter, cancellation)
+    reporter.done(str(output))
+    return EXIT_OK
+
+
+def _weights(args: argparse.Namespace, reporter: Reporter) -> int:
+    if args.action == "fetch":
+        path = weights.fetch(args.dest, log=reporter.log)
+    else:
+        path = weights.locate(args.weights)
+    print(path, flush=True)
+    return EXIT_OK
+
+
+def _make_reporter(argv: list[str]) -> Reporter:
+    """JSON mode keeps the real stdout for the protocol and sends everything else to stderr."""
+    json_mode = any(a == "--progress=json" for a in argv) or any(
+        a == "--progress" and b == "json" for a, b in zip(argv, argv[1:])
+    )
+    if not json_mode:
+        return HumanReporter() if "none" not in argv else Reporter()
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return JsonReporter(protocol)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    reporter = _make_reporter(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "run":
+            return _run(args, reporter)
+        return _weights(args, reporter)
+    except EngineError as error:
+        reporter.error(error)
+        return error.exit_code
+    except MemoryError:
+        error = EngineError("out of memory: lower --max-size or close other programs", "out_of_memory")
+        reporter.error(error)
+        return error.exit_code
+    except Exception as exc:  # noqa: BLE001 - the protocol promises an error event for anything
+        traceback.print_exc(file=sys.stderr)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        code = "out_of_memory" if "OOM" in text or "ResourceExhausted" in type(exc).__name__ else "internal"
+        error = EngineError(f"internal error: {type(exc).__name__}: {text[:300]} (please report this)", code)
+        reporter.error(error)
+        return error.exit_code

@@ -1,0 +1,219 @@
+"""Reading, checking, resizing and writing images, with Pillow and numpy only.
+
+Everything here runs before TensorFlow is imported, so bad input is reported within a second.
+Images travel through the engine as float32 arrays: RGB in 0..255 (H, W, 3) and, separately, alpha
+in 0..1 (H, W) or None for opaque images.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import BadInputError
+
+MAX_INPUT_PIXELS = 100_000_000
+"""Largest image accepted (10000 x 10000). Larger inputs are refused before they are decoded."""
+
+MIN_SIDE = 16
+"""Smallest side accepted: VGG19 halves the image four times before its deepest layers."""
+
+ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "TGA", "GIF"}
+
+# Pillow checks for decompression bombs itself; we refuse larger images with our own message first.
+Image.MAX_IMAGE_PIXELS = None
+
+
+@dataclass
+class RasterImage:
+    """An image as the engine works with it."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), Pillow's order."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def open_checked(path: str | os.PathLike, role: str) -> Image.Image:
+    """Open `path` lazily and refuse what cannot be an image we can work on, before decoding it."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"{role} image {path} does not exist: check the path", "input_missing")
+    if path.is_dir():
+        raise BadInputError(f"{role} image {path} is a folder, not an image file", "input_unreadable")
+    try:
+        image = Image.open(path)
+    except PermissionError:
+        raise BadInputError(f"{role} image {path} cannot be read: permission denied", "input_unreadable") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadInputError(
+            f"{role} image {path} is not an image Pillow can read ({exc}): save it as PNG or JPEG",
+            "input_unreadable",
+        ) from None
+    width, height = image.size
+    if width * height > MAX_INPUT_PIXELS:
+        raise BadInputError(
+            f"{role} image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
+            f"limit of {MAX_INPUT_PIXELS / 1e6:.0f}: scale it down first",
+            "image_too_large",
+        )
+    if min(width, height) < MIN_SIDE:
+        raise BadInputError(
+            f"{role} image is {width}x{height} pixels: it needs at least {MIN_SIDE} pixels on each side",
+            "image_too_small",
+        )
+    return image
+
+
+def _decode(image: Image.Image, path: Path, role: str) -> Image.Image:
+    try:
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadInputError(
+            f"{role} image {path} is truncated or damaged ({exc}): export it again",
+            "input_unreadable",
+        ) from None
+
+
+def _to_float(image: Image.Image) -> RasterImage:
+    """Convert any Pillow mode (RGB, RGBA, L, LA, P, CMYK, 1, I;16, I, F) to RasterImage."""
+    mode = image.mode
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        grey = np.asarray(image, dtype=np.float32)
+        peak = 65535.0 if mode != "F" and grey.max(initial=0) > 255 else 255.0
+        if mode == "F" and grey.max(initial=0) <= 1.0:
+            peak = 1.0
+        grey = np.clip(grey * (255.0 / peak), 0, 255)
+        return RasterImage(np.repeat(grey[:, :, None], 3, axis=2))
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        return RasterImage(rgba[:, :, :3].copy(), rgba[:, :, 3] / 255.0)
+    return RasterImage(np.asarray(image.convert("RGB"), dtype=np.float32))
+
+
+def load_image(path: str | os.PathLike, role: str = "content") -> RasterImage:
+    """Load an image with EXIF orientation applied, as float RGB 0..255 plus alpha 0..1."""
+    path = Path(path)
+    image = _decode(open_checked(path, role), path, role)
+    return _to_float(image)
+
+
+def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
+    """Load a grey-level mask (white = stylise) of exactly `size`; alpha, if any, multiplies it."""
+    path = Path(path)
+    image = _decode(open_checked(path, "mask"), path, "mask")
+    if image.size != size:
+        raise BadInputError(
+            f"mask is {image.size[0]}x{image.size[1]} but the content is {size[0]}x{size[1]}: "
+            "export the mask at the content's size",
+            "mask_size_mismatch",
+        )
+    raster = _to_float(image)
+    mask = luminance(raster.rgb) / 255.0
+    if raster.alpha is not None:
+        mask = mask * raster.alpha
+    return np.clip(mask, 0.0, 1.0).astype(np.float32)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of a float RGB array (the Y of YCbCr)."""
+    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def scaled_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """(width, height) with the longest side scaled to `longest`, as the reference tutorial rounds."""
+    width, height = size
+    scale = longest / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float (H, W) or (H, W, C) array to (width, height) with Lanczos filtering."""
+    if (array.shape[1], array.shape[0]) == tuple(size):
+        return array
+    if array.ndim == 2:
+        return np.asarray(Image.fromarray(array.astype(np.float32), "F").resize(size, Image.LANCZOS))
+    channels = [resize(array[:, :, c], size) for c in range(array.shape[2])]
+    return np.stack(channels, axis=2)
+
+
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(array), 0, 255).astype(np.uint8)
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The Pillow format name that the output's extension asks for."""
+    extension = Path(path).suffix.lower()
+    formats = Image.registered_extensions()
+    if extension not in formats or formats[extension] not in Image.SAVE:
+        raise BadInputError(
+            f"output {path} has no image extension Pillow can write: use .png",
+            "output_unwritable",
+        )
+    return formats[extension]
+
+
+def check_output_path(path: str | os.PathLike, needs_alpha: bool) -> Path:
+    """Fail now, not after an hour of work, if the output cannot be written."""
+    path = Path(path).absolute()
+    fmt = output_format(path)
+    if needs_alpha and fmt not in ALPHA_FORMATS:
+        raise BadInputError(
+            f"the content has transparency but {fmt} cannot store it: write the output as .png",
+            "output_unwritable",
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise BadInputError(f"output folder {folder} does not exist: create it first", "output_unwritable")
+    if path.is_dir():
+        raise BadInputError(f"output {path} is a folder: give a file name such as out.png", "output_unwritable")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nst-probe-"):
+            pass
+    except OSError as exc:
+        raise BadInputError(
+            f"cannot write to output folder {folder} ({exc.strerror}): choose another folder",
+            "output_unwritable",
+        ) from None
+    return path
+
+
+def save_atomic(image: RasterImage, path: str | os.PathLike) -> Path:
+    """Write to a temporary file beside `path`, then rename: a half-written image never exists."""
+    path = Path(path)
+    rgb = to_uint8(image.rgb)
+    if image.alpha is not None:
+        alpha = to_uint8(image.alpha * 255.0)
+        pil = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    else:
+        pil = Image.fromarray(rgb, "RGB")
+    fmt = output_format(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pil.save(handle, format=fmt)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o666 & ~_umask())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    """The process umask (there is no way to read it without setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
