@@ -1,0 +1,80 @@
+"""Scripting entry point, for Krita's Scripter and for tests.
+
+    from krita import Krita
+    from neural_style import api
+    doc = Krita.instance().activeDocument()
+    layer = api.stylize(doc, doc.activeNode(), "/path/to/style.jpg", preset="preview")
+
+:func:`stylize` runs the same flow as the dialog without showing it. It blocks the script but not
+Krita (a local event loop keeps the interface alive), honours the document's current selection,
+and returns the new layer. Any problem raises :class:`StyleError` (``.code``, ``.message``).
+"""
+
+from __future__ import annotations
+
+from .config import EngineConfig
+from .job import JobResult, StyleJob
+from .layer_io import StyleError
+from .qt_compat import QEventLoop, QTimer
+
+__all__ = ["EngineConfig", "StyleError", "stylize", "run_job"]
+
+
+def run_job(job: StyleJob, timeout: float | None = None) -> JobResult:
+    """Start ``job`` and wait for it while Qt keeps processing events; cancel on timeout."""
+    loop = QEventLoop()
+    job.finished.connect(lambda _result: loop.quit())
+    job.start()
+    if job.result is None:
+        timer = None
+        if timeout:
+            timer = QTimer()
+            timer.setSingleShot(True)
+            timer.timeout.connect(job.cancel)
+            timer.start(int(timeout * 1000))
+        loop.exec()
+        if timer is not None:
+            timer.stop()
+    return job.result
+
+
+def stylize(
+    document,
+    node,
+    style_path,
+    preset: str = "balanced",
+    *,
+    strength: float = 1.0,
+    seed: int | None = None,
+    preserve_colors: bool = False,
+    engine: EngineConfig | None = None,
+    layer_name: str | None = None,
+    timeout: float | None = None,
+    on_progress=None,
+    **options,
+):
+    """Repaint ``node`` (or the selected part of it) in the style of ``style_path``.
+
+    ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. Extra keyword arguments become
+    engine options (``max_size=256`` → ``--max-size 256``; ``True`` → a bare flag). ``engine``
+    overrides the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is
+    called with each progress event (a dict with ``iteration``, ``total``, ``eta``).
+    """
+    job = StyleJob(
+        document,
+        node,
+        str(style_path),
+        preset,
+        strength=strength,
+        seed=seed,
+        preserve_colors=preserve_colors,
+        engine=engine,
+        layer_name=layer_name,
+        **options,
+    )
+    if on_progress is not None:
+        job.progress.connect(on_progress)
+    result = run_job(job, timeout)
+    if not result.ok:
+        raise StyleError(result.message, result.code)
+    return result.layer

@@ -1,0 +1,355 @@
+"""The painter's dialog. Thin: it collects options, starts a :class:`StyleJob` and shows progress.
+
+It runs without blocking Krita (non-modal; the engine is a separate process) and remembers every
+option between runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .config import (
+    DEFAULT_PRESET,
+    PRESETS,
+    EngineConfig,
+    Settings,
+    bundled_styles,
+    load_engine_config,
+    remember_recent,
+    style_label,
+)
+from .job import JobResult, StyleJob
+from .qt_compat import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QImage,
+    QLabel,
+    QLineEdit,
+    QPixmap,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    Qt,
+    QVBoxLayout,
+)
+
+THUMB = 160
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+
+
+def _format_eta(seconds) -> str:
+    try:
+        seconds = int(round(float(seconds)))
+    except (TypeError, ValueError):
+        return ""
+    minutes, sec = divmod(max(0, seconds), 60)
+    return f"about {minutes} min {sec:02d} s left" if minutes else f"about {sec} s left"
+
+
+class StyleDialog(QDialog):
+    def __init__(self, parent=None, document=None, node=None, settings: Settings | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Neural Style Transfer")
+        self.settings = settings or Settings()
+        self.document, self.node = document, node
+        self.job: StyleJob | None = None
+        self.last_result: JobResult | None = None
+        self._build()
+        self.load_settings()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        self.target_label = QLabel()
+        self.target_label.setWordWrap(True)
+        outer.addWidget(self.target_label)
+
+        style_box = QGroupBox("Style")
+        style_row = QHBoxLayout(style_box)
+        left = QVBoxLayout()
+        self.style_combo = QComboBox()
+        self.style_combo.setMinimumWidth(220)
+        self.style_combo.currentIndexChanged.connect(self._update_thumbnail)
+        self.browse_button = QPushButton("Choose image…")
+        self.browse_button.clicked.connect(self.browse_style)
+        left.addWidget(self.style_combo)
+        left.addWidget(self.browse_button)
+        left.addStretch(1)
+        self.thumbnail = QLabel()
+        self.thumbnail.setFixedSize(THUMB, THUMB)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        style_row.addLayout(left, 1)
+        style_row.addWidget(self.thumbnail)
+        outer.addWidget(style_box)
+
+        form = QFormLayout()
+        self.strength_spin = QDoubleSpinBox()
+        self.strength_spin.setRange(0.1, 10.0)
+        self.strength_spin.setSingleStep(0.1)
+        self.strength_spin.setDecimals(2)
+        self.strength_spin.setToolTip("How much style: 1 = the preset's balance, 2 = twice as much style")
+        form.addRow("Strength", self.strength_spin)
+        self.preset_combo = QComboBox()
+        for name, label, hint in PRESETS:
+            self.preset_combo.addItem(label, name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, hint, Qt.ItemDataRole.ToolTipRole)
+        form.addRow("Quality", self.preset_combo)
+        self.preserve_check = QCheckBox("Keep the layer's colours (take only brush strokes and texture)")
+        form.addRow("Colours", self.preserve_check)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setToolTip("Same seed + same options = same result")
+        form.addRow("Seed", self.seed_spin)
+        outer.addLayout(form)
+
+        engine_box = QGroupBox("Engine")
+        engine_form = QFormLayout(engine_box)
+        self.engine_python_edit = QLineEdit()
+        self.engine_python_edit.setPlaceholderText("set by the installer")
+        engine_form.addRow("Python", self.engine_python_edit)
+        self.engine_weights_edit = QLineEdit()
+        self.engine_weights_edit.setPlaceholderText("set by the installer")
+        engine_form.addRow("VGG19 weights", self.engine_weights_edit)
+        outer.addWidget(engine_box)
+
+        progress_row = QHBoxLayout()
+        progress_col = QVBoxLayout()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.setValue(0)
+        self.eta_label = QLabel("")
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        progress_col.addWidget(self.progress_bar)
+        progress_col.addWidget(self.eta_label)
+        progress_col.addWidget(self.message_label)
+        progress_col.addStretch(1)
+        self.preview_label = QLabel()
+        self.preview_label.setFixedSize(THUMB, THUMB)
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        progress_row.addLayout(progress_col, 1)
+        progress_row.addWidget(self.preview_label)
+        outer.addLayout(progress_row)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.run_button = QPushButton("Stylise")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.start_run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_run)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        for button in (self.run_button, self.cancel_button, self.close_button):
+            buttons.addWidget(button)
+        outer.addLayout(buttons)
+
+    # -- settings ------------------------------------------------------------------------------
+    def _fill_styles(self, selected: str = "") -> None:
+        self.style_combo.blockSignals(True)
+        self.style_combo.clear()
+        seen = set()
+        for path in self.settings.get_list("recent_styles"):
+            if os.path.isfile(path) and path not in seen:
+                seen.add(path)
+                self.style_combo.addItem(f"{style_label(path)} (recent)", path)
+        for path in bundled_styles():
+            if str(path) not in seen:
+                seen.add(str(path))
+                self.style_combo.addItem(f"{style_label(path)} (sample)", str(path))
+        if selected and selected not in seen and os.path.isfile(selected):
+            self.style_combo.insertItem(0, style_label(selected), selected)
+        index = self.style_combo.findData(selected) if selected else 0
+        self.style_combo.setCurrentIndex(max(0, index))
+        self.style_combo.blockSignals(False)
+        self._update_thumbnail()
+
+    def load_settings(self) -> None:
+        s = self.settings
+        self._fill_styles(s.get("style", ""))
+        self.strength_spin.setValue(_float(s.get("strength", "1.0"), 1.0))
+        preset = s.get("preset", DEFAULT_PRESET)
+        self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(preset)))
+        self.preserve_check.setChecked(s.get("preserve_colors", "false") == "true")
+        self.seed_spin.setValue(int(_float(s.get("seed", "0"), 0)))
+        self.engine_python_edit.setText(s.get("engine_python", ""))
+        self.engine_weights_edit.setText(s.get("engine_weights", ""))
+        installed = load_engine_config(_NoOverrides())
+        if installed.python:
+            self.engine_python_edit.setPlaceholderText(installed.python)
+        if installed.weights:
+            self.engine_weights_edit.setPlaceholderText(installed.weights)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set("style", self.style_path())
+        s.set("strength", f"{self.strength_spin.value():.2f}")
+        s.set("preset", self.preset_combo.currentData())
+        s.set("preserve_colors", "true" if self.preserve_check.isChecked() else "false")
+        s.set("seed", str(self.seed_spin.value()))
+        s.set("engine_python", self.engine_python_edit.text().strip())
+        s.set("engine_weights", self.engine_weights_edit.text().strip())
+
+    def options(self) -> dict:
+        return {
+            "style_path": self.style_path(),
+            "preset": self.preset_combo.currentData(),
+            "strength": float(self.strength_spin.value()),
+            "preserve_colors": self.preserve_check.isChecked(),
+            "seed": int(self.seed_spin.value()),
+        }
+
+    def engine_config(self) -> EngineConfig:
+        self.save_settings()
+        return load_engine_config(self.settings)
+
+    # -- style choice --------------------------------------------------------------------------
+    def style_path(self) -> str:
+        return str(self.style_combo.currentData() or "")
+
+    def set_style(self, path: str) -> None:
+        self._fill_styles(path)
+
+    def browse_style(self) -> None:
+        start = os.path.dirname(self.style_path()) if self.style_path() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a style image", start, IMAGE_FILTER)
+        if path:
+            self.set_style(path)
+
+    def _update_thumbnail(self, *_args) -> None:
+        path = self.style_path()
+        image = QImage(path) if path else QImage()
+        if image.isNull():
+            self.thumbnail.setText("no image")
+            self.thumbnail.setPixmap(QPixmap())
+            return
+        scaled = image.scaled(
+            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        self.thumbnail.setPixmap(QPixmap.fromImage(scaled))
+
+    # -- target --------------------------------------------------------------------------------
+    def refresh_target(self) -> None:
+        """Take the active document and layer from Krita (when the dialog is shown)."""
+        try:
+            from krita import Krita
+
+            doc = Krita.instance().activeDocument()
+            self.document, self.node = doc, (doc.activeNode() if doc else None)
+        except ImportError:
+            pass
+        self._show_target()
+
+    def set_target(self, document, node) -> None:
+        self.document, self.node = document, node
+        self._show_target()
+
+    def _show_target(self) -> None:
+        if self.document is None or self.node is None:
+            self.target_label.setText("Open an image and select a paint layer.")
+            return
+        sel = self.document.selection()
+        where = "the selected part of" if sel is not None and sel.width() > 0 else "the whole layer"
+        self.target_label.setText(f"Repaints {where} “{self.node.name()}” into a new layer above it.")
+
+    # -- running -------------------------------------------------------------------------------
+    def start_run(self) -> None:
+        if self.job is not None:
+            return
+        if self.document is None:
+            self.refresh_target()
+        opts = self.options()
+        self.save_settings()
+        if opts["style_path"]:
+            remember_recent(self.settings, opts["style_path"])
+        self.job = StyleJob(
+            self.document,
+            self.node,
+            opts.pop("style_path"),
+            opts.pop("preset"),
+            engine=self.engine_config(),
+            parent=self,
+            **opts,
+        )
+        self.job.progress.connect(self._on_progress)
+        self.job.preview.connect(self._on_preview)
+        self.job.finished.connect(self._on_finished)
+        self._set_running(True)
+        self.message_label.setText("Starting the engine…")
+        self.progress_bar.setValue(0)
+        self.preview_label.clear()
+        self.job.start()
+
+    def cancel_run(self) -> None:
+        if self.job is not None:
+            self.message_label.setText("Cancelling…")
+            self.job.cancel()
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        for widget in (
+            self.style_combo,
+            self.browse_button,
+            self.strength_spin,
+            self.preset_combo,
+            self.preserve_check,
+            self.seed_spin,
+            self.engine_python_edit,
+            self.engine_weights_edit,
+        ):
+            widget.setEnabled(not running)
+
+    def _on_progress(self, event: dict) -> None:
+        total = max(1, int(event.get("total") or 1))
+        done = int(event.get("iteration") or 0)
+        self.progress_bar.setValue(int(100 * done / total))
+        self.eta_label.setText(_format_eta(event.get("eta")))
+        self.message_label.setText(f"Painting… step {done} of {total}")
+
+    def _on_preview(self, path: str) -> None:
+        image = QImage(path)
+        if not image.isNull():
+            scaled = image.scaled(
+                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+            self.preview_label.setPixmap(QPixmap.fromImage(scaled))
+
+    def _on_finished(self, result: JobResult) -> None:
+        self.last_result = result
+        self.job = None
+        self._set_running(False)
+        self.eta_label.setText("")
+        if result.ok:
+            self.progress_bar.setValue(100)
+            self.message_label.setText(f"Done: added the layer “{result.layer.name()}”.")
+        else:
+            self.progress_bar.setValue(0)
+            self.message_label.setText(result.message)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.save_settings()
+        self.cancel_run()
+        super().closeEvent(event)
+
+
+class _NoOverrides:
+    """Settings stand-in that hides the dialog's overrides (to show the installed defaults)."""
+
+    def get(self, key: str, default: str = "") -> str:
+        return default
+
+
+def _float(text, default: float) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,255 @@
+"""Run the engine as a separate process (``QProcess``, argument list, never a shell).
+
+The engine speaks the protocol in ``docs/protocol.md``: JSON objects on stdout, one per line, and
+an exit code. :class:`EngineProcess` turns them into Qt signals, so the caller's event loop (the
+dialog, or the local loop of :func:`neural_style.api.stylize`) keeps Krita responsive.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+from .qt_compat import QObject, QProcess, QTimer, pyqtSignal
+
+CANCEL_GRACE_MS = 5000  # the engine stops within a second; kill() only if it does not
+_ACTIVE: set[EngineProcess] = set()
+
+
+@dataclass
+class EngineRequest:
+    """Everything one engine run needs; :meth:`arguments` builds the command line."""
+
+    python: str
+    content: str
+    style: str
+    output: str
+    preset: str = "balanced"
+    strength: float = 1.0
+    seed: int | None = None
+    preserve_colors: bool = False
+    weights: str = ""
+    mask: str = ""
+    preview_path: str = ""
+    preview_every: int = 10
+    extra: dict = field(default_factory=dict)
+
+    def arguments(self) -> list[str]:
+        args = ["-m", "nst_engine", "run", "--content", self.content, "--style", self.style]
+        args += ["--output", self.output, "--progress", "json", "--preset", self.preset]
+        args += ["--strength", _num(self.strength)]
+        if self.seed is not None:
+            args += ["--seed", str(int(self.seed))]
+        if self.weights:
+            args += ["--weights", self.weights]
+        if self.preview_path and self.preview_every > 0:
+            args += ["--preview-every", str(int(self.preview_every))]
+            args += ["--preview-path", self.preview_path]
+        if self.preserve_colors:
+            args.append("--preserve-colors")
+        if self.mask:
+            args += ["--mask", self.mask, "--mask-output", "cutout"]
+        for key, value in self.extra.items():
+            flag = "--" + key.replace("_", "-")
+            if value is True:
+                args.append(flag)
+            elif value is not None and value is not False:
+                args += [flag, _num(value) if isinstance(value, float) else str(value)]
+        return args
+
+
+def _num(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+@dataclass
+class EngineResult:
+    ok: bool
+    output: str = ""
+    code: str = ""  # the protocol's error code, or "cancelled", "failed_to_start", "crashed"
+    message: str = ""
+    exit_code: int | None = None
+    stderr_tail: str = ""
+
+
+class EngineProcess(QObject):
+    """One engine run. Signals: ``started(dict)``, ``progress(dict)``, ``preview(str)``,
+    ``finished(EngineResult)`` (exactly once, also after cancel or a failed start)."""
+
+    started = pyqtSignal(dict)
+    progress = pyqtSignal(dict)
+    preview = pyqtSignal(str)
+    finished = pyqtSignal(object)
+
+    def __init__(self, request: EngineRequest, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.request = request
+        self.process = QProcess(self)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        self.process.readyReadStandardOutput.connect(self._read_stdout)
+        self.process.readyReadStandardError.connect(self._read_stderr)
+        self.process.finished.connect(self._on_finished)
+        self.process.errorOccurred.connect(self._on_error)
+        self._buffer = b""
+        self._stderr = b""
+        self._events: list[dict] = []
+        self._cancelled = False
+        self._done = False
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._kill)
+        self.pid: int | None = None
+        self.result: EngineResult | None = None
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self) -> None:
+        env = self.process.processEnvironment()
+        if env.isEmpty():
+            from .qt_compat import QtCore
+
+            env = QtCore.QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        env.insert("TF_CPP_MIN_LOG_LEVEL", env.value("TF_CPP_MIN_LOG_LEVEL", "2"))
+        self.process.setProcessEnvironment(env)
+        _ACTIVE.add(self)
+        self.process.start(self.request.python, self.request.arguments())
+        if self.process.waitForStarted(10000):
+            self.pid = int(self.process.processId())
+
+    def cancel(self) -> None:
+        """Ask the engine to stop (SIGTERM and closing its stdin); kill it after a grace period."""
+        if self._done:
+            return
+        self._cancelled = True
+        if self.process.state() == QProcess.ProcessState.NotRunning:
+            return
+        self.process.closeWriteChannel()
+        if sys.platform != "win32":
+            self.process.terminate()
+        self._kill_timer.start(CANCEL_GRACE_MS)
+
+    def is_running(self) -> bool:
+        return not self._done
+
+    def wait(self, msecs: int = 5000) -> bool:
+        """Block until the process has ended (for shutdown paths)."""
+        if self.process.state() == QProcess.ProcessState.NotRunning:
+            return True
+        return self.process.waitForFinished(msecs)
+
+    def _kill(self) -> None:
+        if self.process.state() != QProcess.ProcessState.NotRunning:
+            self.process.kill()
+
+    # -- output --------------------------------------------------------------------------------
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._handle_line(line)
+
+    def _read_stderr(self) -> None:
+        self._stderr = (self._stderr + bytes(self.process.readAllStandardError()))[-20000:]
+
+    def _handle_line(self, line: bytes) -> None:
+        line = line.strip()
+        if not line:
+            return
+        try:
+            event = json.loads(line.decode("utf-8", "replace"))
+        except ValueError:
+            return  # not protocol output: ignore
+        if not isinstance(event, dict):
+            return
+        self._events.append(event)
+        kind = event.get("event")
+        if kind == "start":
+            self.started.emit(event)
+        elif kind == "progress":
+            self.progress.emit(event)
+        elif kind == "preview" and event.get("path"):
+            self.preview.emit(str(event["path"]))
+
+    def _last(self, kind: str) -> dict | None:
+        for event in reversed(self._events):
+            if event.get("event") == kind:
+                return event
+        return None
+
+    def stderr_tail(self, lines: int = 15) -> str:
+        text = self._stderr.decode("utf-8", "replace")
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    # -- the end -------------------------------------------------------------------------------
+    def _on_error(self, error) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._finish(
+                EngineResult(
+                    ok=False,
+                    code="failed_to_start",
+                    message=(
+                        f"The engine could not be started with {self.request.python}: "
+                        f"{self.process.errorString()}. Check the engine's Python in the "
+                        "plugin's Engine settings or run the installer again."
+                    ),
+                )
+            )
+
+    def _on_finished(self, exit_code: int, exit_status) -> None:
+        self._read_stdout()
+        if self._buffer:
+            self._handle_line(self._buffer)
+            self._buffer = b""
+        self._read_stderr()
+        done, error = self._last("done"), self._last("error")
+        crashed = exit_status == QProcess.ExitStatus.CrashExit
+        tail = self.stderr_tail()
+        if done and exit_code == 0 and not crashed and not self._cancelled:
+            output = str(done.get("output") or self.request.output)
+            result = EngineResult(ok=True, output=output, exit_code=0, stderr_tail=tail)
+        elif self._cancelled:
+            result = EngineResult(
+                ok=False,
+                code="cancelled",
+                message="Cancelled: nothing was changed.",
+                exit_code=exit_code,
+                stderr_tail=tail,
+            )
+        elif error:
+            result = EngineResult(
+                ok=False,
+                code=str(error.get("code", "internal")),
+                message=str(error.get("message") or "The engine failed."),
+                exit_code=exit_code,
+                stderr_tail=tail,
+            )
+        else:
+            last = tail.splitlines()[-1] if tail else ""
+            result = EngineResult(
+                ok=False,
+                code="crashed" if crashed else "internal",
+                message=f"The engine stopped unexpectedly (exit code {exit_code}). {last}".strip(),
+                exit_code=exit_code,
+                stderr_tail=tail,
+            )
+        self._finish(result)
+
+    def _finish(self, result: EngineResult) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._kill_timer.stop()
+        _ACTIVE.discard(self)
+        self.result = result
+        self.finished.emit(result)
+
+
+def stop_all(wait_ms: int = 3000) -> None:
+    """End every running engine (Krita is quitting): cancel, wait briefly, then kill."""
+    for proc in list(_ACTIVE):
+        proc.cancel()
+    for proc in list(_ACTIVE):
+        if not proc.wait(wait_ms):
+            proc._kill()
+            proc.wait(1000)

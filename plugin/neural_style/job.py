@@ -1,0 +1,155 @@
+"""One style transfer on one layer: export, run the engine, import — shared by the dialog and the
+scripting API. The document is only touched at the very end, by adding one layer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from . import layer_io
+from .config import EngineConfig, EngineNotConfigured, load_engine_config, style_label
+from .engine import EngineProcess, EngineRequest, EngineResult
+from .layer_io import StyleError
+from .qt_compat import QObject, pyqtSignal
+
+
+@dataclass
+class JobResult:
+    ok: bool
+    layer: object = None
+    code: str = ""
+    message: str = ""
+    details: str = ""  # the engine's stderr tail, for a "details" view
+
+
+class StyleJob(QObject):
+    """Signals: ``progress(dict)``, ``preview(str)``, ``finished(JobResult)`` (exactly once)."""
+
+    progress = pyqtSignal(dict)
+    preview = pyqtSignal(str)
+    finished = pyqtSignal(object)
+
+    def __init__(
+        self,
+        document,
+        node,
+        style_path: str,
+        preset: str = "balanced",
+        *,
+        strength: float = 1.0,
+        seed: int | None = None,
+        preserve_colors: bool = False,
+        engine: EngineConfig | None = None,
+        layer_name: str | None = None,
+        preview_every: int = 10,
+        parent: QObject | None = None,
+        **options,
+    ) -> None:
+        super().__init__(parent)
+        self.document, self.node, self.style_path = document, node, str(style_path)
+        self.preset, self.strength, self.seed = preset, strength, seed
+        self.preserve_colors = preserve_colors
+        self.engine_config = engine
+        self.layer_name = layer_name or style_label(style_path)
+        self.preview_every = preview_every
+        self.options = options
+        self.tmpdir: str | None = None
+        self.region: layer_io.Region | None = None
+        self.mask: bytes | None = None
+        self.process: EngineProcess | None = None
+        self.result: JobResult | None = None
+
+    # -- public --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Validate and export synchronously, then run the engine in the background.
+
+        Problems found before the engine starts are reported through ``finished`` too, so the
+        caller has one place to handle every outcome.
+        """
+        try:
+            self._prepare()
+        except (StyleError, EngineNotConfigured) as exc:
+            self._finish(JobResult(False, code=getattr(exc, "code", "engine_missing"), message=str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - never show a traceback to the painter
+            self._finish(JobResult(False, code="internal", message=f"Unexpected problem: {exc}"))
+            return
+        self.process.start()
+
+    def cancel(self) -> None:
+        if self.process is not None and self.result is None:
+            self.process.cancel()
+
+    def is_running(self) -> bool:
+        return self.result is None
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        layer_io.validate(self.document, self.node)
+        if not os.path.isfile(self.style_path):
+            raise StyleError(f"The style image {self.style_path} does not exist.", "style_missing")
+        cfg = self.engine_config or load_engine_config()
+        cfg.check()
+        selection = layer_io.current_selection(self.document)
+        self.region = layer_io.plan_region(self.document, self.node, selection)
+        if selection is not None:
+            self.mask = layer_io.selection_mask(selection, self.region)
+        self.tmpdir = tempfile.mkdtemp(prefix="krita-neural-style-")
+        content = os.path.join(self.tmpdir, "content.png")
+        layer_io.export_layer(self.node, self.region, content)
+        mask_path = ""
+        if self.mask is not None:
+            mask_path = os.path.join(self.tmpdir, "mask.png")
+            layer_io.export_mask(self.mask, self.region, mask_path)
+        request = EngineRequest(
+            python=cfg.python,
+            content=content,
+            style=self.style_path,
+            output=os.path.join(self.tmpdir, "result.png"),
+            preset=self.preset,
+            strength=self.strength,
+            seed=self.seed,
+            preserve_colors=self.preserve_colors,
+            weights=cfg.weights,
+            mask=mask_path,
+            preview_path=os.path.join(self.tmpdir, "preview.png"),
+            preview_every=self.preview_every,
+            extra=self.options,
+        )
+        self.process = EngineProcess(request, self)
+        self.process.progress.connect(self.progress)
+        self.process.preview.connect(self.preview)
+        self.process.finished.connect(self._on_engine_finished)
+
+    def _on_engine_finished(self, result: EngineResult) -> None:
+        if not result.ok:
+            self._finish(JobResult(False, code=result.code, message=result.message, details=result.stderr_tail))
+            return
+        try:
+            if not layer_io.document_is_open(self.document):
+                raise StyleError("The image was closed while the style was being painted.", "document_closed")
+            bgra = layer_io.read_result(result.output, self.region)
+            if self.mask is not None:
+                bgra = layer_io.clear_outside(bgra, self.mask)
+            layer = layer_io.add_result_layer(self.document, self.node, self.layer_name, self.region, bgra)
+        except StyleError as exc:
+            self._finish(JobResult(False, code=exc.code, message=str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self._finish(JobResult(False, code="internal", message=f"Unexpected problem: {exc}"))
+            return
+        self._finish(JobResult(True, layer=layer, details=result.stderr_tail))
+
+    def _finish(self, result: JobResult) -> None:
+        if self.result is not None:
+            return
+        self.result = result
+        self.cleanup()
+        self.finished.emit(result)
+
+    def cleanup(self) -> None:
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None

@@ -1,0 +1,196 @@
+"""Pixels in and out of Krita, without numpy.
+
+Krita's 8-bit RGBA layers store each pixel as B, G, R, A. ``QImage.Format.Format_ARGB32`` (not
+premultiplied) has exactly that byte order on little-endian machines, so layer bytes go straight
+into a QImage and out as a PNG, and the engine's PNG comes back the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from .qt_compat import QImage, image_bytes, image_from_bytes
+
+CONTEXT_MARGIN_FRACTION = 0.10
+CONTEXT_MARGIN_MIN = 32
+
+if sys.byteorder != "little":  # pragma: no cover - every platform Krita ships on is little-endian
+    raise ImportError("neural_style needs a little-endian machine")
+
+
+class StyleError(Exception):
+    """A problem the painter can understand: ``code`` for programs, the message for people."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class Region:
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def empty(self) -> bool:
+        return self.w <= 0 or self.h <= 0
+
+    def intersect(self, other: Region) -> Region:
+        x0, y0 = max(self.x, other.x), max(self.y, other.y)
+        x1 = min(self.x + self.w, other.x + other.w)
+        y1 = min(self.y + self.h, other.y + other.h)
+        return Region(x0, y0, max(0, x1 - x0), max(0, y1 - y0))
+
+    @staticmethod
+    def of(rect) -> Region:
+        return Region(rect.x(), rect.y(), rect.width(), rect.height())
+
+
+_TYPE_HINTS = {
+    "grouplayer": "is a group layer: select one of the paint layers inside it",
+    "vectorlayer": "is a vector layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
+    "filelayer": "is a file layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
+    "filllayer": "is a fill layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
+    "clonelayer": "is a clone layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
+    "filterlayer": "is a filter layer, which has no pixels of its own: select a paint layer",
+}
+
+
+def document_is_open(document) -> bool:
+    if document is None:
+        return False
+    try:
+        from krita import Krita
+
+        return any(document == other for other in Krita.instance().documents())
+    except Exception:  # noqa: BLE001 - a dead wrapper must not raise into the painter's face
+        return False
+
+
+def validate(document, node) -> None:
+    """Raise :class:`StyleError` with a painter-readable message when the layer cannot be used."""
+    if not document_is_open(document):
+        raise StyleError("Open an image first: there is no open document.", "no_document")
+    if node is None:
+        raise StyleError("Select the layer to repaint in the Layers docker.", "no_layer")
+    kind = node.type()
+    if kind != "paintlayer":
+        hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
+        raise StyleError(f"“{node.name()}” {hint}.", "unsupported_layer")
+    model, depth = node.colorModel(), node.colorDepth()
+    if (model, depth) != ("RGBA", "U8"):
+        raise StyleError(
+            f"“{node.name()}” uses the {model}/{depth} colour space; style transfer works on "
+            "8-bit RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color Space… "
+            "(RGB/Alpha, 8-bit integer/channel) and try again.",
+            "unsupported_color_space",
+        )
+    if Region.of(node.bounds()).empty():
+        raise StyleError(f"“{node.name()}” is empty: paint something first.", "empty_layer")
+
+
+def current_selection(document):
+    """The document's selection, or None when there is none (or it is empty)."""
+    selection = document.selection()
+    if selection is None or selection.width() <= 0 or selection.height() <= 0:
+        return None
+    return selection
+
+
+def plan_region(document, node, selection) -> Region:
+    """The pixels to send: the whole layer, or the selection's box plus context, clipped."""
+    layer = Region.of(node.bounds())
+    if selection is None:
+        return layer
+    box = Region(selection.x(), selection.y(), selection.width(), selection.height())
+    margin = max(CONTEXT_MARGIN_MIN, round(CONTEXT_MARGIN_FRACTION * max(box.w, box.h)))
+    grown = Region(box.x - margin, box.y - margin, box.w + 2 * margin, box.h + 2 * margin)
+    canvas = Region(0, 0, document.width(), document.height())
+    region = grown.intersect(canvas).intersect(layer)
+    if region.empty() or box.intersect(layer).empty():
+        raise StyleError(
+            f"The selection does not touch any painted pixels of “{node.name()}”.",
+            "selection_outside_layer",
+        )
+    return region
+
+
+def export_layer(node, region: Region, path: str) -> None:
+    data = bytes(node.pixelData(region.x, region.y, region.w, region.h))
+    image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
+    if not image.save(path, "PNG"):
+        raise StyleError(f"Could not write the temporary file {path}.", "io")
+
+
+def selection_mask(selection, region: Region) -> bytes:
+    """One byte per pixel of ``region``: 255 = selected, 0 = not, values between = soft edge."""
+    data = bytes(selection.pixelData(region.x, region.y, region.w, region.h))
+    if not data.strip(b"\x00"):
+        raise StyleError("The selection is empty: select something or deselect all.", "empty_selection")
+    return data
+
+
+def export_mask(mask: bytes, region: Region, path: str) -> None:
+    image = image_from_bytes(mask, region.w, region.h, region.w, QImage.Format.Format_Grayscale8)
+    if not image.save(path, "PNG"):
+        raise StyleError(f"Could not write the temporary file {path}.", "io")
+
+
+def read_result(path: str, region: Region) -> bytes:
+    """The engine's PNG as B,G,R,A bytes, checked against the region's size."""
+    image = QImage(path)
+    if image.isNull():
+        raise StyleError("The engine's result could not be read.", "bad_result")
+    if (image.width(), image.height()) != (region.w, region.h):
+        raise StyleError(
+            f"The engine returned {image.width()}x{image.height()} pixels instead of {region.w}x{region.h}.",
+            "bad_result",
+        )
+    image = image.convertToFormat(QImage.Format.Format_ARGB32)
+    return image_bytes(image)[: 4 * region.w * region.h]
+
+
+_HARD = bytes([0] + [255] * 255)
+
+
+def clear_outside(bgra: bytes, mask: bytes) -> bytes:
+    """Force alpha to 0 wherever ``mask`` is 0 (the engine's cutout already does this; this is
+    the guarantee). Soft edges are left as the engine blended them. Runs at C speed: big-int AND
+    over the alpha bytes, no per-pixel Python loop."""
+    alpha = bgra[3::4]
+    hard = mask.translate(_HARD)
+    n = len(alpha)
+    cut = (int.from_bytes(alpha, "little") & int.from_bytes(hard, "little")).to_bytes(n, "little")
+    if cut == alpha:
+        return bgra
+    out = bytearray(bgra)
+    out[3::4] = cut
+    return bytes(out)
+
+
+def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
+    """A new paint layer right above ``source`` holding ``bgra`` at ``region``.
+
+    The pixels are written before the layer joins the image, so adding it is the only change to
+    the document: one undo step removes it again.
+    """
+    layer = document.createNode(name, "paintlayer")
+    if layer is None or (layer.colorModel(), layer.colorDepth()) != ("RGBA", "U8"):
+        raise StyleError(
+            "The image is not in an 8-bit RGB colour space; convert it with Image ▸ Convert Image Color Space… first.",
+            "unsupported_color_space",
+        )
+    if layer.colorProfile() != source.colorProfile():
+        layer.setColorProfile(source.colorProfile())
+    layer.setPixelData(bgra, region.x, region.y, region.w, region.h)
+    parent = source.parentNode() or document.rootNode()
+    if not parent.addChildNode(layer, source):
+        raise StyleError("Krita refused to add the new layer.", "add_layer_failed")
+    document.refreshProjection()
+    return layer
