@@ -42,7 +42,7 @@ class RasterImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def open_checked(path: str | os.PathLike, role: str) -> Image.Image:
+def open_checked(path: str | os.PathLike, role: str, expected_size: tuple[int, int] | None = None) -> Image.Image:
     """Open `path` lazily and refuse what cannot be an image we can work on, before decoding it."""
     path = Path(path)
     if not path.exists():
@@ -59,6 +59,12 @@ def open_checked(path: str | os.PathLike, role: str) -> Image.Image:
             "input_unreadable",
         ) from None
     width, height = image.size
+    if expected_size is not None and image.size != expected_size:
+        raise BadInputError(
+            f"{role} is {width}x{height} but the content is {expected_size[0]}x{expected_size[1]}: "
+            f"export the {role} at the content's size",
+            "mask_size_mismatch",
+        )
     if width * height > MAX_INPUT_PIXELS:
         raise BadInputError(
             f"{role} image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
@@ -111,13 +117,7 @@ def load_image(path: str | os.PathLike, role: str = "content") -> RasterImage:
 def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
     """Load a grey-level mask (white = stylise) of exactly `size`; alpha, if any, multiplies it."""
     path = Path(path)
-    image = _decode(open_checked(path, "mask"), path, "mask")
-    if image.size != size:
-        raise BadInputError(
-            f"mask is {image.size[0]}x{image.size[1]} but the content is {size[0]}x{size[1]}: "
-            "export the mask at the content's size",
-            "mask_size_mismatch",
-        )
+    image = _decode(open_checked(path, "mask", expected_size=size), path, "mask")
     raster = _to_float(image)
     mask = luminance(raster.rgb) / 255.0
     if raster.alpha is not None:

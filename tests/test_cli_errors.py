@@ -1,0 +1,117 @@
+"""Bad input: a clear one-line error with a stable code, the right exit code, and nothing written."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_engine
+
+FAST = ["--max-size", "64", "--iterations", "2", "--progress", "json"]
+
+
+@pytest.fixture
+def files(tmp_path, small_images):
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    png = tmp_path / "ok.png"
+    Image.open(small_images["tubingen"]).save(png)
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(png.read_bytes()[: png.stat().st_size // 2])
+    one = tmp_path / "one.png"
+    Image.new("RGB", (1, 1)).save(one)
+    huge = tmp_path / "huge.png"
+    Image.new("1", (12000, 9000)).save(huge)  # 108 megapixels, a few kilobytes on disk
+    mask = tmp_path / "mask.png"
+    Image.new("L", (10, 10), 255).save(mask)
+    wrong_weights = tmp_path / "wrong.h5"
+    wrong_weights.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 1000)
+    return {
+        "text": text,
+        "ok": png,
+        "truncated": truncated,
+        "one": one,
+        "huge": huge,
+        "mask": mask,
+        "style": small_images["starry_night"],
+        "wrong_weights": wrong_weights,
+        "out": tmp_path / "out.png",
+    }
+
+
+CASES = {
+    "missing content": (["--content", "{tmp}/nope.png"], "input_missing", 2),
+    "not an image": (["--content", "{text}"], "input_unreadable", 2),
+    "truncated image": (["--content", "{truncated}"], "input_unreadable", 2),
+    "one pixel": (["--content", "{one}"], "image_too_small", 2),
+    "absurdly large": (["--content", "{huge}"], "image_too_large", 2),
+    "mask of the wrong size": (["--mask", "{mask}"], "mask_size_mismatch", 2),
+    "weights without styles to match": (["--style-weights", "0.5,0.5"], "bad_option", 2),
+    "negative iterations": (["--iterations", "-5"], "bad_option", 2),
+    "NaN learning rate": (["--learning-rate", "nan"], "bad_option", 2),
+    "negative strength": (["--strength", "-1"], "bad_option", 2),
+    "missing output folder": (["--output", "{tmp}/no/such/dir/out.png"], "output_unwritable", 2),
+    "unwritable output folder": (["--output", "/proc/out.png"], "output_unwritable", 2),
+    "unknown option": (["--colour", "red"], "usage", 2),
+    "weights of the wrong hash": (["--weights", "{wrong_weights}"], "weights_invalid", 3),
+    "weights file missing": (["--weights", "{tmp}/none.h5"], "weights_missing", 3),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gets_its_code_and_a_one_line_message(case, files, tmp_path):
+    extra, code, exit_code = CASES[case]
+    values = {**{k: str(v) for k, v in files.items()}, "tmp": str(tmp_path)}
+    extra = [part.format(**values) for part in extra]
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
+    # Later options override earlier ones, so the case's own value wins.
+    result = run_engine(*args, *extra)
+    assert result.returncode == exit_code, result.stderr
+    assert [e["event"] for e in result.events] == ["error"]
+    assert result.last["code"] == code
+    assert result.last["exit_code"] == exit_code
+    message = result.last["message"]
+    assert "\n" not in message and 20 < len(message) < 400
+    assert "Traceback" not in result.stderr
+    assert not files["out"].exists()
+    assert not Path("/proc/out.png").exists()
+
+
+def test_errors_come_before_tensorflow_is_loaded(files):
+    """Input errors must be fast: the engine checks everything before importing TensorFlow."""
+    result = run_engine("run", "--content", files["one"], "--style", files["style"], "--output", files["out"], *FAST)
+    assert result.returncode == 2
+    assert "loading TensorFlow" not in result.stderr
+
+
+def test_missing_weights_everywhere_says_how_to_get_them(files, tmp_path):
+    env = {"KERAS_HOME": str(tmp_path / "empty-keras"), "NST_VGG19_WEIGHTS": ""}
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
+    result = run_engine(*args, env=env)
+    assert result.returncode == 3
+    assert result.last["code"] == "weights_missing"
+    assert "nst-engine weights fetch" in result.last["message"]
+
+
+def test_human_mode_prints_the_message_on_stderr_and_nothing_on_stdout(files):
+    result = run_engine("run", "--content", files["text"], "--style", files["style"], "--output", files["out"])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "not an image" in result.stderr
+
+
+def test_existing_output_survives_a_failed_run(files):
+    files["out"].write_bytes(b"precious")
+    result = run_engine("run", "--content", files["one"], "--style", files["style"], "--output", files["out"], *FAST)
+    assert result.returncode == 2
+    assert files["out"].read_bytes() == b"precious"
+
+
+def test_jpeg_output_is_refused_for_transparent_content(files, tmp_path):
+    rgba = tmp_path / "rgba.png"
+    pixels = np.zeros((64, 64, 4), dtype=np.uint8)
+    pixels[:32, :, 3] = 255
+    Image.fromarray(pixels).save(rgba)
+    result = run_engine("run", "--content", rgba, "--style", files["style"], "--output", tmp_path / "o.jpg", *FAST)
+    assert result.returncode == 2 and result.last["code"] == "output_unwritable"

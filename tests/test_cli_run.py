@@ -1,0 +1,193 @@
+"""End-to-end runs of the real engine with the real VGG19 weights, through the CLI, on small images."""
+
+import os
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import engine_command, parse_events, read_rgba, run_engine
+
+pytestmark = pytest.mark.weights
+
+
+def grey(pixels: np.ndarray) -> np.ndarray:
+    return pixels[..., :3] @ np.array([0.299, 0.587, 0.114])
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def real_run(weights_path, small_images, tmp_path_factory):
+    """One real run shared by the assertions below: 128 px, 40 iterations, previews on."""
+    folder = tmp_path_factory.mktemp("run")
+    output, preview = folder / "out.png", folder / "preview.png"
+    result = run_engine(
+        "run",
+        "--content", small_images["tubingen"],
+        "--style", small_images["starry_night"],
+        "--output", output,
+        "--max-size", "128",
+        "--iterations", "40",
+        "--preview-every", "10",
+        "--preview-path", preview,
+        "--progress", "json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result, output, preview
+
+
+def test_events_parse_and_arrive_in_order(real_run):
+    result, output, _ = real_run
+    kinds = [event["event"] for event in result.events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert set(kinds[1:-1]) == {"progress", "preview"}
+    start = result.events[0]
+    assert start["protocol"] == 1 and start["iterations"] == 40 and start["device"] == "CPU"
+    assert start["content_size"] == [128, 96] and start["work_size"] == [128, 96]
+    iterations = [e["iteration"] for e in result.of("progress")]
+    assert iterations == list(range(1, 41))
+    assert all(e["total"] == 40 and e["eta"] >= 0 and e["elapsed"] > 0 for e in result.of("progress"))
+    assert [e["iteration"] for e in result.of("preview")] == [10, 20, 30]
+    # Each preview line follows the progress line of its iteration.
+    for index, event in enumerate(result.events):
+        if event["event"] == "preview":
+            assert result.events[index - 1] == {**result.events[index - 1], "iteration": event["iteration"]}
+    assert result.last["output"] == str(output)
+
+
+def test_a_real_run_lowers_the_style_loss_and_keeps_the_content(real_run, small_images):
+    result, output, preview = real_run
+    progress = result.of("progress")
+    first, best = progress[0], min(progress, key=lambda e: e["loss"])
+    assert first["content_loss"] == 0.0  # it starts from the content image
+    assert best["style_loss"] < 0.25 * first["style_loss"]
+    assert best["loss"] < 0.3 * first["loss"]
+
+    content = read_rgba(small_images["tubingen"])
+    style = read_rgba(small_images["starry_night"])
+    result_pixels = read_rgba(output)
+    assert result_pixels.shape == content.shape
+    assert np.abs(result_pixels - content)[..., :3].mean() > 10  # it changed visibly
+    assert correlation(grey(result_pixels), grey(content)) > 0.5  # and is still the same scene
+    # Its colours moved towards the style's: mean colour distance shrinks.
+    before = np.abs(content[..., :3].mean((0, 1)) - style[..., :3].mean((0, 1))).sum()
+    after = np.abs(result_pixels[..., :3].mean((0, 1)) - style[..., :3].mean((0, 1))).sum()
+    assert after < before
+    assert Image.open(preview).size == (128, 96)
+
+
+def test_output_keeps_odd_sizes_and_alpha(weights_path, small_images, tmp_path):
+    pixels = np.asarray(Image.open(small_images["tubingen"]).convert("RGBA").resize((101, 67))).copy()
+    pixels[:, :30, 3] = 0
+    pixels[:, 30:60, 3] = 128
+    content = tmp_path / "content.png"
+    Image.fromarray(pixels).save(content)
+    output = tmp_path / "out.png"
+    result = run_engine(
+        "run", "--content", content, "--style", small_images["the_scream"], "--output", output,
+        "--max-size", "64", "--iterations", "5", "--progress", "none",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    saved = np.asarray(Image.open(output))
+    assert saved.shape == (67, 101, 4)
+    np.testing.assert_array_equal(saved[..., 3], pixels[..., 3])
+
+
+def test_mask_cutout_and_blend(weights_path, small_images, tmp_path):
+    mask = np.zeros((96, 128), dtype=np.uint8)
+    mask[:, 64:] = 255
+    mask[:, 60:64] = 128
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    content = read_rgba(small_images["tubingen"])
+    common = ["--content", small_images["tubingen"], "--style", small_images["starry_night"], "--max-size", "64"]
+    common += ["--iterations", "10", "--mask", tmp_path / "mask.png", "--progress", "none"]
+    assert run_engine("run", *common, "--output", tmp_path / "b.png").returncode == 0
+    assert run_engine("run", *common, "--mask-output", "cutout", "--output", tmp_path / "c.png").returncode == 0
+    blend, cutout = read_rgba(tmp_path / "b.png"), read_rgba(tmp_path / "c.png")
+    np.testing.assert_array_equal(blend[:, :60], content[:, :60])  # untouched outside
+    assert np.abs(blend[:, 64:, :3] - content[:, 64:, :3]).mean() > 5  # stylised inside
+    assert np.all(cutout[:, :60, 3] == 0) and np.all(cutout[:, 64:, 3] == 255)
+    assert np.all(np.abs(cutout[:, 60:64, 3] - 128) <= 1)
+
+
+def test_preserve_colors_keeps_the_content_chroma(weights_path, small_images, tmp_path):
+    from nst_engine.colors import rgb_to_ycbcr
+
+    output = tmp_path / "out.png"
+    result = run_engine(
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", output, "--max-size", "64", "--iterations", "10", "--preserve-colors", "--progress", "none",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    content, styled = read_rgba(small_images["tubingen"])[..., :3], read_rgba(output)[..., :3]
+    chroma_error = np.abs(rgb_to_ycbcr(styled)[..., 1:] - rgb_to_ycbcr(content)[..., 1:])
+    assert np.median(chroma_error) < 2.0
+    assert np.abs(styled - content).mean() > 3
+
+
+def test_two_styles_with_weights_and_seeded_noise_are_reproducible(weights_path, small_images, tmp_path):
+    args = [
+        "run", "--content", small_images["tubingen"],
+        "--style", small_images["starry_night"], "--style", small_images["the_scream"],
+        "--style-weights", "0.7,0.3", "--init", "noise", "--seed", "7",
+        "--max-size", "64", "--iterations", "8", "--progress", "json",
+    ]  # fmt: skip
+    first = run_engine(*args, "--output", tmp_path / "a.png")
+    second = run_engine(*args, "--output", tmp_path / "b.png")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr
+    assert len(first.events[0]["style_sizes"]) == 2
+    np.testing.assert_array_equal(read_rgba(tmp_path / "a.png"), read_rgba(tmp_path / "b.png"))
+    losses = [e["loss"] for e in first.of("progress")]
+    assert first.of("progress")[0]["content_loss"] > 0  # noise is not the content
+    assert min(losses) < 0.5 * losses[0]
+
+
+def _start_and_wait_for_progress(args, iteration=2):
+    process = subprocess.Popen(
+        engine_command(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if '"progress"' in line and parse_events(line)[0]["iteration"] >= iteration:
+            return process, lines
+    raise AssertionError("engine ended before it made progress: " + process.stderr.read())
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "stdin closed"])
+def test_cancellation_writes_nothing(how, weights_path, small_images, tmp_path):
+    output = tmp_path / "out.png"
+    output.write_bytes(b"the painter's old file")
+    args = [
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", output, "--max-size", "128", "--iterations", "500", "--preview-every", "1",
+        "--progress", "json",
+    ]  # fmt: skip
+    process, lines = _start_and_wait_for_progress(args)
+    if how == "stdin closed":
+        process.stdin.close()
+    else:
+        process.send_signal(getattr(signal, how))
+    process.wait(timeout=60)
+    rest, stderr = process.stdout.read(), process.stderr.read()
+    events = parse_events("".join(lines) + rest)
+    assert process.returncode == 4, stderr
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "cancelled"
+    assert events[-2]["iteration"] < 100
+    assert output.read_bytes() == b"the painter's old file"
+    assert sorted(os.listdir(tmp_path)) == ["out.png"]  # no preview, no temporary files
+
+
+def test_human_progress_goes_to_stderr(weights_path, small_images, tmp_path):
+    result = run_engine(
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", tmp_path / "o.png", "--max-size", "32", "--iterations", "3",
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert "iteration 3/3" in result.stderr and "done in" in result.stderr

@@ -1,0 +1,111 @@
+"""Reading every image mode Pillow offers, EXIF orientation, preprocessing and atomic writes."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst_engine.errors import BadInputError
+from nst_engine.images import RasterImage, check_output_path, load_image, load_mask, save_atomic, scaled_size
+from nst_engine.vgg19 import deprocess, preprocess
+
+rng = np.random.default_rng(1)
+
+
+def test_preprocess_is_bgr_minus_imagenet_means_and_round_trips():
+    rgb = rng.uniform(0, 255, size=(5, 7, 3)).astype(np.float32)
+    vgg = preprocess(rgb)
+    assert vgg.shape == (1, 5, 7, 3)
+    np.testing.assert_allclose(vgg[0, :, :, 0], rgb[:, :, 2] - 103.939, rtol=1e-6)
+    np.testing.assert_allclose(vgg[0, :, :, 2], rgb[:, :, 0] - 123.68, rtol=1e-6)
+    np.testing.assert_allclose(deprocess(vgg), rgb, atol=1e-4)
+
+
+def test_scaled_size_rounds_like_the_tutorial():
+    assert scaled_size((1024, 768), 512) == (512, 384)
+    assert scaled_size((100, 33), 512) == (512, 169)
+
+
+@pytest.mark.parametrize(
+    "mode, value, expected_rgb, expected_alpha",
+    [
+        ("RGB", (10, 20, 30), (10, 20, 30), None),
+        ("RGBA", (10, 20, 30, 128), (10, 20, 30), 128 / 255),
+        ("L", 77, (77, 77, 77), None),
+        ("LA", (77, 0), (77, 77, 77), 0.0),
+        ("CMYK", (0, 0, 0, 0), (255, 255, 255), None),
+        ("I;16", 65535, (255, 255, 255), None),
+        ("I;16", 257 * 100, (100, 100, 100), None),
+        ("1", 1, (255, 255, 255), None),
+    ],
+)
+def test_every_mode_loads_as_rgb_and_alpha(tmp_path, mode, value, expected_rgb, expected_alpha):
+    path = tmp_path / "image.png" if mode != "CMYK" else tmp_path / "image.tif"
+    Image.new(mode, (20, 18), value).save(path)
+    image = load_image(path)
+    assert image.size == (20, 18)
+    np.testing.assert_allclose(image.rgb[0, 0], expected_rgb, atol=0.5)
+    if expected_alpha is None:
+        assert image.alpha is None
+    else:
+        assert image.alpha[0, 0] == pytest.approx(expected_alpha)
+
+
+def test_palette_with_transparency_keeps_alpha(tmp_path):
+    image = Image.new("P", (20, 20), 0)
+    image.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    image.paste(1, (10, 0, 20, 20))
+    image.save(tmp_path / "p.png", transparency=1)
+    loaded = load_image(tmp_path / "p.png")
+    assert loaded.alpha[0, 0] == 1.0 and loaded.alpha[0, 15] == 0.0
+    np.testing.assert_allclose(loaded.rgb[0, 0], (255, 0, 0))
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    pixels = np.zeros((20, 40, 3), dtype=np.uint8)
+    pixels[:, :20] = 255  # white on the left, as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    Image.fromarray(pixels).save(tmp_path / "o.jpg", exif=exif, quality=95)
+    loaded = load_image(tmp_path / "o.jpg")
+    assert loaded.size == (20, 40)  # displayed upright: portrait
+    assert loaded.rgb[5, 10].mean() > 200 and loaded.rgb[35, 10].mean() < 50
+
+
+def test_mask_reads_grey_levels_and_checks_size(tmp_path):
+    mask = np.tile(np.linspace(0, 255, 32, dtype=np.float32), (16, 1)).astype(np.uint8)
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    loaded = load_mask(tmp_path / "m.png", (32, 16))
+    assert loaded[0, 0] == 0 and loaded[0, -1] == 1 and 0.4 < loaded[0, 16] < 0.6
+    with pytest.raises(BadInputError) as info:
+        load_mask(tmp_path / "m.png", (64, 16))
+    assert info.value.code == "mask_size_mismatch"
+
+
+def test_save_atomic_keeps_alpha_exactly_and_leaves_no_temporary_files(tmp_path):
+    alpha = (rng.integers(0, 256, size=(9, 11)) / 255.0).astype(np.float32)
+    rgb = rng.uniform(0, 255, size=(9, 11, 3)).astype(np.float32)
+    out = save_atomic(RasterImage(rgb, alpha), tmp_path / "out.png")
+    saved = np.asarray(Image.open(out))
+    assert saved.shape == (9, 11, 4)
+    np.testing.assert_array_equal(saved[:, :, 3], np.rint(alpha * 255).astype(np.uint8))
+    assert os.listdir(tmp_path) == ["out.png"]
+    assert (out.stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_output_checks(tmp_path):
+    with pytest.raises(BadInputError, match="does not exist"):
+        check_output_path(tmp_path / "missing" / "out.png", needs_alpha=False)
+    with pytest.raises(BadInputError, match="cannot store"):
+        check_output_path(tmp_path / "out.jpg", needs_alpha=True)
+    with pytest.raises(BadInputError, match="extension"):
+        check_output_path(tmp_path / "out.unknown", needs_alpha=False)
+    assert check_output_path(tmp_path / "out.jpg", needs_alpha=False).name == "out.jpg"
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,45 @@
+"""Presets and option validation."""
+
+import math
+
+import pytest
+
+from nst_engine.errors import BadInputError
+from nst_engine.settings import PRESETS, preset
+
+
+def test_tutorial_preset_is_the_reference_algorithm():
+    s = PRESETS["tutorial"]
+    assert (s.max_size, s.iterations, s.learning_rate, s.beta1, s.epsilon) == (512, 1000, 5.0, 0.99, 0.1)
+    assert (s.content_weight, s.style_weight, s.tv_weight, s.init) == (1e3, 1e-2, 0.0, "content")
+
+
+def test_overrides_replace_only_what_is_given():
+    s = preset("tutorial", iterations=10, learning_rate=None)
+    assert s.iterations == 10 and s.learning_rate == 5.0
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("iterations", -1),
+        ("iterations", 0),
+        ("learning_rate", math.nan),
+        ("strength", -2.0),
+        ("style_weight", math.inf),
+        ("tv_weight", -1.0),
+        ("max_size", 8),
+        ("beta1", 1.0),
+        ("init", "zeros"),
+        ("style_weights", (1.0, -1.0)),
+    ],
+)
+def test_bad_values_are_refused_with_the_option_named(field, value):
+    with pytest.raises(BadInputError) as info:
+        preset("balanced", **{field: value})
+    assert info.value.exit_code == 2
+
+
+def test_unknown_preset():
+    with pytest.raises(BadInputError, match="unknown preset"):
+        preset("fast-and-pretty")
