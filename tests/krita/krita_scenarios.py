@@ -1,0 +1,357 @@
+"""Runs INSIDE Krita (``kritarunner -s krita_scenarios``); not collected by pytest.
+
+Reads the spec named by ``$NST_SCENARIO_SPEC`` (``{"cases": [...], "out": path, "engine": {...},
+"style": path}``), runs each case on fresh documents through the plugin's real code, and writes
+plain facts (sizes, counts, hashes) as JSON for the pytest side to assert on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+import traceback
+
+from krita import Krita, Selection
+
+W, H = 96, 64
+
+
+def _spec() -> dict:
+    with open(os.environ["NST_SCENARIO_SPEC"], encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+# -- documents -----------------------------------------------------------------------------------
+def new_doc(w=W, h=H, depth="U8", name="test"):
+    doc = Krita.instance().createDocument(w, h, name, "RGBA", depth, "", 72.0)
+    return doc
+
+
+def add_paint_layer(doc, name, rect, pixel):
+    """A paint layer filled over ``rect`` (x, y, w, h) by ``pixel(x, y) -> (r, g, b, a)``."""
+    x0, y0, w, h = rect
+    data = bytearray()
+    for y in range(y0, y0 + h):
+        for x in range(x0, x0 + w):
+            r, g, b, a = pixel(x, y)
+            data += bytes((b, g, r, a))  # Krita's 8-bit RGBA layers are B, G, R, A
+    layer = doc.createNode(name, "paintlayer")
+    layer.setPixelData(bytes(data), x0, y0, w, h)
+    root = doc.rootNode()
+    root.addChildNode(layer, root.childNodes()[-1])
+    doc.waitForDone()
+    return layer
+
+
+def red_only(x, y):
+    return (120 + (x * 7 + y * 3) % 136, 0, 0, 255)
+
+
+def colourful(x, y):
+    return ((x * 5) % 256, (y * 7) % 256, (x * y) % 256, 255)
+
+
+def snapshot(doc) -> dict:
+    """Everything that must not change: the layer tree and every layer's bytes."""
+    nodes = []
+
+    def walk(node, depth):
+        for child in node.childNodes():
+            b = child.bounds()
+            data = bytes(child.pixelData(0, 0, doc.width(), doc.height())) if child.type() == "paintlayer" else b""
+            nodes.append(
+                [
+                    depth,
+                    child.name(),
+                    child.type(),
+                    [b.x(), b.y(), b.width(), b.height()],
+                    hashlib.sha256(data).hexdigest(),
+                ]
+            )
+            walk(child, depth + 1)
+
+    walk(doc.rootNode(), 0)
+    sel = doc.selection()
+    return {"nodes": nodes, "selection": None if sel is None else [sel.x(), sel.y(), sel.width(), sel.height()]}
+
+
+def leftovers() -> list[str]:
+    return sorted(n for n in os.listdir(tempfile.gettempdir()) if n.startswith("krita-neural-style-"))
+
+
+def pid_alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def layer_facts(doc, layer, source) -> dict:
+    """Per-pixel statistics of a result layer against its source, over the whole canvas."""
+    w, h = doc.width(), doc.height()
+    out = bytes(layer.pixelData(0, 0, w, h))
+    src = bytes(source.pixelData(0, 0, w, h))
+    b = layer.bounds()
+    siblings = [c.name() for c in layer.parentNode().childNodes()]
+    return {
+        "name": layer.name(),
+        "type": layer.type(),
+        "bounds": [b.x(), b.y(), b.width(), b.height()],
+        "position": [layer.position().x(), layer.position().y()],
+        "siblings": siblings,
+        "alpha": list(out[3::4]),
+        "changed": [int(sum(abs(out[i + k] - src[i + k]) for k in range(3)) > 6) for i in range(0, len(out), 4)],
+        "mean_rgb": _mean_rgb(out),
+        "source_mean_rgb": _mean_rgb(src),
+    }
+
+
+def _mean_rgb(bgra: bytes) -> list[float]:
+    n = 0
+    r = g = b = 0
+    for i in range(0, len(bgra), 4):
+        if bgra[i + 3]:
+            n += 1
+            b += bgra[i]
+            g += bgra[i + 1]
+            r += bgra[i + 2]
+    return [r / max(n, 1), g / max(n, 1), b / max(n, 1)]
+
+
+def engine_config(spec):
+    from neural_style.config import EngineConfig
+
+    e = spec["engine"]
+    return EngineConfig(python=e["python"], weights=e.get("weights", ""), source="test")
+
+
+FAST = {"max_size": 64, "iterations": 5}
+
+
+# -- cases ---------------------------------------------------------------------------------------
+def case_whole_layer(spec):
+    from neural_style import api
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (8, 8, 80, 48), red_only)
+    before = snapshot(doc)
+    src_before = bytes(source.pixelData(0, 0, W, H))
+    t0 = time.monotonic()
+    layer = api.stylize(doc, source, spec["style"], preset="preview", seed=1, engine=engine_config(spec), **FAST)
+    facts = layer_facts(doc, layer, source)
+    after = snapshot(doc)
+    facts.update(
+        seconds=time.monotonic() - t0,
+        source_bounds=[8, 8, 80, 48],
+        layers_before=len(before["nodes"]),
+        layers_after=len(after["nodes"]),
+        source_identical=bytes(source.pixelData(0, 0, W, H)) == src_before,
+        others_identical=[n for n in after["nodes"] if n[1] != layer.name()] == before["nodes"],
+        leftovers=leftovers(),
+    )
+    return facts
+
+
+def _selection_case(spec, make_selection):
+    from neural_style import api
+
+    doc = new_doc(128, 96)
+    source = add_paint_layer(doc, "Paint", (0, 0, 128, 96), colourful)
+    doc.setSelection(make_selection())
+    sel = doc.selection()
+    mask = list(bytes(sel.pixelData(0, 0, 128, 96)))
+    before = snapshot(doc)
+    layer = api.stylize(doc, source, spec["style"], preset="preview", seed=1, engine=engine_config(spec), **FAST)
+    facts = layer_facts(doc, layer, source)
+    after = snapshot(doc)
+    facts.update(
+        mask=mask,
+        layers_before=len(before["nodes"]),
+        layers_after=len(after["nodes"]),
+        others_identical=[n for n in after["nodes"] if n[1] != layer.name()] == before["nodes"],
+        leftovers=leftovers(),
+    )
+    return facts
+
+
+def case_rect_selection(spec):
+    def make():
+        s = Selection()
+        s.select(40, 30, 40, 30, 255)
+        return s
+
+    return _selection_case(spec, make)
+
+
+def case_ellipse_selection(spec):
+    def make():
+        w, h, cx, cy, rx, ry = 128, 96, 64, 48, 34, 24
+        data = bytes(255 if ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 else 0 for y in range(h) for x in range(w))
+        s = Selection()
+        s.setPixelData(data, 0, 0, w, h)
+        s.feather(6)
+        return s
+
+    return _selection_case(spec, make)
+
+
+def case_cancel(spec):
+    from neural_style.job import StyleJob
+    from neural_style.qt_compat import QEventLoop, QTimer
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+    before = snapshot(doc)
+    job = StyleJob(doc, source, spec["style"], "preview", engine=engine_config(spec), max_size=64, iterations=500)
+    seen = {"progress": 0, "cancel_at": None}
+
+    def on_progress(event):
+        seen["progress"] += 1
+        if seen["cancel_at"] is None:
+            seen["cancel_at"] = time.monotonic()
+            seen["tmp_during"] = leftovers()
+            job.cancel()
+
+    job.progress.connect(on_progress)
+    loop = QEventLoop()
+    job.finished.connect(lambda _r: loop.quit())
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(job.cancel)
+    guard.start(90_000)
+    job.start()
+    if job.result is None:
+        loop.exec()
+    ended = time.monotonic()
+    pid = job.process.pid if job.process else None
+    time.sleep(0.3)
+    return {
+        "ok": job.result.ok,
+        "code": job.result.code,
+        "message": job.result.message,
+        "progress_events": seen["progress"],
+        "tmp_during": seen.get("tmp_during", []),
+        "cancel_seconds": (ended - seen["cancel_at"]) if seen["cancel_at"] else None,
+        "pid": pid,
+        "pid_alive": pid_alive(pid),
+        "identical": snapshot(doc) == before,
+        "leftovers": leftovers(),
+    }
+
+
+def case_weights_missing(spec):
+    from neural_style import api
+    from neural_style.config import EngineConfig
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+    s = Selection()
+    s.select(10, 10, 30, 30, 255)
+    doc.setSelection(s)
+    before = snapshot(doc)
+    cfg = EngineConfig(python=spec["engine"]["python"], weights="/nonexistent/vgg19_missing.h5")
+    try:
+        api.stylize(doc, source, spec["style"], preset="preview", engine=cfg, **FAST)
+        result = {"raised": False}
+    except api.StyleError as exc:
+        result = {"raised": True, "code": exc.code, "message": exc.message}
+    result.update(identical=snapshot(doc) == before, leftovers=leftovers())
+    return result
+
+
+def case_invalid(spec):
+    """Every unusable target gives a StyleError with a code; nothing is added."""
+    from neural_style import api
+    from neural_style.config import EngineConfig
+
+    cfg = engine_config(spec)
+    style = spec["style"]
+    out = {}
+
+    def attempt(key, doc, node, engine=cfg):
+        before = snapshot(doc) if doc is not None and key != "closed_document" else None
+        try:
+            api.stylize(doc, node, style, preset="preview", engine=engine, **FAST)
+            out[key] = {"raised": False}
+        except api.StyleError as exc:
+            out[key] = {"raised": True, "code": exc.code, "message": exc.message}
+        except Exception:  # noqa: BLE001
+            out[key] = {"raised": False, "traceback": traceback.format_exc()}
+        if before is not None:
+            out[key]["identical"] = snapshot(doc) == before
+
+    doc = new_doc()
+    group = doc.createGroupLayer("Group")
+    doc.rootNode().addChildNode(group, None)
+    attempt("group_layer", doc, group)
+    empty = doc.createNode("Empty", "paintlayer")
+    doc.rootNode().addChildNode(empty, None)
+    attempt("empty_layer", doc, empty)
+    attempt("no_layer", doc, None)
+    attempt("no_document", None, None)
+
+    doc16 = new_doc(depth="U16")
+    attempt("deep_color", doc16, doc16.rootNode().childNodes()[0])
+
+    doc2 = new_doc()
+    small = add_paint_layer(doc2, "Corner", (0, 0, 16, 16), red_only)
+    s = Selection()
+    s.select(60, 40, 20, 20, 255)
+    doc2.setSelection(s)
+    attempt("selection_outside_layer", doc2, small)
+
+    attempt("engine_missing", doc2, small, EngineConfig(python="/nonexistent/python3"))
+    attempt("no_engine_configured", doc2, small, EngineConfig())
+
+    doc3 = new_doc()
+    layer3 = add_paint_layer(doc3, "Paint", (0, 0, 16, 16), red_only)
+    doc3.close()
+    attempt("closed_document", doc3, layer3)
+    out["leftovers"] = leftovers()
+    return out
+
+
+def case_bgra_roundtrip(spec):
+    """layer_io alone (no engine): export a red layer to PNG and read it back."""
+    from neural_style import layer_io
+    from neural_style.qt_compat import QImage
+
+    doc = new_doc(8, 4)
+    layer = add_paint_layer(doc, "Red", (0, 0, 8, 4), lambda x, y: (250, 10 * x, 5, 255 - 20 * y))
+    region = layer_io.Region(0, 0, 8, 4)
+    path = os.path.join(tempfile.mkdtemp(prefix="nst-test-"), "c.png")
+    layer_io.export_layer(layer, region, path)
+    image = QImage(path)
+    c = image.pixelColor(3, 2)
+    back = layer_io.read_result(path, region)
+    return {
+        "png_rgba": [c.red(), c.green(), c.blue(), c.alpha()],
+        "expected": [250, 30, 5, 255 - 40],
+        "roundtrip_identical": back == bytes(layer.pixelData(0, 0, 8, 4)),
+    }
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def __main__(args):  # noqa: N807 - kritarunner calls MODULE.__main__(args)
+    Krita.instance().setBatchmode(True)
+    spec = _spec()
+    results = {}
+    for name in spec["cases"]:
+        t0 = time.monotonic()
+        try:
+            results[name] = CASES[name](spec)
+        except Exception:  # noqa: BLE001 - reported to pytest, which fails the test
+            results[name] = {"scenario_error": traceback.format_exc()}
+        results[name]["case_seconds"] = time.monotonic() - t0
+        with open(spec["out"], "w", encoding="utf-8") as fh:
+            json.dump(results, fh)

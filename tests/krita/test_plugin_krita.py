@@ -1,0 +1,144 @@
+"""The plugin's core flow inside real Krita 5 (kritarunner), driving the real engine."""
+
+from __future__ import annotations
+
+import pytest
+from krita_helpers import case, require_krita, require_weights, run_scenarios
+
+pytestmark = pytest.mark.krita
+
+ENGINE_CASES = ["whole_layer", "rect_selection", "ellipse_selection", "cancel", "weights_missing"]
+
+
+@pytest.fixture(scope="module")
+def engine_results(tmp_path_factory):
+    require_krita()
+    weights = require_weights()
+    return run_scenarios(tmp_path_factory.mktemp("krita-engine"), ENGINE_CASES, weights, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def basic_results(tmp_path_factory):
+    require_krita()
+    return run_scenarios(tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip"], None)
+
+
+# -- without the engine ---------------------------------------------------------------------------
+def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
+    facts = case(basic_results, "bgra_roundtrip")
+    assert facts["png_rgba"] == facts["expected"]
+    assert facts["roundtrip_identical"]
+
+
+@pytest.mark.parametrize(
+    "key, code",
+    [
+        ("group_layer", "unsupported_layer"),
+        ("empty_layer", "empty_layer"),
+        ("no_layer", "no_layer"),
+        ("no_document", "no_document"),
+        ("closed_document", "no_document"),
+        ("deep_color", "unsupported_color_space"),
+        ("selection_outside_layer", "selection_outside_layer"),
+        ("engine_missing", "engine_missing"),
+        ("no_engine_configured", "engine_missing"),
+    ],
+)
+def test_unusable_targets_give_a_message_not_a_traceback(basic_results, key, code):
+    facts = case(basic_results, "invalid")[key]
+    assert "traceback" not in facts, facts.get("traceback")
+    assert facts["raised"] and facts["code"] == code, facts
+    assert facts["message"] and "Traceback" not in facts["message"]
+    if "identical" in facts:
+        assert facts["identical"], "the document changed"
+
+
+def test_no_temporary_files_without_engine(basic_results):
+    assert case(basic_results, "invalid")["leftovers"] == []
+
+
+# -- with the engine ------------------------------------------------------------------------------
+@pytest.mark.weights
+def test_whole_layer_adds_one_layer_above_source(engine_results):
+    facts = case(engine_results, "whole_layer")
+    assert facts["layers_after"] == facts["layers_before"] + 1
+    assert facts["name"] == "Starry Night" and facts["type"] == "paintlayer"
+    assert facts["bounds"] == facts["source_bounds"]
+    siblings = facts["siblings"]
+    assert siblings.index("Starry Night") == siblings.index("Paint") + 1  # directly above
+    assert facts["source_identical"] and facts["others_identical"]
+    assert facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_whole_layer_pixels_are_stylised_and_transparency_kept(engine_results):
+    facts = case(engine_results, "whole_layer")
+    x, y, w, h = facts["source_bounds"]
+    inside = [(yy * 96 + xx) for yy in range(y, y + h) for xx in range(x, x + w)]
+    outside = set(range(96 * 64)) - set(inside)
+    assert all(facts["alpha"][i] == 255 for i in inside)
+    assert all(facts["alpha"][i] == 0 for i in outside)
+    changed = sum(facts["changed"][i] for i in inside) / len(inside)
+    assert changed > 0.5, f"only {changed:.0%} of the pixels changed"
+
+
+@pytest.mark.weights
+def test_red_layer_stays_red(engine_results):
+    """B,G,R,A vs R,G,B,A: a red-only layer must not come back blue."""
+    r, g, b = case(engine_results, "whole_layer")["mean_rgb"]
+    assert r > b + 40 and r > g + 20, (r, g, b)
+
+
+def _selection_checks(facts, inside_fn):
+    alpha, changed, mask = facts["alpha"], facts["changed"], facts["mask"]
+    assert facts["layers_after"] == facts["layers_before"] + 1 and facts["others_identical"]
+    outside = [i for i, m in enumerate(mask) if m == 0]
+    full = [i for i, m in enumerate(mask) if m == 255]
+    assert outside and full
+    assert all(alpha[i] == 0 for i in outside), "pixels outside the selection must be fully transparent"
+    assert all(alpha[i] == 255 for i in full)
+    assert sum(changed[i] for i in full) / len(full) > 0.5
+    assert facts["leftovers"] == []
+    return [i for i, m in enumerate(mask) if 0 < m < 255]
+
+
+@pytest.mark.weights
+def test_rectangular_selection(engine_results):
+    facts = case(engine_results, "rect_selection")
+    _selection_checks(facts, None)
+    x, y, w, h = facts["bounds"]
+    assert (x, y, w, h) == (40, 30, 40, 30)
+
+
+@pytest.mark.weights
+def test_feathered_elliptical_selection(engine_results):
+    facts = case(engine_results, "ellipse_selection")
+    soft = _selection_checks(facts, None)
+    assert len(soft) > 50, "feathering should give a soft edge"
+    partial = [i for i in soft if 0 < facts["alpha"][i] < 255]
+    assert len(partial) > len(soft) // 2, "soft selection edges must give partly transparent pixels"
+
+
+@pytest.mark.weights
+def test_cancel_leaves_nothing_behind(engine_results):
+    facts = case(engine_results, "cancel")
+    assert not facts["ok"] and facts["code"] == "cancelled"
+    assert facts["progress_events"] >= 1
+    assert facts["tmp_during"], "the run should have had a private temporary folder"
+    assert facts["identical"], "the document changed"
+    assert facts["leftovers"] == []
+    assert facts["pid"] and not facts["pid_alive"]
+    assert facts["cancel_seconds"] < 10
+
+
+@pytest.mark.weights
+def test_engine_failure_shows_message_and_changes_nothing(engine_results):
+    facts = case(engine_results, "weights_missing")
+    assert facts["raised"] and facts["code"] == "weights_missing", facts
+    assert facts["message"]
+    assert facts["identical"] and facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_krita_tmpdir_is_clean_after_all_runs(engine_results):
+    assert not [n for n in engine_results["_tmpdir_entries"] if n.startswith("krita-neural-style-")]
