@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Install the Neural Style Transfer plugin into Krita, with its engine. Standard library only.
+
+    python3 installer/install.py              # plugin + engine venv (CPU) + weights
+    python3 installer/install.py --gpu        # ... with TensorFlow's CUDA packages
+    python3 installer/install.py --dry-run    # print the steps, change nothing
+    python3 installer/install.py --uninstall  # remove exactly what was installed
+    python3 installer/install.py --build-zip  # dist/neural_style.zip for Krita's
+                                              # Tools > Scripts > Import Python Plugin from File...
+
+Close Krita first: Krita rewrites its settings file (kritarc) when it quits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+NAME = "neural_style"
+REPO = Path(__file__).resolve().parent.parent
+PLUGIN_SRC = REPO / "plugin"
+CONFIG_NAME = "neural_style_engine.json"
+MANIFEST_NAME = "neural_style_install.json"
+ENABLE_KEY = f"enable_{NAME}"
+ENABLE_LINE = f"{ENABLE_KEY}=true"
+SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+class InstallError(Exception):
+    pass
+
+
+# -- where things go -----------------------------------------------------------------------------
+def default_locations(flatpak: bool | None = None) -> dict:
+    """Krita's resource folder and kritarc, and the engine's data folder, for this OS."""
+    home = Path.home()
+    if sys.platform == "win32":
+        appdata = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
+        local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+        return {"krita": appdata / "krita", "kritarc": local / "kritarc", "data": local / "nst-engine"}
+    if sys.platform == "darwin":
+        support = home / "Library" / "Application Support"
+        return {
+            "krita": support / "krita",
+            "kritarc": home / "Library" / "Preferences" / "kritarc",
+            "data": support / "nst-engine",
+        }
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    flatpak_root = home / ".var" / "app" / "org.kde.krita"
+    if flatpak is None:  # a Flatpak Krita and no native one: install for the Flatpak
+        flatpak = flatpak_root.is_dir() and not (data_home / "krita").is_dir()
+    if flatpak:
+        return {
+            "krita": flatpak_root / "data" / "krita",
+            "kritarc": flatpak_root / "config" / "kritarc",
+            "data": flatpak_root / "data" / "nst-engine",
+        }
+    return {"krita": data_home / "krita", "kritarc": config_home / "kritarc", "data": data_home / "nst-engine"}
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def plugin_files() -> list[tuple[Path, Path]]:
+    """(source, destination relative to Krita's resource folder) for every plugin file."""
+    pairs = [
+        (PLUGIN_SRC / f"{NAME}.desktop", Path("pykrita") / f"{NAME}.desktop"),
+        (PLUGIN_SRC / f"{NAME}.action", Path("actions") / f"{NAME}.action"),
+    ]
+    package = PLUGIN_SRC / NAME
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and not (SKIP & set(path.relative_to(package).parts)) and path.suffix != ".pyc":
+            pairs.append((path, Path("pykrita") / NAME / path.relative_to(package)))
+    return pairs
+
+
+# -- kritarc -------------------------------------------------------------------------------------
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _python_section(lines: list[str]) -> tuple[int, int] | None:
+    """(header index, end index exclusive) of the ``[python]`` group, or None."""
+    start = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if start is not None:
+                return start, i
+            if stripped == "[python]":
+                start = i
+    return (start, len(lines)) if start is not None else None
+
+
+def _key_of(line: str) -> str:
+    return line.split("=", 1)[0].strip() if "=" in line else ""
+
+
+def enable_in_kritarc(text: str) -> tuple[str, dict]:
+    """``text`` with the plugin enabled, and a record that lets :func:`disable_in_kritarc` undo
+    exactly this change. Every other line stays as it was, in its place."""
+    nl = _newline(text)
+    lines = text.splitlines(keepends=True)
+    section = _python_section(lines)
+    if section is None:
+        if not text:
+            sep = ""
+        elif text.endswith("\n"):
+            sep = nl
+        else:
+            sep = nl + nl
+        added = f"{sep}[python]{nl}{ENABLE_LINE}{nl}"
+        return text + added, {"kind": "added_section", "text": added}
+    start, end = section
+    for i in range(start + 1, end):
+        if _key_of(lines[i]) == ENABLE_KEY:
+            value = lines[i].split("=", 1)[1].strip()
+            if value == "true":
+                return text, {"kind": "none"}
+            old = lines[i]
+            ending = old[len(old.rstrip("\r\n")) :] or nl
+            lines[i] = ENABLE_LINE + ending
+            return "".join(lines), {"kind": "changed_line", "old": old, "new": lines[i]}
+    insert_at = end
+    while insert_at > start + 1 and not lines[insert_at - 1].strip():
+        insert_at -= 1
+    if not lines[insert_at - 1].endswith("\n"):  # the section is the file's unterminated end
+        lines[insert_at - 1] += nl
+        added_nl = True
+    else:
+        added_nl = False
+    lines.insert(insert_at, ENABLE_LINE + nl)
+    return "".join(lines), {"kind": "added_line", "line": ENABLE_LINE + nl, "added_newline": added_nl}
+
+
+def disable_in_kritarc(text: str, record: dict) -> str:
+    """Undo :func:`enable_in_kritarc`'s change recorded in ``record`` (and nothing else)."""
+    kind = record.get("kind")
+    lines = text.splitlines(keepends=True)
+    section = _python_section(lines)
+    if kind == "added_section":
+        if text.endswith(record["text"]):
+            return text[: -len(record["text"])]
+        if section is None:
+            return text
+        start, end = section
+        body = [i for i in range(start + 1, end) if lines[i].strip()]
+        if all(_key_of(lines[i]) == ENABLE_KEY for i in body):  # only our line: drop the group
+            del lines[start:end]
+        else:
+            lines = [line for i, line in enumerate(lines) if not (start < i < end and _key_of(line) == ENABLE_KEY)]
+        return "".join(lines)
+    if section is None:
+        return text
+    start, end = section
+    for i in range(start + 1, end):
+        if _key_of(lines[i]) == ENABLE_KEY:
+            if kind == "changed_line":
+                lines[i] = record["old"]
+            elif kind == "added_line":
+                del lines[i]
+                if record.get("added_newline") and i - 1 >= 0 and i == len(lines):
+                    lines[i - 1] = lines[i - 1].rstrip("\r\n")
+            return "".join(lines)
+    return text
+
+
+def read_text(path: Path) -> str:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".nst-tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+# -- the installer -------------------------------------------------------------------------------
+class Installer:
+    def __init__(self, args: argparse.Namespace) -> None:
+        loc = default_locations(args.flatpak)
+        self.krita = Path(args.krita_dir).expanduser() if args.krita_dir else loc["krita"]
+        self.kritarc = Path(args.kritarc).expanduser() if args.kritarc else loc["kritarc"]
+        self.data = Path(args.data_dir).expanduser() if args.data_dir else loc["data"]
+        self.venv = Path(args.venv).expanduser() if args.venv else self.data / "venv"
+        self.args = args
+        self.dry = args.dry_run
+        self.manifest_path = self.krita / "pykrita" / MANIFEST_NAME
+        self.manifest = self._load_manifest()
+
+    # output
+    def say(self, message: str) -> None:
+        print(("[dry run] " if self.dry else "") + message, flush=True)
+
+    def _load_manifest(self) -> dict:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        data.setdefault("version", 1)
+        data.setdefault("created_files", [])
+        data.setdefault("created_dirs", [])
+        data.setdefault("backups", {})
+        return data
+
+    def _save_manifest(self) -> None:
+        if not self.dry:
+            self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(self.manifest_path, json.dumps(self.manifest, indent=2) + "\n")
+
+    def _mkdir(self, path: Path) -> None:
+        """Create ``path`` and its missing parents, remembering each one this install created."""
+        missing = []
+        p = path
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        for p in reversed(missing):
+            if not self.dry:
+                p.mkdir()
+            if str(p) not in self.manifest["created_dirs"]:
+                self.manifest["created_dirs"].append(str(p))
+
+    def _place_file(self, dest: Path, content: bytes) -> None:
+        key = str(dest)
+        ours = key in self.manifest["created_files"] or key in self.manifest["backups"]
+        if dest.exists() and not ours:  # someone else's file: keep a copy to restore
+            backup = self.data / "backup" / dest.name
+            n = 0
+            while backup.exists():
+                n += 1
+                backup = self.data / "backup" / f"{dest.name}.{n}"
+            self._mkdir(backup.parent)
+            if not self.dry:
+                shutil.copy2(dest, backup)
+            self.manifest["backups"][key] = str(backup)
+        elif not dest.exists() and key not in self.manifest["created_files"]:
+            self.manifest["created_files"].append(key)
+        self._mkdir(dest.parent)
+        if not self.dry:
+            dest.write_bytes(content)
+
+    # steps
+    def install(self) -> None:
+        self.say(f"Krita resource folder: {self.krita}")
+        self.say(f"Krita settings file:   {self.kritarc}")
+        self.copy_plugin()
+        self.enable_plugin()
+        python = self.install_engine()
+        weights = self.install_weights(python)
+        self.write_engine_config(python, weights)
+        self._save_manifest()
+        self.say(f"Install record: {self.manifest_path}")
+        self.say("Done. Restart Krita and open Tools ▸ Scripts ▸ Neural Style Transfer…")
+
+    def copy_plugin(self) -> None:
+        files = plugin_files()
+        self.say(f"Copying the plugin ({len(files)} files) into {self.krita}")
+        for src, rel in files:
+            self._place_file(self.krita / rel, src.read_bytes())
+
+    def enable_plugin(self) -> None:
+        existed = self.kritarc.exists()
+        text = read_text(self.kritarc) if existed else ""
+        new, record = enable_in_kritarc(text)
+        if record["kind"] == "none":
+            self.say(f"Plugin already enabled in {self.kritarc}")
+            return
+        self.say(f"Enabling the plugin in {self.kritarc} ([python] {ENABLE_LINE})")
+        if "kritarc" not in self.manifest:  # keep the first install's record on re-runs
+            self.manifest["kritarc"] = {"path": str(self.kritarc), "created": not existed, "edit": record}
+        self._mkdir(self.kritarc.parent)
+        if not self.dry:
+            write_text(self.kritarc, new)
+
+    def _run(self, cmd: list[str], what: str, capture: bool = False) -> subprocess.CompletedProcess:
+        self.say(f"{what}: {' '.join(cmd)}")
+        if self.dry:
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        result = subprocess.run(cmd, text=True, capture_output=capture)
+        return result
+
+    def install_engine(self) -> str:
+        if self.args.engine_python:
+            python = str(Path(self.args.engine_python).expanduser())
+            self.say(f"Using the existing engine interpreter {python}")
+            check = self._run([python, "-c", "import nst_engine"], "Checking the engine", capture=True)
+            if check.returncode != 0:
+                raise InstallError(f"{python} cannot import nst_engine: {check.stderr.strip()[-500:]}")
+            return python
+        python = venv_python(self.venv)
+        if python.exists():
+            self.say(f"Reusing the engine's virtual environment {self.venv}")
+        else:
+            self.say(f"Step 1/2: creating the engine's virtual environment in {self.venv} (a few seconds)")
+            created_before = not self.venv.exists()
+            self._mkdir(self.venv.parent)
+            if self._run([sys.executable, "-m", "venv", str(self.venv)], "Creating venv").returncode != 0:
+                raise InstallError(
+                    "Could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)"
+                )
+            if created_before:
+                self.manifest["venv"] = str(self.venv)
+        packages = [str(REPO)]
+        if self.args.gpu:
+            packages.append("tensorflow[and-cuda]")
+        self.say("Step 2/2: installing the engine and TensorFlow (a few minutes; pip shows its progress)")
+        cmd = [str(python), "-m", "pip", "install", "--progress-bar", "on", *packages]
+        if self._run(cmd, "pip").returncode != 0:
+            raise InstallError("pip could not install the engine; see its messages above")
+        return str(python)
+
+    def install_weights(self, python: str) -> str:
+        if self.args.weights:
+            self.say(f"Using the weights file {self.args.weights}")
+            return str(Path(self.args.weights).expanduser().resolve())
+        if self.args.skip_weights:
+            self.say("Skipping the weights (--skip-weights): the engine will look in its usual places")
+            return ""
+        if self.manifest.get("weights_file") and Path(self.manifest["weights_file"]).is_file():
+            self.say(f"Weights already installed: {self.manifest['weights_file']}")
+            return self.manifest["weights_file"]
+        found = self._run(
+            [python, "-m", "nst_engine", "weights", "path"], "Looking for the VGG19 weights", capture=True
+        )
+        if not self.dry and found.returncode == 0 and found.stdout.strip():
+            path = found.stdout.strip().splitlines()[-1]
+            self.say(f"Found the weights at {path}")
+            return path
+        dest = self.data / "weights"
+        self.say(f"Downloading the VGG19 weights (80 MB) into {dest}")
+        existed = dest.exists()
+        self._mkdir(dest)
+        fetched = (
+            subprocess.run(
+                [python, "-m", "nst_engine", "weights", "fetch", "--dest", str(dest)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            if not self.dry
+            else subprocess.CompletedProcess([], 0, str(dest / "vgg19.h5"), "")
+        )
+        if fetched.returncode != 0 or not fetched.stdout.strip():
+            raise InstallError("Could not download the weights; run the installer again when online")
+        path = fetched.stdout.strip().splitlines()[-1]
+        if not existed:
+            self.manifest["weights_file"] = path
+        return path
+
+    def write_engine_config(self, python: str, weights: str) -> None:
+        path = self.krita / "pykrita" / CONFIG_NAME
+        self.say(f"Writing the engine config {path}")
+        config = {"python": python, "weights": weights, "installed_from": str(REPO)}
+        self._place_file(path, (json.dumps(config, indent=2) + "\n").encode("utf-8"))
+
+    # uninstall
+    def uninstall(self) -> None:
+        if not self.manifest_path.exists():
+            raise InstallError(f"Nothing to uninstall: no install record at {self.manifest_path}")
+        m = self.manifest
+        rc = m.get("kritarc")
+        if rc and Path(rc["path"]).exists():
+            path = Path(rc["path"])
+            text = disable_in_kritarc(read_text(path), rc["edit"])
+            if rc.get("created") and not text.strip():
+                self.say(f"Removing {path} (the installer created it)")
+                if not self.dry:
+                    path.unlink()
+            else:
+                self.say(f"Disabling the plugin in {path}")
+                if not self.dry:
+                    write_text(path, text)
+        for dest, backup in m["backups"].items():
+            self.say(f"Restoring {dest}")
+            if not self.dry and Path(backup).exists():
+                shutil.copy2(backup, dest)
+                os.unlink(backup)
+        for f in m["created_files"]:
+            if Path(f).exists():
+                self.say(f"Removing {f}")
+                if not self.dry:
+                    os.unlink(f)
+        if m.get("weights_file") and Path(m["weights_file"]).exists():
+            self.say(f"Removing the weights {m['weights_file']}")
+            if not self.dry:
+                os.unlink(m["weights_file"])
+        if m.get("venv") and Path(m["venv"]).exists():
+            self.say(f"Removing the engine's virtual environment {m['venv']}")
+            if not self.dry:
+                shutil.rmtree(m["venv"])
+        self.say(f"Removing the install record {self.manifest_path}")
+        if not self.dry:
+            self.manifest_path.unlink()
+        for d in sorted(m["created_dirs"], key=lambda p: len(Path(p).parts), reverse=True):
+            p = Path(d)
+            if p.is_dir():
+                for cache in p.glob("__pycache__"):  # Krita compiles the plugin: not user data
+                    if not self.dry:
+                        shutil.rmtree(cache, ignore_errors=True)
+                if self.dry or not any(p.iterdir()):
+                    self.say(f"Removing the folder {p}")
+                    if not self.dry:
+                        p.rmdir()
+                else:
+                    self.say(f"Keeping {p}: it holds files the installer did not put there")
+        self.say("Uninstalled.")
+
+
+def build_zip(dest: Path) -> Path:
+    """The archive that Krita's *Import Python Plugin from File…* accepts."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        dirs_written = set()
+        for src, rel in plugin_files():
+            arc = Path(*rel.parts[1:]) if rel.parts[0] == "pykrita" else Path(rel.name)
+            for parent in reversed(arc.parents[:-1]):  # Krita's importer looks for "name/" entries
+                if parent not in dirs_written:
+                    dirs_written.add(parent)
+                    zf.writestr(parent.as_posix() + "/", b"")
+            zf.write(src, arc.as_posix())
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Install the Neural Style Transfer plugin for Krita and its engine.")
+    p.add_argument("--krita-dir", help="Krita's resource folder (default: found for this OS)")
+    p.add_argument("--kritarc", help="Krita's settings file (default: found for this OS)")
+    p.add_argument("--flatpak", action="store_true", default=None, help="install for Flatpak Krita")
+    p.add_argument("--data-dir", help="where the engine's venv and weights go")
+    p.add_argument("--venv", help="the engine's virtual environment (default: <data dir>/venv)")
+    p.add_argument("--engine-python", help="use this existing interpreter with nst_engine; no venv, no pip")
+    p.add_argument("--gpu", action="store_true", help="also install TensorFlow's CUDA packages (NVIDIA GPUs)")
+    p.add_argument("--weights", help="use this VGG19 weights file instead of fetching")
+    p.add_argument("--skip-weights", action="store_true", help="do not fetch the weights")
+    p.add_argument("--uninstall", action="store_true", help="remove exactly what the installer added")
+    p.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
+    p.add_argument(
+        "--build-zip",
+        nargs="?",
+        const=str(REPO / "dist" / f"{NAME}.zip"),
+        metavar="PATH",
+        help="only build the zip for Import Python Plugin from File (default: dist/neural_style.zip)",
+    )
+    args = p.parse_args(argv)
+    try:
+        if args.build_zip:
+            if args.dry_run:
+                print(f"[dry run] would build {args.build_zip}")
+            else:
+                print(f"Built {build_zip(Path(args.build_zip))}")
+            return 0
+        installer = Installer(args)
+        installer.uninstall() if args.uninstall else installer.install()
+    except InstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

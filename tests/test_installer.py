@@ -1,0 +1,195 @@
+"""The installer's kritarc editing and bookkeeping (stdlib only, no Krita needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALL = ROOT / "installer" / "install.py"
+_spec = importlib.util.spec_from_file_location("nst_install", INSTALL)
+install = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(install)
+
+ODD_KRITARC = """; a comment the installer must keep
+[MainWindow]
+State=AAAA/wAAAAD9AAAA==
+geometry=@ByteArray(\\x1\\xd9\\xd0\\xcb)
+
+[python]
+enable_comics_project_management_tools=false
+enable_colorspace=true
+# another comment
+
+[advancedColorSelector]
+zzz=1
+aaa=2
+"""
+
+CASES = {
+    "empty": "",
+    "no_python_section": "[General]\nb=2\na=1\n",
+    "no_trailing_newline": "[General]\na=1",
+    "python_section_last_unterminated": "[General]\na=1\n\n[python]\nenable_x=true",
+    "odd": ODD_KRITARC,
+    "crlf": "[General]\r\na=1\r\n\r\n[python]\r\nenable_x=false\r\n\r\n[Z]\r\nq=1\r\n",
+    "disabled": "[python]\nenable_neural_style=false\nenable_y=true\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_enable_then_disable_restores_the_file_exactly(name):
+    text = CASES[name]
+    enabled, record = install.enable_in_kritarc(text)
+    assert install.disable_in_kritarc(enabled, record) == text
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_enable_keeps_every_other_line_in_order(name):
+    text = CASES[name]
+    enabled, _ = install.enable_in_kritarc(text)
+    new_lines = enabled.splitlines()
+    assert "enable_neural_style=true" in new_lines
+    others = [line for line in new_lines if not line.startswith("enable_neural_style")]
+    old = [line for line in text.splitlines() if not line.startswith("enable_neural_style")]
+    # nothing lost or reordered; only blank lines or a [python] header may be new
+    assert [line for line in others if line.strip() and line != "[python]"] == [
+        line for line in old if line.strip() and line != "[python]"
+    ]
+    section = install._python_section(enabled.splitlines(keepends=True))
+    body = enabled.splitlines()[section[0] + 1 : section[1]]
+    assert "enable_neural_style=true" in body, "the key must be inside [python]"
+
+
+def test_enable_is_idempotent():
+    once, _ = install.enable_in_kritarc(ODD_KRITARC)
+    twice, record = install.enable_in_kritarc(once)
+    assert twice == once and record["kind"] == "none"
+
+
+def test_enable_inserts_into_existing_section_not_at_end():
+    enabled, record = install.enable_in_kritarc(ODD_KRITARC)
+    lines = enabled.splitlines()
+    assert record["kind"] == "added_line"
+    assert lines.index("enable_neural_style=true") < lines.index("[advancedColorSelector]")
+
+
+def test_zip_is_importable_by_kritas_own_importer(tmp_path):
+    importer = Path("/usr/share/krita/pykrita/plugin_importer/plugin_importer.py")
+    zpath = install.build_zip(tmp_path / "neural_style.zip")
+    names = zipfile.ZipFile(zpath).namelist()
+    assert "neural_style.desktop" in names and "neural_style/__init__.py" in names
+    assert "neural_style.action" in names and "neural_style/Manual.html" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert zpath.stat().st_size < 400_000
+    if not importer.exists():
+        pytest.skip("Krita's plugin importer is not installed")
+    dest = tmp_path / "resources"
+    dest.mkdir()
+    subprocess.run([sys.executable, str(importer), str(zpath), str(dest)], check=True, capture_output=True)
+    assert (dest / "pykrita" / "neural_style.desktop").is_file()
+    assert (dest / "pykrita" / "neural_style" / "api.py").is_file()
+    assert (dest / "actions" / "neural_style.action").is_file()
+
+
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
+def _run(home: Path, *args, engine_python=sys.executable):
+    env = dict(os.environ, HOME=str(home))
+    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA"):
+        env.pop(key, None)
+    return subprocess.run(
+        [sys.executable, str(INSTALL), "--engine-python", engine_python, "--skip-weights", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture
+def fake_engine(tmp_path):
+    """An interpreter that can `import nst_engine` (a stub: no TensorFlow needed here)."""
+    pkg = tmp_path / "fake_site" / "nst_engine"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    wrapper = tmp_path / "fake_python"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{pkg.parent}" exec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_install_twice_then_uninstall_restores_home_exactly(tmp_path, fake_engine):
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config" / "kritarc").write_text(ODD_KRITARC)
+    (home / ".local" / "share" / "other").mkdir(parents=True)
+    before = _tree(home)
+
+    first = _run(home, engine_python=fake_engine)
+    assert first.returncode == 0, first.stderr
+    krita = home / ".local" / "share" / "krita"
+    assert (krita / "pykrita" / "neural_style.desktop").is_file()
+    assert (krita / "pykrita" / "neural_style" / "__init__.py").is_file()
+    assert (krita / "actions" / "neural_style.action").is_file()
+    config = json.loads((krita / "pykrita" / "neural_style_engine.json").read_text())
+    assert config["python"] == fake_engine
+    rc = (home / ".config" / "kritarc").read_text()
+    assert "enable_neural_style=true" in rc and rc.replace("enable_neural_style=true\n", "") == ODD_KRITARC
+
+    after_first = _tree(home)
+    second = _run(home, engine_python=fake_engine)
+    assert second.returncode == 0, second.stderr
+    assert _tree(home) == after_first, "a second install must change nothing"
+
+    gone = _run(home, "--uninstall", engine_python=fake_engine)
+    assert gone.returncode == 0, gone.stderr
+    assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_uninstall_restores_a_file_that_was_there_before(tmp_path, fake_engine):
+    home = tmp_path / "home"
+    manual = home / ".local" / "share" / "krita" / "pykrita" / "neural_style" / "Manual.html"
+    manual.parent.mkdir(parents=True)
+    manual.write_text("an older hand-installed copy")
+    before = _tree(home)
+    assert _run(home, engine_python=fake_engine).returncode == 0
+    assert manual.read_text() != "an older hand-installed copy"
+    assert _run(home, "--uninstall", engine_python=fake_engine).returncode == 0
+    assert _tree(home) == before
+
+
+def test_dry_run_changes_nothing(tmp_path, fake_engine):
+    home = tmp_path / "home"
+    home.mkdir()
+    result = _run(home, "--dry-run", engine_python=fake_engine)
+    assert result.returncode == 0, result.stderr
+    assert "[dry run]" in result.stdout and "kritarc" in result.stdout
+    assert _tree(home) == {}
+
+
+def test_flatpak_and_platform_locations(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setattr(install.sys, "platform", "linux")
+    assert install.default_locations()["krita"] == tmp_path / ".local/share/krita"
+    (tmp_path / ".var/app/org.kde.krita").mkdir(parents=True)
+    flat = install.default_locations()
+    assert flat["krita"] == tmp_path / ".var/app/org.kde.krita/data/krita"
+    assert flat["kritarc"] == tmp_path / ".var/app/org.kde.krita/config/kritarc"
+    monkeypatch.setattr(install.sys, "platform", "darwin")
+    assert install.default_locations()["krita"] == tmp_path / "Library/Application Support/krita"
+    monkeypatch.setattr(install.sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
