@@ -339,6 +339,57 @@ def case_bgra_roundtrip(spec):
     }
 
 
+def case_dialog(spec):
+    """The dialog's widgets (Qt offscreen): presets, samples, thumbnail, remembered settings."""
+    from neural_style.dialog import StyleDialog
+
+    class MemorySettings:
+        def __init__(self):
+            self.values = {}
+
+        def get(self, key, default=""):
+            return self.values.get(key, default)
+
+        def set(self, key, value):
+            self.values[key] = "" if value is None else str(value)
+
+        def get_list(self, key):
+            return json.loads(self.values.get(key, "[]"))
+
+        def set_list(self, key, values):
+            self.values[key] = json.dumps(list(values))
+
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    settings = MemorySettings()
+    dlg = StyleDialog(document=doc, node=layer, settings=settings)
+    dlg.set_target(doc, layer)
+    facts = {
+        "presets": [dlg.preset_combo.itemData(i) for i in range(dlg.preset_combo.count())],
+        "default_preset": dlg.preset_combo.currentData(),
+        "styles": [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())],
+        "thumbnail": dlg.thumbnail.pixmap() is not None and not dlg.thumbnail.pixmap().isNull(),
+        "target": dlg.target_label.text(),
+        "cancel_enabled": dlg.cancel_button.isEnabled(),
+    }
+    dlg.set_style(spec["style"])
+    dlg.strength_spin.setValue(2.5)
+    dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("tutorial"))
+    dlg.preserve_check.setChecked(True)
+    dlg.seed_spin.setValue(42)
+    dlg.engine_python_edit.setText("/opt/engine/bin/python")
+    dlg.save_settings()
+    again = StyleDialog(document=doc, node=layer, settings=settings)
+    facts["remembered"] = again.options()
+    facts["remembered_engine"] = again.engine_python_edit.text()
+    dlg.engine_python_edit.setText("/nonexistent/python")
+    dlg.start_run()
+    facts["bad_engine_message"] = dlg.message_label.text()
+    facts["run_enabled_after_error"] = dlg.run_button.isEnabled()
+    facts["recent"] = settings.get_list("recent_styles")
+    return facts
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

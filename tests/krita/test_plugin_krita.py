@@ -20,7 +20,7 @@ def engine_results(tmp_path_factory):
 @pytest.fixture(scope="module")
 def basic_results(tmp_path_factory):
     require_krita()
-    return run_scenarios(tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip"], None)
+    return run_scenarios(tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip", "dialog"], None)
 
 
 # -- without the engine ---------------------------------------------------------------------------
@@ -55,6 +55,21 @@ def test_unusable_targets_give_a_message_not_a_traceback(basic_results, key, cod
 
 def test_no_temporary_files_without_engine(basic_results):
     assert case(basic_results, "invalid")["leftovers"] == []
+
+
+def test_dialog_widgets_and_remembered_settings(basic_results):
+    facts = case(basic_results, "dialog")
+    assert facts["presets"] == ["preview", "balanced", "tutorial"]
+    assert facts["default_preset"] == "balanced"
+    assert any("Starry Night" in s for s in facts["styles"]) and any("Scream" in s for s in facts["styles"])
+    assert facts["thumbnail"]
+    assert "Paint" in facts["target"] and not facts["cancel_enabled"]
+    assert facts["remembered"]["strength"] == 2.5 and facts["remembered"]["preset"] == "tutorial"
+    assert facts["remembered"]["preserve_colors"] is True and facts["remembered"]["seed"] == 42
+    assert facts["remembered"]["style_path"].endswith("starry_night.jpg")
+    assert facts["remembered_engine"] == "/opt/engine/bin/python"
+    assert "not found" in facts["bad_engine_message"] and facts["run_enabled_after_error"]
+    assert facts["recent"] and facts["recent"][0].endswith("starry_night.jpg")
 
 
 # -- with the engine ------------------------------------------------------------------------------
