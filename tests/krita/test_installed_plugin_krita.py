@@ -50,8 +50,12 @@ def run_krita_gui(env: dict, out: Path, timeout: float = 150) -> dict:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+    if out.exists():  # Krita may have quit between two polls
+        facts = json.loads(out.read_text())
     if not facts.get("done"):
-        raise AssertionError(f"Krita did not finish the self-test: {facts}\n{proc.stderr.read()[-3000:]}")
+        raise AssertionError(
+            f"Krita (exit {proc.returncode}) did not finish the self-test: {facts}\n{proc.stderr.read()[-3000:]}"
+        )
     return facts
 
 
