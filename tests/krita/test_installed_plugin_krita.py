@@ -81,8 +81,9 @@ def installed_run(tmp_path_factory):
     shutil.copytree(HERE / "selftest_plugin" / "nst_selftest", pykrita / "nst_selftest")
     out = base / "selftest.json"
     env.update(NST_SELFTEST_OUT=str(out), NST_SELFTEST_STYLE=str(STYLE))
-    if os.environ.get("NST_SELFTEST_SCREENSHOTS"):
-        env["NST_SELFTEST_SCREENSHOTS"] = os.environ["NST_SELFTEST_SCREENSHOTS"]
+    for key in ("SCREENSHOTS", "CONTENT", "ITERATIONS", "MAX_SIZE"):  # for the README's screenshots
+        if os.environ.get(f"NST_SELFTEST_{key}"):
+            env[f"NST_SELFTEST_{key}"] = os.environ[f"NST_SELFTEST_{key}"]
     env["PYTHONPATH"] = str(ROOT)  # only for the engine interpreter of a dev checkout
     facts = run_krita_gui(env, out)
     facts["pykrita"] = str(pykrita)
