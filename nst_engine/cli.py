@@ -33,6 +33,13 @@ def _float_list(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nst-engine", description="Neural style transfer (Gatys et al.) with VGG19.")
     parser.add_argument("--version", action="version", version=f"nst-engine {__version__}")
@@ -61,7 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = r.add_argument_group("optimisation (defaults come from the preset)")
     opt.add_argument("--max-size", type=int, help="working size: longest side in pixels")
-    opt.add_argument("--iterations", type=int)
+    opt.add_argument("--scales", type=_float_list, help="coarse-to-fine stages as fractions of --max-size, e.g. 0.5,1")
+    opt.add_argument(
+        "--iterations", type=_int_list, help="evaluations: one per scale, or one total split as the preset splits it"
+    )
+    opt.add_argument("--optimizer", choices=["adam", "lbfgs"])
+    opt.add_argument("--lbfgs-memory", type=int, help="L-BFGS history length")
+    opt.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        help="convolution arithmetic; auto = bfloat16 only where the hardware runs it natively",
+    )
     opt.add_argument("--learning-rate", type=float)
     opt.add_argument("--beta1", type=float)
     opt.add_argument("--beta2", type=float)
@@ -87,9 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = [name for name in Settings.__dataclass_fields__ if name != "style_weights"]
-    overrides = {name: getattr(args, name, None) for name in names}
-    overrides["style_weights"] = args.style_weights
+    overrides = {name: getattr(args, name, None) for name in Settings.__dataclass_fields__}
     return preset(args.preset, **overrides)
 
 

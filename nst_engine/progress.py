@@ -18,27 +18,22 @@ class Reporter:
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self._first_step_done: float | None = None
+        self.optimising_since = self.started
 
-    def timing(self, iteration: int, total: int) -> tuple[float, float]:
-        """(elapsed, eta) in seconds; the first step (graph tracing) is left out of the rate."""
+    def timing(self, step) -> tuple[float, float]:
+        """(elapsed, eta) in seconds; the rate is work (pixels × evaluations) per second so far."""
         now = time.monotonic()
-        elapsed = now - self.started
-        if iteration <= 1 or self._first_step_done is None:
-            self._first_step_done = now
-            first = now - self.started
-            return elapsed, first * (total - iteration)
-        rate = (now - self._first_step_done) / (iteration - 1)
-        return elapsed, rate * (total - iteration)
+        rate = (now - self.optimising_since) / max(step.work_done, 1e-9)
+        return now - self.started, rate * max(step.work_total - step.work_done, 0.0)
 
     def log(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     def start(self, **info) -> None:
-        pass
+        self.optimising_since = time.monotonic()
 
-    def progress(self, iteration: int, total: int, loss: float, content: float, style: float, tv: float) -> None:
-        pass
+    def progress(self, step) -> None:
+        """`step` is a `transfer.Step`: iteration, total, stage, stages, terms, work done/total."""
 
     def preview(self, iteration: int, path: str) -> None:
         pass
@@ -63,18 +58,21 @@ class JsonReporter(Reporter):
         self.stream.flush()
 
     def start(self, **info) -> None:
+        super().start()
         self.emit("start", protocol=PROTOCOL_VERSION, **info)
 
-    def progress(self, iteration, total, loss, content, style, tv) -> None:
-        elapsed, eta = self.timing(iteration, total)
+    def progress(self, step) -> None:
+        elapsed, eta = self.timing(step)
         self.emit(
             "progress",
-            iteration=iteration,
-            total=total,
-            loss=loss,
-            content_loss=content,
-            style_loss=style,
-            tv_loss=tv,
+            iteration=step.iteration,
+            total=step.total,
+            stage=step.stage,
+            stages=step.stages,
+            loss=step.terms.total,
+            content_loss=step.terms.content,
+            style_loss=step.terms.style,
+            tv_loss=step.terms.tv,
             elapsed=round(elapsed, 3),
             eta=round(eta, 3),
         )
@@ -98,17 +96,20 @@ class HumanReporter(Reporter):
         self.tty = sys.stderr.isatty()
 
     def start(self, **info) -> None:
+        super().start()
+        sizes = " -> ".join(f"{w}x{h}" for w, h in info["stage_sizes"])
         self.log(
-            f"content {info['content_size'][0]}x{info['content_size'][1]}, working at "
-            f"{info['work_size'][0]}x{info['work_size'][1]} on {info['device']}, "
-            f"{info['iterations']} iterations ({info['preset']} preset)"
+            f"content {info['content_size'][0]}x{info['content_size'][1]}, working at {sizes} on "
+            f"{info['device']} ({info['precision']}), {info['iterations']} {info['optimizer']} iterations "
+            f"({info['preset']} preset)"
         )
 
-    def progress(self, iteration, total, loss, content, style, tv) -> None:
-        elapsed, eta = self.timing(iteration, total)
+    def progress(self, step) -> None:
+        elapsed, eta = self.timing(step)
+        iteration, total, terms = step.iteration, step.total, step.terms
         line = (
-            f"iteration {iteration}/{total}  loss {loss:.4g} (content {content:.3g}, style {style:.3g})"
-            f"  {_clock(elapsed)} elapsed, {_clock(eta)} left"
+            f"iteration {iteration}/{total}  loss {terms.total:.4g} (content {terms.content:.3g}, "
+            f"style {terms.style:.3g})  {_clock(elapsed)} elapsed, {_clock(eta)} left"
         )
         if self.tty:
             end = "\n" if iteration == total else ""

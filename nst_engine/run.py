@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import weights
+from . import schedule, weights
 from .colors import keep_colors
 from .compose import compose
 from .errors import BadInputError, CancelledError
-from .images import MIN_SIDE, RasterImage, check_output_path, load_image, load_mask, resize, save_atomic, scaled_size
+from .images import RasterImage, check_output_path, load_image, load_mask, resize, save_atomic
 from .progress import Reporter
+from .schedule import Stage
 from .settings import Settings
 
 
@@ -49,8 +50,7 @@ class PreparedRun:
     mask: np.ndarray | None
     output: Path
     preview_path: Path | None
-    work_size: tuple[int, int]
-    style_sizes: list[tuple[int, int]]
+    stages: list[Stage]
     weights_path: Path
 
 
@@ -60,17 +60,6 @@ def _flatten_on_white(image: RasterImage) -> np.ndarray:
         return image.rgb
     alpha = image.alpha[:, :, None]
     return image.rgb * alpha + 255.0 * (1.0 - alpha)
-
-
-def _working_size(size: tuple[int, int], longest: int, role: str) -> tuple[int, int]:
-    scaled = scaled_size(size, longest)
-    if min(scaled) < MIN_SIDE:
-        raise BadInputError(
-            f"{role} image {size[0]}x{size[1]} becomes {scaled[0]}x{scaled[1]} at working size {longest}: "
-            f"that is under {MIN_SIDE} pixels on a side; raise --max-size or crop the image",
-            "image_too_small",
-        )
-    return scaled
 
 
 def prepare(request: RunRequest) -> PreparedRun:
@@ -97,11 +86,9 @@ def prepare(request: RunRequest) -> PreparedRun:
     if request.preview_every:
         preview_path = request.preview_path or output.with_name(output.stem + ".preview.png")
         preview_path = check_output_path(preview_path, needs_alpha=False)
-    work_size = _working_size(content.size, settings.max_size, "content")
-    style_longest = max(1, round(settings.max_size * settings.style_scale))
-    style_sizes = [_working_size((s.shape[1], s.shape[0]), style_longest, "style") for s in styles]
+    stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings)
     weights_path = weights.locate(request.weights)
-    return PreparedRun(request, content, styles, mask, output, preview_path, work_size, style_sizes, weights_path)
+    return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path)
 
 
 def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[], bool]) -> Path:
@@ -109,44 +96,41 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
     request, settings = prepared.request, prepared.request.settings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     reporter.log("loading TensorFlow and VGG19")
-    from . import transfer
+    from . import precision, transfer
+    from .objective import build_extractor
 
     if should_stop():
         raise CancelledError()
-    extractor = transfer.build_extractor(str(prepared.weights_path))
-    content_work = resize(prepared.content.rgb, prepared.work_size)
-    styles_work = [resize(style, size) for style, size in zip(prepared.styles, prepared.style_sizes)]
-    blend = settings.style_weights or (1.0,) * len(styles_work)
-    objective = transfer.Objective(
-        extractor,
-        content_work,
-        styles_work,
-        blend,
-        settings.content_weight,
-        settings.style_weight * settings.strength,
-        settings.tv_weight,
-    )
+    dtype = precision.resolve(settings.precision)
+    extractor = build_extractor(str(prepared.weights_path), dtype)
+    final = prepared.stages[-1]
     reporter.start(
         content_size=list(prepared.content.size),
-        work_size=list(prepared.work_size),
-        style_sizes=[list(size) for size in prepared.style_sizes],
-        iterations=settings.iterations,
+        work_size=list(final.size),
+        style_sizes=[list(size) for size in final.style_sizes],
+        stage_sizes=[list(stage.size) for stage in prepared.stages],
+        iterations=settings.total_iterations,
         preset=request.preset,
+        optimizer=settings.optimizer,
+        precision=dtype,
         device=transfer.device_name(),
     )
 
-    def on_step(iteration: int, terms, current: Callable[[], np.ndarray]) -> None:
-        reporter.progress(iteration, settings.iterations, terms.total, terms.content, terms.style, terms.tv)
-        if prepared.preview_path and iteration % request.preview_every == 0 and iteration < settings.iterations:
-            rgb = current()
+    def on_step(step) -> None:
+        reporter.progress(step)
+        last = step.iteration == step.total
+        if prepared.preview_path and step.iteration % request.preview_every == 0 and not last:
+            rgb = step.current()
             if settings.preserve_colors:
-                rgb = keep_colors(content_work, rgb)
+                rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
             save_atomic(RasterImage(rgb), prepared.preview_path)
-            reporter.preview(iteration, str(prepared.preview_path))
+            reporter.preview(step.iteration, str(prepared.preview_path))
 
-    start = transfer.initial_image(content_work, settings.init, settings.seed)
+    blend = settings.style_weights or (1.0,) * len(prepared.styles)
     try:
-        result = transfer.optimize(objective, start, settings, on_step, should_stop)
+        result = transfer.stylize(
+            extractor, prepared.content.rgb, prepared.styles, blend, settings, prepared.stages, on_step, should_stop
+        )
     finally:
         if prepared.preview_path and request.preview_path is None:
             prepared.preview_path.unlink(missing_ok=True)

@@ -68,17 +68,24 @@ def load_weights(path: str | Path, up_to: str = "block5_conv4") -> dict[str, tup
 
 
 class VGG19Features:
-    """Callable: preprocessed image (1, H, W, 3) -> activations of the requested layers, in order."""
+    """Callable: preprocessed image (1, H, W, 3) -> activations of the requested layers, in order.
 
-    def __init__(self, weights: dict[str, tuple[np.ndarray, np.ndarray]], outputs: list[str]) -> None:
+    With `dtype="bfloat16"` the convolutions run in bfloat16 and the activations are handed back in
+    float32, so that Gram matrices and losses keep full precision.
+    """
+
+    def __init__(
+        self, weights: dict[str, tuple[np.ndarray, np.ndarray]], outputs: list[str], dtype: str = "float32"
+    ) -> None:
         import tensorflow as tf
 
+        self.dtype = dtype
         self.outputs = list(outputs)
         order = [name for name, _, _ in ARCHITECTURE]
         deepest = max(order.index(name) for name in self.outputs)
         self.plan = order[: deepest + 1]
         self.params = {
-            name: (tf.constant(kernel), tf.constant(bias))
+            name: (tf.constant(kernel, dtype=dtype), tf.constant(bias, dtype=dtype))
             for name, (kernel, bias) in weights.items()
             if name in self.plan
         }
@@ -87,7 +94,7 @@ class VGG19Features:
         import tensorflow as tf
 
         found = {}
-        x = image
+        x = tf.cast(image, self.dtype)
         for name in self.plan:
             if name.endswith("pool"):
                 x = tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")
@@ -95,5 +102,5 @@ class VGG19Features:
                 kernel, bias = self.params[name]
                 x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"), bias))
             if name in self.outputs:
-                found[name] = x
+                found[name] = tf.cast(x, tf.float32)
         return [found[name] for name in self.outputs]

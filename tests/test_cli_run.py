@@ -23,7 +23,7 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def real_run(weights_path, small_images, tmp_path_factory):
-    """One real run shared by the assertions below: 128 px, 40 iterations, previews on."""
+    """One real run of the default preset shared by the assertions below: 128 px, 40 evaluations."""
     folder = tmp_path_factory.mktemp("run")
     output, preview = folder / "out.png", folder / "preview.png"
     result = run_engine(
@@ -49,9 +49,14 @@ def test_events_parse_and_arrive_in_order(real_run):
     start = result.events[0]
     assert start["protocol"] == 1 and start["iterations"] == 40 and start["device"] == "CPU"
     assert start["content_size"] == [128, 96] and start["work_size"] == [128, 96]
+    assert start["stage_sizes"] == [[64, 48], [128, 96]] and start["optimizer"] == "lbfgs"
     iterations = [e["iteration"] for e in result.of("progress")]
     assert iterations == list(range(1, 41))
-    assert all(e["total"] == 40 and e["eta"] >= 0 and e["elapsed"] > 0 for e in result.of("progress"))
+    stages = [e["stage"] for e in result.of("progress")]
+    assert stages == sorted(stages) and stages[0] == 1 and stages[-1] == 2
+    assert all(e["total"] == 40 and e["stages"] == 2 and e["eta"] >= 0 for e in result.of("progress"))
+    elapsed = [e["elapsed"] for e in result.of("progress")]
+    assert elapsed == sorted(elapsed) and result.of("progress")[-1]["eta"] == 0
     assert [e["iteration"] for e in result.of("preview")] == [10, 20, 30]
     # Each preview line follows the progress line of its iteration.
     for index, event in enumerate(result.events):
@@ -60,25 +65,24 @@ def test_events_parse_and_arrive_in_order(real_run):
     assert result.last["output"] == str(output)
 
 
-def test_a_real_run_lowers_the_style_loss_and_keeps_the_content(real_run, small_images):
-    result, output, preview = real_run
-    progress = result.of("progress")
-    first, best = progress[0], min(progress, key=lambda e: e["loss"])
-    assert first["content_loss"] == 0.0  # it starts from the content image
-    assert best["style_loss"] < 0.25 * first["style_loss"]
-    assert best["loss"] < 0.3 * first["loss"]
+def test_a_real_run_lowers_the_style_loss_and_keeps_the_content(real_run, small_images, weights_path):
+    from nst_engine.objective import Objective, build_extractor
 
+    result, output, preview = real_run
+    first = result.of("progress")[0]  # it starts from the content image (bfloat16 rounding aside)
+    assert first["content_loss"] < 1e-4 * first["style_loss"]
     content = read_rgba(small_images["tubingen"])
     style = read_rgba(small_images["starry_night"])
     result_pixels = read_rgba(output)
     assert result_pixels.shape == content.shape
     assert np.abs(result_pixels - content)[..., :3].mean() > 10  # it changed visibly
     assert correlation(grey(result_pixels), grey(content)) > 0.5  # and is still the same scene
-    # Its colours moved towards the style's: mean colour distance shrinks.
-    before = np.abs(content[..., :3].mean((0, 1)) - style[..., :3].mean((0, 1))).sum()
-    after = np.abs(result_pixels[..., :3].mean((0, 1)) - style[..., :3].mean((0, 1))).sum()
-    assert after < before
-    assert Image.open(preview).size == (128, 96)
+    assert Image.open(preview).size in [(64, 48), (128, 96)]
+    # Measured independently, with the tutorial's objective at the working size:
+    objective = Objective(build_extractor(str(weights_path)), content[..., :3], [style[..., :3]], [1], 1e3, 1e-2, 0)
+    initial, final = objective.evaluate(content[..., :3]), objective.evaluate(result_pixels[..., :3])
+    assert final.style < 0.2 * initial.style
+    assert final.total < 0.3 * initial.total
 
 
 def test_output_keeps_odd_sizes_and_alpha(weights_path, small_images, tmp_path):
@@ -134,7 +138,7 @@ def test_two_styles_with_weights_and_seeded_noise_are_reproducible(weights_path,
     args = [
         "run", "--content", small_images["tubingen"],
         "--style", small_images["starry_night"], "--style", small_images["the_scream"],
-        "--style-weights", "0.7,0.3", "--init", "noise", "--seed", "7",
+        "--style-weights", "0.7,0.3", "--init", "noise", "--seed", "7", "--scales", "1",
         "--max-size", "64", "--iterations", "8", "--progress", "json",
     ]  # fmt: skip
     first = run_engine(*args, "--output", tmp_path / "a.png")
@@ -186,7 +190,7 @@ def test_cancellation_writes_nothing(how, weights_path, small_images, tmp_path):
 def test_human_progress_goes_to_stderr(weights_path, small_images, tmp_path):
     result = run_engine(
         "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
-        "--output", tmp_path / "o.png", "--max-size", "32", "--iterations", "3",
+        "--output", tmp_path / "o.png", "--max-size", "64", "--iterations", "3",
     )  # fmt: skip
     assert result.returncode == 0
     assert result.stdout == ""

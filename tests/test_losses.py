@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from nst_engine.losses import content_loss, gram_matrix, style_loss, total_variation_loss
-from nst_engine.transfer import adam_update
+from nst_engine.optimizers import adam_update
 
 rng = np.random.default_rng(0)
 

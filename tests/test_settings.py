@@ -10,20 +10,37 @@ from nst_engine.settings import PRESETS, preset
 
 def test_tutorial_preset_is_the_reference_algorithm():
     s = PRESETS["tutorial"]
-    assert (s.max_size, s.iterations, s.learning_rate, s.beta1, s.epsilon) == (512, 1000, 5.0, 0.99, 0.1)
+    assert (s.max_size, s.scales, s.iterations, s.optimizer) == (512, (1.0,), (1000,), "adam")
+    assert (s.learning_rate, s.beta1, s.beta2, s.epsilon, s.precision) == (5.0, 0.99, 0.999, 0.1, "float32")
     assert (s.content_weight, s.style_weight, s.tv_weight, s.init) == (1e3, 1e-2, 0.0, "content")
 
 
 def test_overrides_replace_only_what_is_given():
-    s = preset("tutorial", iterations=10, learning_rate=None)
-    assert s.iterations == 10 and s.learning_rate == 5.0
+    s = preset("tutorial", iterations=(10,), learning_rate=None)
+    assert s.iterations == (10,) and s.learning_rate == 5.0
+
+
+def test_a_single_iteration_count_is_split_over_the_stages_as_the_preset_splits_it():
+    base = PRESETS["balanced"]
+    assert len(base.scales) == 2
+    s = preset("balanced", iterations=(70,))
+    assert sum(s.iterations) == 70 and len(s.iterations) == 2
+    assert abs(s.iterations[0] / 70 - base.iterations[0] / sum(base.iterations)) < 0.02
+    assert preset("balanced", iterations=(3, 4)).iterations == (3, 4)
+    assert preset("balanced", scales=(0.25, 0.5, 1.0), iterations=(9,)).iterations == (3, 3, 3)
 
 
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("iterations", -1),
-        ("iterations", 0),
+        ("iterations", (-1,)),
+        ("iterations", (0,)),
+        ("iterations", (5, 5, 5)),
+        ("scales", (1.0, 0.5)),
+        ("scales", (0.5,)),
+        ("scales", (0.0, 1.0)),
+        ("optimizer", "sgd"),
+        ("precision", "float8"),
         ("learning_rate", math.nan),
         ("strength", -2.0),
         ("style_weight", math.inf),

@@ -68,7 +68,7 @@ def test_our_vgg19_matches_keras_applications_vgg19(weights_path):
     import keras
     import tensorflow as tf
 
-    from nst_engine.transfer import build_extractor
+    from nst_engine.objective import build_extractor
 
     reference = keras.applications.VGG19(include_top=False, weights=str(weights_path))
     layers = ["block1_conv1", "block3_conv1", "block5_conv1", "block5_conv2"]

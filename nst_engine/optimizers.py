@@ -1,0 +1,134 @@
+"""Minimising an objective over the image pixels: Adam (the tutorial's) and L-BFGS-B.
+
+Both keep every pixel inside the valid range, keep the best image seen, poll for cancellation
+before each evaluation, and report each evaluation through `on_step`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from .errors import CancelledError
+from .objective import LossTerms, Objective
+from .vgg19 import BGR_MEANS, deprocess, preprocess
+
+# on_step(evaluation number within this run, loss terms, fetch-the-current-image-as-RGB)
+StepCallback = Callable[[int, LossTerms, Callable[[], np.ndarray]], None]
+
+
+def _no_stop() -> bool:
+    return False
+
+
+def adam_update(var, grad, m, v, step, learning_rate, beta1, beta2, epsilon) -> None:
+    """One Adam step as TF1's AdamOptimizer (and Keras') computes it, with ε outside the root."""
+    m.assign(beta1 * m + (1.0 - beta1) * grad)
+    v.assign(beta2 * v + (1.0 - beta2) * tf.square(grad))
+    alpha = learning_rate * tf.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+    var.assign_sub(alpha * m / (tf.sqrt(v) + epsilon))
+
+
+def run_adam(
+    objective: Objective,
+    start: np.ndarray,
+    iterations: int,
+    learning_rate: float = 5.0,
+    beta1: float = 0.99,
+    beta2: float = 0.999,
+    epsilon: float = 0.1,
+    on_step: StepCallback | None = None,
+    should_stop: Callable[[], bool] = _no_stop,
+) -> np.ndarray:
+    """The tutorial's loop: Adam on the pixels, clipped after every step; the best image seen."""
+    image = tf.Variable(preprocess(start))
+    m = tf.Variable(tf.zeros_like(image))
+    v = tf.Variable(tf.zeros_like(image))
+    best = tf.Variable(image)
+    best_loss = tf.Variable(np.inf, dtype=tf.float32)
+    low, high = tf.constant(-BGR_MEANS), tf.constant(255.0 - BGR_MEANS)
+
+    @tf.function
+    def step(t):
+        with tf.GradientTape() as tape:
+            total, content, style, tv = objective(image)
+        grad = tape.gradient(total, image)
+        # The best image is the one whose loss was just measured, before this step moves it.
+        best.assign(tf.where(total < best_loss, image, best))
+        best_loss.assign(tf.minimum(total, best_loss))
+        adam_update(image, grad, m, v, t, learning_rate, beta1, beta2, epsilon)
+        image.assign(tf.clip_by_value(image, low, high))
+        return total, content, style, tv
+
+    for iteration in range(1, iterations + 1):
+        if should_stop():
+            raise CancelledError()
+        terms = LossTerms(*(float(t) for t in step(tf.constant(float(iteration)))))
+        if on_step:
+            on_step(iteration, terms, lambda: deprocess(image.numpy()))
+    return deprocess(best.numpy())
+
+
+class _BudgetSpent(Exception):
+    """Raised inside SciPy's loop to stop it after exactly the evaluations we allowed."""
+
+
+def run_lbfgs(
+    objective: Objective,
+    start: np.ndarray,
+    iterations: int,
+    memory: int = 20,
+    on_step: StepCallback | None = None,
+    should_stop: Callable[[], bool] = _no_stop,
+) -> np.ndarray:
+    """Box-constrained L-BFGS (SciPy's L-BFGS-B); `iterations` counts loss+gradient evaluations.
+
+    The loss and gradient come from TensorFlow (on whatever device it uses); SciPy keeps the
+    history and bounds on the host in float64, which costs a few milliseconds per evaluation.
+    """
+    from scipy.optimize import Bounds, minimize
+
+    x0 = preprocess(start)
+    shape = x0.shape
+    low = np.broadcast_to(-BGR_MEANS, shape).astype(np.float64).ravel()
+    high = np.broadcast_to(255.0 - BGR_MEANS, shape).astype(np.float64).ravel()
+
+    @tf.function
+    def loss_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total, content, style, tv = objective(x)
+        return total, content, style, tv, tape.gradient(total, x)
+
+    best = {"loss": np.inf, "x": x0, "count": 0}
+
+    def evaluate(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        if best["count"] >= iterations:
+            raise _BudgetSpent
+        if should_stop():
+            raise CancelledError()
+        x = flat.reshape(shape).astype(np.float32)
+        total, content, style, tv, grad = loss_and_gradient(tf.constant(x))
+        best["count"] += 1
+        terms = LossTerms(float(total), float(content), float(style), float(tv))
+        if terms.total < best["loss"]:
+            best["loss"], best["x"] = terms.total, x
+        if on_step:
+            on_step(best["count"], terms, lambda: deprocess(x))
+        return terms.total, grad.numpy().astype(np.float64).ravel()
+
+    options = {"maxiter": iterations, "maxfun": iterations, "maxcor": memory, "ftol": 0.0, "gtol": 0.0}
+    try:
+        minimize(
+            evaluate,
+            x0.astype(np.float64).ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=Bounds(low, high),
+            options=options,
+        )
+    except _BudgetSpent:
+        pass
+    return deprocess(best["x"])
