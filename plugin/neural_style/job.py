@@ -14,6 +14,11 @@ from .engine import EngineProcess, EngineRequest, EngineResult
 from .layer_io import StyleError
 from .qt_compat import QObject, pyqtSignal
 
+WEIGHTS_HINT = (
+    "To fix it, run python3 installer/install.py again, or choose the weights file in the dialog's Engine fields."
+)
+WEIGHTS_CODES = ("weights_missing", "weights_invalid")
+
 
 @dataclass
 class JobResult:
@@ -125,7 +130,10 @@ class StyleJob(QObject):
 
     def _on_engine_finished(self, result: EngineResult) -> None:
         if not result.ok:
-            self._finish(JobResult(False, code=result.code, message=result.message, details=result.stderr_tail))
+            message = result.message
+            if result.code in WEIGHTS_CODES:  # the engine's words, plus what a painter can do
+                message = f"{message.rstrip().rstrip('.')}. {WEIGHTS_HINT}"
+            self._finish(JobResult(False, code=result.code, message=message, details=result.stderr_tail))
             return
         try:
             if not layer_io.document_is_open(self.document):

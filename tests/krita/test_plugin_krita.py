@@ -150,7 +150,8 @@ def test_cancel_leaves_nothing_behind(engine_results):
 def test_engine_failure_shows_message_and_changes_nothing(engine_results):
     facts = case(engine_results, "weights_missing")
     assert facts["raised"] and facts["code"] == "weights_missing", facts
-    assert facts["message"]
+    assert "/nonexistent/vgg19_missing.h5" in facts["message"], "the engine's own message is shown"
+    assert "python3 installer/install.py" in facts["message"] and "Engine fields" in facts["message"]
     assert facts["identical"] and facts["leftovers"] == []
 
 

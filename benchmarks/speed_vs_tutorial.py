@@ -1,0 +1,249 @@
+"""How much faster the default preset reaches the `tutorial` preset's quality (a benchmark, not a test).
+
+    .venv/bin/python benchmarks/speed_vs_tutorial.py            # full: both pairs at 512 px
+    .venv/bin/python benchmarks/speed_vs_tutorial.py --quick    # one pair, 256 px, 300 tutorial steps
+
+For each bundled content/style pair, in this one process: the `tutorial` preset runs and its
+objective (the tutorial's total loss at the working size) is recorded against wall time after every
+step; then the default preset runs (for each precision asked) and its final image is scored with
+that same objective. Reported per pair: the default's time, the time the tutorial needed to first
+reach a loss as low as the default's final one, their ratio (">=" marks a lower bound: the default
+ended below anything the tutorial reached, so the tutorial's full time is used), both final losses,
+and peak RSS. The preview preset's time to its first image and each preset's peak memory at 512
+and 1024 px (in separate processes) come last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nst_engine import precision as precision_module  # noqa: E402
+from nst_engine import schedule, weights  # noqa: E402
+from nst_engine.images import load_image, resize, scaled_size  # noqa: E402
+from nst_engine.settings import DEFAULT_PRESET, PRESETS  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+PAIRS = [("tubingen", "starry_night"), ("tubingen", "the_scream")]
+
+
+class PeakRSS:
+    """Samples this process's resident memory every 20 ms; `peak` is the highest seen since reset."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    @staticmethod
+    def current() -> int:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def reset(self) -> None:
+        self.peak = self.current()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.current())
+
+
+def load_pair(content_name: str, style_name: str):
+    content = load_image(EXAMPLES / f"{content_name}.jpg").rgb
+    style = load_image(EXAMPLES / f"{style_name}.jpg", "style").rgb
+    return content, style
+
+
+def tutorial_objective(extractor, content, style, size):
+    from nst_engine.objective import Objective
+
+    s = PRESETS["tutorial"]
+    content_work = resize(content, scaled_size((content.shape[1], content.shape[0]), size))
+    style_work = resize(style, scaled_size((style.shape[1], style.shape[0]), size))
+    return Objective(extractor, content_work, [style_work], [1.0], s.content_weight, s.style_weight, s.tv_weight)
+
+
+def run_tutorial(extractor, content, style, size, iterations, memory):
+    """The tutorial preset, timed; returns [(seconds, loss)] per step and the final best loss."""
+    from nst_engine.optimizers import run_adam
+
+    s = PRESETS["tutorial"]
+    memory.reset()
+    started = time.perf_counter()
+    objective = tutorial_objective(extractor, content, style, size)
+    curve: list[tuple[float, float]] = []
+    start = resize(content, scaled_size((content.shape[1], content.shape[0]), size))
+    record = lambda _i, terms, _c: curve.append((time.perf_counter() - started, terms.total))  # noqa: E731
+    best = run_adam(objective, start, iterations, s.learning_rate, s.beta1, s.beta2, s.epsilon, record)
+    seconds = time.perf_counter() - started
+    final = objective.evaluate(best).total
+    return curve, seconds, final, memory.peak
+
+
+def run_preset(name, weights_path, content, style, size, precision, memory, extractors):
+    """A preset through the engine's own multi-stage driver; returns (seconds, best image, peak RSS)."""
+    from nst_engine import transfer
+    from nst_engine.objective import build_extractor
+
+    settings = replace(PRESETS[name], max_size=size, precision=precision)
+    dtype = precision_module.resolve(precision)
+    if dtype not in extractors:
+        extractors[dtype] = build_extractor(str(weights_path), dtype)
+    stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
+    memory.reset()
+    started = time.perf_counter()
+    image = transfer.stylize(extractors[dtype], content, [style], [1.0], settings, stages)
+    return time.perf_counter() - started, image, memory.peak, dtype
+
+
+def time_to_reach(curve, target):
+    for seconds, loss in curve:
+        if loss <= target:
+            return seconds
+    return None
+
+
+def child_peak_rss(args: list[str]) -> tuple[int, int]:
+    """Run a child process, return (exit code, its own peak RSS in bytes) from wait4."""
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024
+
+
+def memory_table(weights_path, sizes, presets):
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in sizes:
+            for name in presets:
+                command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
+                command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
+                command += [
+                    "--output",
+                    os.path.join(folder, "o.png"),
+                    "--progress",
+                    "none",
+                    "--weights",
+                    str(weights_path),
+                ]
+                command += ["--iterations", "4" if PRESETS[name].optimizer == "adam" else "8"]
+                code, peak = child_peak_rss(command)
+                rows.append((size, name, code, peak))
+                print(f"memory: {name} at {size} px: {peak / 2**20:.0f} MiB (exit {code})", flush=True)
+    return rows
+
+
+def preview_first_image(weights_path) -> float:
+    """Wall time of the CLI with the preview preset, from start to the written image (TF load included)."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "nst_engine", "run", "--preset", "preview", "--progress", "none"]
+        command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
+        command += ["--output", os.path.join(folder, "p.png"), "--weights", str(weights_path)]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one pair, 256 px, 300 tutorial steps")
+    parser.add_argument("--precisions", nargs="+", default=["float32", "auto"])
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help="the preset to compare with the tutorial")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    from nst_engine.objective import build_extractor
+
+    weights_path = weights.locate()
+    size, tutorial_steps = (256, 300) if args.quick else (512, 1000)
+    pairs = PAIRS[:1] if args.quick else PAIRS
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: "
+        f"{precision_module.cpu_has_native_bfloat16()}, auto -> {precision_module.resolve('auto')}",
+        flush=True,
+    )
+    memory = PeakRSS()
+    extractors = {"float32": build_extractor(str(weights_path), "float32")}
+    results = []
+    for content_name, style_name in pairs:
+        content, style = load_pair(content_name, style_name)
+        label = f"{content_name}+{style_name}"
+        print(f"{label}: tutorial, {tutorial_steps} steps at {size} px ...", flush=True)
+        curve, tutorial_seconds, tutorial_loss, tutorial_rss = run_tutorial(
+            extractors["float32"], content, style, size, tutorial_steps, memory
+        )
+        print(f"  {tutorial_seconds:.0f} s, final loss {tutorial_loss:.4g}", flush=True)
+        objective = tutorial_objective(extractors["float32"], content, style, size)
+        for precision in args.precisions:
+            seconds, image, rss, dtype = run_preset(
+                args.preset, weights_path, content, style, size, precision, memory, extractors
+            )
+            loss = objective.evaluate(image).total
+            reached = time_to_reach(curve, loss)
+            bound = reached is None
+            ratio = (tutorial_seconds if bound else reached) / seconds
+            row = {
+                "pair": label,
+                "precision": f"{precision} ({dtype})",
+                "seconds": seconds,
+                "tutorial_seconds_to_same_loss": reached,
+                "tutorial_seconds": tutorial_seconds,
+                "ratio": ratio,
+                "lower_bound": bound,
+                "loss": loss,
+                "tutorial_loss": tutorial_loss,
+                "peak_rss": rss,
+                "tutorial_peak_rss": tutorial_rss,
+            }
+            results.append(row)
+            print(
+                f"  {args.preset} {precision}: {seconds:.1f} s, loss {loss:.4g} -> ratio "
+                f"{'>=' if bound else ''}{ratio:.1f}",
+                flush=True,
+            )
+    preview_seconds = preview_first_image(weights_path)
+    print(f"preview preset, CLI start to image (TensorFlow load included): {preview_seconds:.1f} s", flush=True)
+    memory_rows = [] if args.no_memory else memory_table(weights_path, [512, 1024], list(PRESETS))
+
+    print(f"\n| pair | {args.preset} precision | {args.preset} s | tutorial s to same loss | ratio |", end="")
+    print(f" {args.preset} loss | tutorial loss ({tutorial_steps} steps) | peak RSS {args.preset} / tutorial |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        reached = (
+            "never (full run: {:.0f})".format(r["tutorial_seconds"])
+            if r["lower_bound"]
+            else "{:.0f}".format(r["tutorial_seconds_to_same_loss"])
+        )
+        print(
+            f"| {r['pair']} | {r['precision']} | {r['seconds']:.1f} | {reached} | "
+            f"{'>=' if r['lower_bound'] else ''}{r['ratio']:.1f} | {r['loss']:.4g} | {r['tutorial_loss']:.4g} | "
+            f"{r['peak_rss'] / 2**20:.0f} / {r['tutorial_peak_rss'] / 2**20:.0f} MiB |"
+        )
+    print(f"\npreview preset, time to first image (CLI, TensorFlow load included): {preview_seconds:.1f} s")
+    if memory_rows:
+        print("\n| size | preset | peak RSS (whole process) |\n| --- | --- | --- |")
+        for size_px, name, code, peak in memory_rows:
+            print(f"| {size_px} | {name} | {peak / 2**20:.0f} MiB{'' if code == 0 else f' (exit {code})'} |")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "preview_seconds": preview_seconds}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

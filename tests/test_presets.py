@@ -1,0 +1,103 @@
+"""The presets guard correctness, not speed: each completes and lowers the tutorial's objective;
+bfloat16 agrees with float32; the `tutorial` preset is still exactly the tutorial's loop."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import read_rgba
+from nst_engine import schedule
+from nst_engine.settings import PRESETS
+
+pytestmark = pytest.mark.weights
+
+# bfloat16 keeps 8 bits of mantissa: losses built from its activations agree with float32 to within
+# a few percent, and gradients point the same way. These are the tolerances we promise.
+LOSS_TOLERANCE = 0.03
+GRADIENT_COSINE = 0.98
+
+
+@pytest.fixture(scope="module")
+def setup(weights_path, small_images):
+    from nst_engine.objective import Objective, build_extractor
+
+    content = read_rgba(small_images["tubingen"])[..., :3]
+    style = read_rgba(small_images["starry_night"])[..., :3]
+    extractors = {dtype: build_extractor(str(weights_path), dtype) for dtype in ("float32", "bfloat16")}
+
+    def objective(dtype="float32", image=content):
+        return Objective(extractors[dtype], image, [style], [1.0], 1e3, 1e-2, 0.0)
+
+    return content, style, extractors, objective
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_each_preset_completes_and_lowers_the_tutorial_objective(name, setup):
+    from nst_engine import transfer
+
+    content, style, extractors, objective = setup
+    settings = replace(PRESETS[name], max_size=64, precision="float32")
+    if name == "tutorial":
+        settings = replace(settings, iterations=(300,))  # the full 1000 adds nothing to this check
+    stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
+    steps = []
+    result = transfer.stylize(extractors["float32"], content, [style], [1.0], settings, stages, steps.append)
+    assert len(steps) == settings.total_iterations
+    assert [s.iteration for s in steps] == list(range(1, settings.total_iterations + 1))
+    assert result.shape[:2] == stages[-1].size[::-1]
+    from nst_engine.images import resize
+    from nst_engine.objective import Objective
+
+    final = stages[-1]
+    content_final, style_final = resize(content, final.size), resize(style, final.style_sizes[0])
+    judge = Objective(extractors["float32"], content_final, [style_final], [1.0], 1e3, 1e-2, 0.0)
+    before, after = judge.evaluate(content_final), judge.evaluate(result)
+    assert after.total < 0.5 * before.total, (before, after)
+
+
+def test_bfloat16_and_float32_losses_and_gradients_agree(setup):
+    import tensorflow as tf
+
+    from nst_engine.vgg19 import preprocess
+
+    content, style, _, objective = setup
+    rng = np.random.default_rng(5)
+    image = np.clip(content + rng.normal(0, 20, content.shape), 0, 255).astype(np.float32)
+    results = {}
+    for dtype in ("float32", "bfloat16"):
+        x = tf.constant(preprocess(image))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total, content_term, style_term, _ = objective(dtype)(x)
+        results[dtype] = (float(total), float(content_term), float(style_term), tape.gradient(total, x).numpy())
+    full, half = results["float32"], results["bfloat16"]
+    for index in range(3):
+        assert abs(half[index] - full[index]) <= LOSS_TOLERANCE * abs(full[index]), (index, full[index], half[index])
+    cosine = np.sum(full[3] * half[3]) / (np.linalg.norm(full[3]) * np.linalg.norm(half[3]))
+    assert cosine > GRADIENT_COSINE
+
+
+def test_tutorial_preset_is_exactly_the_tutorial_loop(setup):
+    """run_adam against a plain re-statement of the tutorial: Keras Adam, clip, keep the best."""
+    import tensorflow as tf
+
+    from nst_engine.optimizers import run_adam
+    from nst_engine.vgg19 import BGR_MEANS, deprocess, preprocess
+
+    content, _, _, objective = setup
+    tutorial = PRESETS["tutorial"]
+    target = objective("float32")
+    ours = run_adam(target, content, 6, tutorial.learning_rate, tutorial.beta1, tutorial.beta2, tutorial.epsilon)
+
+    image = tf.Variable(preprocess(content))
+    optimizer = tf.keras.optimizers.Adam(learning_rate=5.0, beta_1=0.99, beta_2=0.999, epsilon=0.1)
+    best, best_loss = None, np.inf
+    for _ in range(6):
+        with tf.GradientTape() as tape:
+            loss = target(image)[0]
+        if float(loss) < best_loss:
+            best, best_loss = image.numpy(), float(loss)
+        optimizer.apply_gradients([(tape.gradient(loss, image), image)])
+        image.assign(tf.clip_by_value(image, -BGR_MEANS, 255.0 - BGR_MEANS))
+    np.testing.assert_allclose(ours, deprocess(best), atol=0.05)
