@@ -293,6 +293,11 @@ class StyleDialog(QDialog):
             self.message_label.setText("Cancelling…")
             self.job.cancel()
 
+    def stop_run(self) -> None:
+        """Stop a running job now and wait until the engine has ended (its window is closing)."""
+        if self.job is not None:
+            self.job.stop()
+
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

@@ -246,10 +246,20 @@ class EngineProcess(QObject):
 
 
 def stop_all(wait_ms: int = 3000) -> None:
-    """End every running engine (Krita is quitting): cancel, wait briefly, then kill."""
+    """End every running engine (Krita is quitting): cancel, wait briefly, then kill.
+
+    An engine whose Qt objects Krita has already deleted (its window went first) needs nothing:
+    deleting a running ``QProcess`` kills it."""
     for proc in list(_ACTIVE):
-        proc.cancel()
+        try:
+            proc.cancel()
+        except RuntimeError:  # the wrapped C++ object is gone
+            _ACTIVE.discard(proc)
     for proc in list(_ACTIVE):
-        if not proc.wait(wait_ms):
-            proc._kill()
-            proc.wait(1000)
+        try:
+            if not proc.wait(wait_ms):
+                proc._kill()
+                proc.wait(1000)
+        except RuntimeError:
+            pass
+        _ACTIVE.discard(proc)

@@ -1,19 +1,42 @@
-"""The Krita extension: one action in Tools ▸ Scripts, and engine shutdown when Krita quits."""
+"""The Krita extension: one action, in Tools ▸ Scripts and in the Filter menu, and engine shutdown
+when Krita quits."""
 
 from __future__ import annotations
 
 from krita import Extension, Krita
 
-from . import engine
-from .qt_compat import QApplication, QMessageBox
+from . import engine, job
+from .qt_compat import QApplication, QMessageBox, QTimer
 
 ACTION_ID = "neural_style_transfer"
+ACTION_TEXT = "Neural Style Transfer…"
+
+
+def add_to_menu(qwindow, action, location: str) -> bool:
+    """Add ``action`` to the menu at ``location``, a "/"-separated path of the menu bar's menu
+    object names compared case-insensitively — the same look-up as ``Window.createAction``'s
+    ``menuLocation`` ("tools/scripts"; the Filter menu's object name is "Filter"). Krita 5.1's
+    ``createAction`` makes a *new* action on every call (and only files it into the menus after
+    ``createActions`` returns), so the second menu is added here instead: one action, one
+    shortcut, in both menus."""
+    try:
+        candidates, found = qwindow.menuBar().actions(), None
+    except RuntimeError:  # the window is already gone
+        return False
+    for name in location.split("/"):
+        found = next((c for c in candidates if c.objectName().lower() == name.lower() and c.menu()), None)
+        if found is None:
+            return False
+        candidates = found.menu().actions()
+    found.menu().addAction(action)
+    return True
 
 
 class NeuralStyleExtension(Extension):
     def __init__(self, parent) -> None:
         super().__init__(parent)
         self.dialog = None
+        self._dialog_window = None  # the main window that owns (and will delete) the dialog
 
     def setup(self) -> None:
         app = QApplication.instance()
@@ -21,9 +44,17 @@ class NeuralStyleExtension(Extension):
             app.aboutToQuit.connect(self._shutdown)
 
     def createActions(self, window) -> None:
-        action = window.createAction(ACTION_ID, "Neural Style Transfer…", "tools/scripts")
+        qwindow = window.qwindow() if window is not None else None
+        if qwindow is not None:
+            # Krita deletes a closed main window, and the dialog with it, *before* aboutToQuit:
+            # stop the dialog's engine while the dialog still exists (``destroyed`` comes first).
+            qwindow.destroyed.connect(lambda *_args, w=qwindow: self._window_gone(w))
+        action = window.createAction(ACTION_ID, ACTION_TEXT, "tools/scripts")
         action.setToolTip("Repaint the active layer or the selection in the style of another image")
         action.triggered.connect(self.show_dialog)
+        if qwindow is not None:
+            # Krita fills the window's menus from menuLocation after createActions returns
+            QTimer.singleShot(0, lambda: add_to_menu(qwindow, action, "filter"))
 
     def show_dialog(self) -> None:
         try:
@@ -31,7 +62,8 @@ class NeuralStyleExtension(Extension):
 
             if self.dialog is None:
                 window = Krita.instance().activeWindow()
-                self.dialog = StyleDialog(window.qwindow() if window else None)
+                self._dialog_window = window.qwindow() if window else None
+                self.dialog = StyleDialog(self._dialog_window)
             self.dialog.refresh_target()
             self.dialog.show()
             self.dialog.raise_()
@@ -39,7 +71,21 @@ class NeuralStyleExtension(Extension):
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback
             QMessageBox.warning(None, "Neural Style Transfer", f"The dialog could not be opened: {exc}")
 
+    def _window_gone(self, qwindow) -> None:
+        if self.dialog is None or qwindow is not self._dialog_window:
+            return
+        try:
+            self.dialog.stop_run()
+        except RuntimeError:  # already deleted
+            pass
+        self.dialog = self._dialog_window = None
+
     def _shutdown(self) -> None:
-        if self.dialog is not None:
-            self.dialog.cancel_run()
+        """Krita is quitting: end every engine still running and remove its temporary files."""
+        try:
+            if self.dialog is not None:
+                self.dialog.cancel_run()
+        except RuntimeError:  # the dialog went with its window
+            self.dialog = None
         engine.stop_all()
+        job.remove_leftovers()

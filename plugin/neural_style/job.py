@@ -18,6 +18,7 @@ WEIGHTS_HINT = (
     "To fix it, run python3 installer/install.py again, or choose the weights file in the dialog's Engine fields."
 )
 WEIGHTS_CODES = ("weights_missing", "weights_invalid")
+_LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 
 
 @dataclass
@@ -87,6 +88,18 @@ class StyleJob(QObject):
         if self.process is not None and self.result is None:
             self.process.cancel()
 
+    def stop(self, wait_ms: int = 3000) -> None:
+        """Cancel and block until the engine has ended (kill it after ``wait_ms``); for shutdown
+        paths that cannot wait for the event loop. ``finished`` is emitted before this returns."""
+        process = self.process
+        if process is not None and self.result is None:
+            process.cancel()
+            if not process.wait(wait_ms):
+                process._kill()
+                process.wait(1000)
+        if self.result is None:  # never started, or Qt did not deliver the end: finish here
+            self._finish(JobResult(False, code="cancelled", message="Cancelled: nothing was changed."))
+
     def is_running(self) -> bool:
         return self.result is None
 
@@ -102,6 +115,7 @@ class StyleJob(QObject):
         if selection is not None:
             self.mask = layer_io.selection_mask(selection, self.region)
         self.tmpdir = tempfile.mkdtemp(prefix="krita-neural-style-")
+        _LIVE_TMPDIRS.add(self.tmpdir)
         content = os.path.join(self.tmpdir, "content.png")
         layer_io.export_layer(self.node, self.region, content)
         mask_path = ""
@@ -160,4 +174,13 @@ class StyleJob(QObject):
     def cleanup(self) -> None:
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+            _LIVE_TMPDIRS.discard(self.tmpdir)
             self.tmpdir = None
+
+
+def remove_leftovers() -> None:
+    """Remove the temporary folders of jobs that never finished (Krita is quitting, and their Qt
+    objects may already be gone). Call after :func:`neural_style.engine.stop_all`."""
+    for path in list(_LIVE_TMPDIRS):
+        shutil.rmtree(path, ignore_errors=True)
+        _LIVE_TMPDIRS.discard(path)

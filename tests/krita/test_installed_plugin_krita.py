@@ -19,17 +19,19 @@ pytestmark = pytest.mark.krita
 INSTALL = ROOT / "installer" / "install.py"
 
 
-def run_krita_gui(env: dict, out: Path, timeout: float = 150) -> dict:
+def run_krita_gui(env: dict, out: Path, timeout: float = 240) -> dict:
     xvfb = shutil.which("xvfb-run")
     if not shutil.which("krita") or not xvfb:
         _need("krita and xvfb-run are needed for this test", "NST_REQUIRE_KRITA")
-    proc = subprocess.Popen(
-        [xvfb, "-a", "-s", "-screen 0 1280x800x24", "krita", "--nosplash"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    log = out.with_suffix(".stderr.txt")  # a file, not a pipe: a full pipe would block Krita
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [xvfb, "-a", "-s", "-screen 0 1280x800x24", "krita", "--nosplash"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     facts = {}
     try:
@@ -40,9 +42,14 @@ def run_krita_gui(env: dict, out: Path, timeout: float = 150) -> dict:
                     break
             time.sleep(0.5)
         try:
-            proc.wait(timeout=15)  # the self-test asks Krita to quit
+            proc.wait(timeout=30)  # the self-test asks Krita to quit
         except subprocess.TimeoutExpired:
             pass
+        # the engine that was running when Krita quit: checked before the group is killed below
+        facts = json.loads(out.read_text()) if out.exists() else facts
+        facts["krita_exited"] = proc.poll() is not None
+        pid = facts.get("quit_pid")
+        facts["quit_engine_alive_after_exit"] = bool(pid) and _alive(pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -51,12 +58,27 @@ def run_krita_gui(env: dict, out: Path, timeout: float = 150) -> dict:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
     if out.exists():  # Krita may have quit between two polls
-        facts = json.loads(out.read_text())
+        facts.update(json.loads(out.read_text()))
+    facts["stderr"] = log.read_text(errors="replace")
     if not facts.get("done"):
-        raise AssertionError(
-            f"Krita (exit {proc.returncode}) did not finish the self-test: {facts}\n{proc.stderr.read()[-3000:]}"
-        )
+        raise AssertionError(f"Krita (exit {proc.returncode}) did not finish the self-test: {facts}")
     return facts
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (ended, not yet reaped) counts as ended."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +133,37 @@ def test_one_undo_removes_the_new_layer(installed_run):
     )
     assert facts["layers_after_undo"] == facts["layers_before"]
     assert facts["source_identical"]
+
+
+@pytest.mark.weights
+def test_action_is_in_tools_scripts_and_filter_menus(installed_run):
+    menus = [m.lower() for m in installed_run["menus"]]
+    assert "tools/scripts" in menus, menus
+    assert "filter" in menus, menus
+
+
+@pytest.mark.weights
+def test_layers_docker_shows_the_new_layer(installed_run):
+    """What the result screenshot shows: the docker lists the new layer on top of the source."""
+    rows = installed_run["docker_after"]
+    assert rows and rows[0] == "Starry Night" and rows[1] == installed_run["layers_before"][-1], rows
+
+
+@pytest.mark.weights
+def test_quitting_krita_mid_run_ends_the_engine(installed_run):
+    facts = installed_run
+    assert "error" not in facts and "quit_error" not in facts, facts.get("error") or facts.get("quit_error")
+    assert facts["quit_progress_seen"], "the engine should have been running when Krita quit"
+    assert facts["quit_pid"] and facts["quit_tmpdir"]
+    assert facts["krita_exited"], "Krita did not exit"
+    # the plugin's quit handler ends the engine and removes its files before Krita is gone
+    assert facts.get("quit_engine_alive_at_quit") is False, facts
+    assert facts.get("quit_tmpdir_exists_at_quit") is False, facts
+    assert not facts["quit_engine_alive_after_exit"]
+    assert not os.path.exists(facts["quit_tmpdir"])
+
+
+@pytest.mark.weights
+def test_no_plugin_traceback_in_kritas_log(installed_run):
+    log = installed_run["stderr"]
+    assert "Traceback" not in log or "neural_style" not in log.split("Traceback", 1)[1], log[-3000:]
