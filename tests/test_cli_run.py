@@ -23,7 +23,7 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def real_run(weights_path, small_images, tmp_path_factory):
-    """One real run of the default preset shared by the assertions below: 128 px, 40 evaluations."""
+    """One real run of the default preset, coarse to fine, shared by the tests below: 128 px, 40 evaluations."""
     folder = tmp_path_factory.mktemp("run")
     output, preview = folder / "out.png", folder / "preview.png"
     result = run_engine(
@@ -32,6 +32,7 @@ def real_run(weights_path, small_images, tmp_path_factory):
         "--style", small_images["starry_night"],
         "--output", output,
         "--max-size", "128",
+        "--scales", "0.5,1",
         "--iterations", "40",
         "--preview-every", "10",
         "--preview-path", preview,
