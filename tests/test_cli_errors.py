@@ -19,6 +19,8 @@ def files(tmp_path, small_images):
     Image.open(small_images["tubingen"]).save(png)
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes(png.read_bytes()[: png.stat().st_size // 2])
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
     one = tmp_path / "one.png"
     Image.new("RGB", (1, 1)).save(one)
     huge = tmp_path / "huge.png"
@@ -32,6 +34,7 @@ def files(tmp_path, small_images):
         "ok": png,
         "truncated": truncated,
         "one": one,
+        "empty": empty,
         "huge": huge,
         "mask": mask,
         "style": small_images["starry_night"],
@@ -44,6 +47,7 @@ CASES = {
     "missing content": (["--content", "{tmp}/nope.png"], "input_missing", 2),
     "not an image": (["--content", "{text}"], "input_unreadable", 2),
     "truncated image": (["--content", "{truncated}"], "input_unreadable", 2),
+    "zero-byte file": (["--content", "{empty}"], "input_unreadable", 2),
     "one pixel": (["--content", "{one}"], "image_too_small", 2),
     "absurdly large": (["--content", "{huge}"], "image_too_large", 2),
     "mask of the wrong size": (["--mask", "{mask}"], "mask_size_mismatch", 2),
