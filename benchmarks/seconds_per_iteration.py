@@ -1,8 +1,10 @@
 """Seconds per iteration of the `tutorial` preset at 256 and 512 px (a benchmark, not a test).
 
     .venv/bin/python benchmarks/seconds_per_iteration.py [--sizes 256 512] [--iterations 20]
+        [--precisions float32 bfloat16]
 
-The first iterations (graph tracing, memory allocation) are run and left out of the figure.
+One iteration is one forward and backward pass of VGG19 up to block5_conv2 plus the Adam step. The
+first iterations (graph tracing, memory allocation) are run and left out of the figure.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import argparse
 import os
 import platform
 import time
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,34 +29,43 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--precisions", nargs="+", default=["float32"], choices=["float32", "bfloat16"])
     args = parser.parse_args()
 
     from nst_engine import transfer
+    from nst_engine.objective import Objective, build_extractor
+    from nst_engine.optimizers import run_adam
 
-    extractor = transfer.build_extractor(str(weights.locate()))
+    device = transfer.prepare_device()
     content = load_image(EXAMPLES / "tubingen.jpg")
     style = load_image(EXAMPLES / "starry_night.jpg", "style")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {transfer.device_name()}")
+    tutorial = PRESETS["tutorial"]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {device}")
     rows = []
-    for size in args.sizes:
-        settings = replace(PRESETS["tutorial"], max_size=size)
-        content_work = resize(content.rgb, scaled_size(content.size, size))
-        style_work = resize(style.rgb, scaled_size(style.size, size))
-        objective = transfer.Objective(extractor, content_work, [style_work], [1.0], 1e3, 1e-2, 0.0)
-        stamps: list[float] = []
-        total = args.warmup + args.iterations
-        transfer.optimize(
-            objective,
-            content_work,
-            replace(settings, iterations=total),
-            lambda *_, s=stamps: s.append(time.perf_counter()),
-        )
-        per_iteration = (stamps[-1] - stamps[args.warmup - 1]) / args.iterations
-        rows.append((size, content_work.shape[1], content_work.shape[0], per_iteration))
-        print(f"{size} px: {per_iteration:.3f} s/iteration", flush=True)
-    print("\n| size | working image | s/iteration | tutorial (1000 it.) |\n| --- | --- | --- | --- |")
-    for size, width, height, seconds in rows:
-        print(f"| {size} | {width}x{height} | {seconds:.3f} | {seconds * 1000 / 60:.1f} min |")
+    for precision in args.precisions:
+        extractor = build_extractor(str(weights.locate()), precision)
+        for size in args.sizes:
+            content_work = resize(content.rgb, scaled_size(content.size, size))
+            style_work = resize(style.rgb, scaled_size(style.size, size))
+            objective = Objective(extractor, content_work, [style_work], [1.0], 1e3, 1e-2, 0.0)
+            stamps: list[float] = []
+            record = lambda *_, s=stamps: s.append(time.perf_counter())  # noqa: E731
+            run_adam(
+                objective,
+                content_work,
+                args.warmup + args.iterations,
+                tutorial.learning_rate,
+                tutorial.beta1,
+                tutorial.beta2,
+                tutorial.epsilon,
+                record,
+            )
+            per_iteration = (stamps[-1] - stamps[args.warmup - 1]) / args.iterations
+            rows.append((precision, size, content_work.shape[1], content_work.shape[0], per_iteration))
+            print(f"{precision} {size} px: {per_iteration:.3f} s/iteration", flush=True)
+    print("\n| precision | size | working image | s/iteration | 1000 iterations |\n| --- | --- | --- | --- | --- |")
+    for precision, size, width, height, seconds in rows:
+        print(f"| {precision} | {size} | {width}x{height} | {seconds:.3f} | {seconds * 1000 / 60:.1f} min |")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
 
     if should_stop():
         raise CancelledError()
+    device = transfer.prepare_device()
     dtype = precision.resolve(settings.precision)
     extractor = build_extractor(str(prepared.weights_path), dtype)
     final = prepared.stages[-1]
@@ -113,7 +114,7 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
         preset=request.preset,
         optimizer=settings.optimizer,
         precision=dtype,
-        device=transfer.device_name(),
+        device=device,
     )
 
     def on_step(step) -> None:

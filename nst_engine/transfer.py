@@ -100,7 +100,15 @@ def stylize(
     return result
 
 
-def device_name() -> str:
-    """'CPU', or the first accelerator TensorFlow will place work on (e.g. 'GPU:0')."""
+def prepare_device() -> str:
+    """Let TensorFlow take GPU memory as it needs it (Krita shares the GPU), and name the device.
+
+    Must run before the first TensorFlow operation. Returns 'CPU' or e.g. 'GPU:0'.
+    """
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised (a second run in the same process)
+            pass
     gpus = tf.config.list_logical_devices("GPU")
     return gpus[0].name.replace("/device:", "") if gpus else "CPU"
