@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["float32", "auto"])
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="the preset to compare with the tutorial")
     parser.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
+    parser.add_argument("--pairs", type=int, default=len(PAIRS), help="how many content/style pairs (0: extras only)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -173,7 +174,7 @@ def main() -> None:
 
     weights_path = weights.locate()
     size, tutorial_steps = (256, 300) if args.quick else (512, 1000)
-    pairs = PAIRS[:1] if args.quick else PAIRS
+    pairs = PAIRS[: 1 if args.quick else args.pairs]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: "
         f"{precision_module.cpu_has_native_bfloat16()}, auto -> {precision_module.resolve('auto')}",
