@@ -84,6 +84,7 @@ def locate(explicit: str | os.PathLike | None = None) -> Path:
 def _install(source: Path, target: Path) -> Path:
     """Verify `source`, then move it into place atomically."""
     verify(source)
+    os.chmod(source, 0o644)  # a temporary file is private; the cached weights are for every user
     os.replace(source, target)
     return target
 
