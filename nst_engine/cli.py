@@ -139,11 +139,14 @@ def _weights(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _make_reporter(argv: list[str]) -> Reporter:
     """JSON mode keeps the real stdout for the protocol and sends everything else to stderr."""
-    json_mode = any(a == "--progress=json" for a in argv) or any(
-        a == "--progress" and b == "json" for a, b in zip(argv, argv[1:])
-    )
-    if not json_mode:
-        return HumanReporter() if "none" not in argv else Reporter()
+    mode = "human"
+    for index, arg in enumerate(argv):
+        if arg.startswith("--progress="):
+            mode = arg.split("=", 1)[1]
+        elif arg == "--progress" and index + 1 < len(argv):
+            mode = argv[index + 1]
+    if mode != "json":
+        return Reporter() if mode == "none" else HumanReporter()
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ class RunRequest:
     weights: str | None = None
     preview_every: int = 0
     preview_path: Path | None = None
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass

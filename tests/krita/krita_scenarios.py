@@ -15,6 +15,7 @@ import time
 import traceback
 
 from krita import Krita, Selection
+from process_check import process_alive
 
 W, H = 96, 64
 
@@ -80,18 +81,6 @@ def snapshot(doc) -> dict:
 
 def leftovers() -> list[str]:
     return sorted(n for n in os.listdir(tempfile.gettempdir()) if n.startswith("krita-neural-style-"))
-
-
-def pid_alive(pid) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def layer_facts(doc, layer, source) -> dict:
@@ -241,7 +230,7 @@ def case_cancel(spec):
         "tmp_during": seen.get("tmp_during", []),
         "cancel_seconds": (ended - seen["cancel_at"]) if seen["cancel_at"] else None,
         "pid": pid,
-        "pid_alive": pid_alive(pid),
+        "pid_alive": process_alive(pid),
         "identical": snapshot(doc) == before,
         "leftovers": leftovers(),
     }

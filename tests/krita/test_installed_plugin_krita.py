@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from krita_helpers import HERE, ROOT, STYLE, _need, engine_python, isolated_env, require_weights
+from process_check import process_alive
 
 pytestmark = pytest.mark.krita
 INSTALL = ROOT / "installer" / "install.py"
@@ -49,7 +50,7 @@ def run_krita_gui(env: dict, out: Path, timeout: float = 240) -> dict:
         facts = json.loads(out.read_text()) if out.exists() else facts
         facts["krita_exited"] = proc.poll() is not None
         pid = facts.get("quit_pid")
-        facts["quit_engine_alive_after_exit"] = bool(pid) and _alive(pid)
+        facts["quit_engine_alive_after_exit"] = process_alive(pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -63,22 +64,6 @@ def run_krita_gui(env: dict, out: Path, timeout: float = 240) -> dict:
     if not facts.get("done"):
         raise AssertionError(f"Krita (exit {proc.returncode}) did not finish the self-test: {facts}")
     return facts
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (ended, not yet reaped) counts as ended."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @pytest.fixture(scope="module")
