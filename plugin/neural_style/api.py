@@ -47,6 +47,8 @@ def stylize(
     strength: float = 1.0,
     seed: int | None = None,
     preserve_colors: bool = False,
+    max_size: int | None = None,
+    full_resolution: bool = False,
     engine: EngineConfig | None = None,
     layer_name: str | None = None,
     timeout: float | None = None,
@@ -55,8 +57,11 @@ def stylize(
 ):
     """Repaint ``node`` (or the selected part of it) in the style of ``style_path``.
 
-    ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. Extra keyword arguments become
-    engine options (``max_size=256`` → ``--max-size 256``; ``True`` → a bare flag). ``engine``
+    ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. ``max_size`` is the working size
+    (the longest side, in pixels, the style is worked out at; None = the preset's), and
+    ``full_resolution=True`` then refines the result up to the layer's own pixel size, in tiles
+    (slower). The new layer always has the source's pixel size. Extra keyword arguments become
+    engine options (``iterations=50`` → ``--iterations 50``; ``True`` → a bare flag). ``engine``
     overrides the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is
     called with each progress event (a dict with ``iteration``, ``total``, ``eta``).
     """
@@ -68,6 +73,8 @@ def stylize(
         strength=strength,
         seed=seed,
         preserve_colors=preserve_colors,
+        max_size=max_size,
+        full_resolution=full_resolution,
         engine=engine,
         layer_name=layer_name,
         **options,

@@ -27,6 +27,9 @@ PRESETS = [
     ("tutorial", "Best (tutorial)", "the classic full-quality run: slow on a CPU"),
 ]
 DEFAULT_PRESET = "balanced"
+WORKING_SIZES = [256, 384, 512, 768, 1024, 1536]
+"""The dialog's working-size choices (``--max-size``), besides the preset's own (preview 256 px,
+balanced and tutorial 512 px)."""
 
 
 class EngineNotConfigured(Exception):

@@ -11,6 +11,7 @@ import os
 from .config import (
     DEFAULT_PRESET,
     PRESETS,
+    WORKING_SIZES,
     EngineConfig,
     Settings,
     bundled_styles,
@@ -41,6 +42,18 @@ from .qt_compat import (
 
 THUMB = 160
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+WORKING_SIZE_TIP = (
+    "The longest side, in pixels, the style is worked out at. Preset default: 256 px for Quick preview, "
+    "512 px for Balanced and Best. Bigger sizes follow the layer's finer detail but cost time and memory "
+    "roughly with the square of the size: each step at 1024 px takes about four times as long as at 512 px. "
+    "The new layer always has your layer's own pixel size."
+)
+FULL_RESOLUTION_TIP = (
+    "Without this, the style worked out at the working size is scaled up to the layer's pixel size. "
+    "With it, the engine then refines the result at higher resolutions, in tiles, up to the layer's own "
+    "pixel size: sharper detail on large layers, but much slower. On a CPU a large canvas can take many "
+    "minutes; the time left is shown below while it runs."
+)
 
 
 def _format_eta(seconds) -> str:
@@ -106,6 +119,15 @@ class StyleDialog(QDialog):
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setToolTip("Same seed + same options = same result")
         form.addRow("Seed", self.seed_spin)
+        self.size_combo = QComboBox()
+        self.size_combo.addItem("Preset default", 0)
+        for size in WORKING_SIZES:
+            self.size_combo.addItem(f"{size} px", size)
+        self.size_combo.setToolTip(WORKING_SIZE_TIP)
+        form.addRow("Working size", self.size_combo)
+        self.full_res_check = QCheckBox("Refine up to the layer's own pixel size, in tiles (slower)")
+        self.full_res_check.setToolTip(FULL_RESOLUTION_TIP)
+        form.addRow("Full resolution", self.full_res_check)
         outer.addLayout(form)
 
         engine_box = QGroupBox("Engine")
@@ -180,6 +202,8 @@ class StyleDialog(QDialog):
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(preset)))
         self.preserve_check.setChecked(s.get("preserve_colors", "false") == "true")
         self.seed_spin.setValue(int(_float(s.get("seed", "0"), 0)))
+        self.size_combo.setCurrentIndex(max(0, self.size_combo.findData(int(_float(s.get("max_size", "0"), 0)))))
+        self.full_res_check.setChecked(s.get("full_resolution", "false") == "true")
         self.engine_python_edit.setText(s.get("engine_python", ""))
         self.engine_weights_edit.setText(s.get("engine_weights", ""))
         installed = load_engine_config(_NoOverrides())
@@ -195,6 +219,8 @@ class StyleDialog(QDialog):
         s.set("preset", self.preset_combo.currentData())
         s.set("preserve_colors", "true" if self.preserve_check.isChecked() else "false")
         s.set("seed", str(self.seed_spin.value()))
+        s.set("max_size", str(self.size_combo.currentData() or 0))
+        s.set("full_resolution", "true" if self.full_res_check.isChecked() else "false")
         s.set("engine_python", self.engine_python_edit.text().strip())
         s.set("engine_weights", self.engine_weights_edit.text().strip())
 
@@ -205,6 +231,8 @@ class StyleDialog(QDialog):
             "strength": float(self.strength_spin.value()),
             "preserve_colors": self.preserve_check.isChecked(),
             "seed": int(self.seed_spin.value()),
+            "max_size": int(self.size_combo.currentData() or 0) or None,  # None: the preset's own
+            "full_resolution": self.full_res_check.isChecked(),
         }
 
     def engine_config(self) -> EngineConfig:
@@ -308,6 +336,8 @@ class StyleDialog(QDialog):
             self.preset_combo,
             self.preserve_check,
             self.seed_spin,
+            self.size_combo,
+            self.full_res_check,
             self.engine_python_edit,
             self.engine_weights_edit,
         ):

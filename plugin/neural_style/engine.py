@@ -2,65 +2,23 @@
 
 The engine speaks the protocol in ``docs/protocol.md``: JSON objects on stdout, one per line, and
 an exit code. :class:`EngineProcess` turns them into Qt signals, so the caller's event loop (the
-dialog, or the local loop of :func:`neural_style.api.stylize`) keeps Krita responsive.
+dialog, or the local loop of :func:`neural_style.api.stylize`) keeps Krita responsive. The
+command line itself comes from :class:`neural_style.request.EngineRequest` (no Qt there).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .qt_compat import QObject, QProcess, QTimer, pyqtSignal
+from .request import EngineRequest
 
 CANCEL_GRACE_MS = 5000  # the engine stops within a second; kill() only if it does not
 _ACTIVE: set[EngineProcess] = set()
 
-
-@dataclass
-class EngineRequest:
-    """Everything one engine run needs; :meth:`arguments` builds the command line."""
-
-    python: str
-    content: str
-    style: str
-    output: str
-    preset: str = "balanced"
-    strength: float = 1.0
-    seed: int | None = None
-    preserve_colors: bool = False
-    weights: str = ""
-    mask: str = ""
-    preview_path: str = ""
-    preview_every: int = 10
-    extra: dict = field(default_factory=dict)
-
-    def arguments(self) -> list[str]:
-        args = ["-m", "nst_engine", "run", "--content", self.content, "--style", self.style]
-        args += ["--output", self.output, "--progress", "json", "--preset", self.preset]
-        args += ["--strength", _num(self.strength)]
-        if self.seed is not None:
-            args += ["--seed", str(int(self.seed))]
-        if self.weights:
-            args += ["--weights", self.weights]
-        if self.preview_path and self.preview_every > 0:
-            args += ["--preview-every", str(int(self.preview_every))]
-            args += ["--preview-path", self.preview_path]
-        if self.preserve_colors:
-            args.append("--preserve-colors")
-        if self.mask:
-            args += ["--mask", self.mask, "--mask-output", "cutout"]
-        for key, value in self.extra.items():
-            flag = "--" + key.replace("_", "-")
-            if value is True:
-                args.append(flag)
-            elif value is not None and value is not False:
-                args += [flag, _num(value) if isinstance(value, float) else str(value)]
-        return args
-
-
-def _num(value: float) -> str:
-    return repr(float(value)) if isinstance(value, float) else str(value)
+__all__ = ["EngineProcess", "EngineRequest", "EngineResult", "stop_all"]
 
 
 @dataclass

@@ -31,7 +31,13 @@ class JobResult:
 
 
 class StyleJob(QObject):
-    """Signals: ``progress(dict)``, ``preview(str)``, ``finished(JobResult)`` (exactly once)."""
+    """Signals: ``progress(dict)``, ``preview(str)``, ``finished(JobResult)`` (exactly once).
+
+    ``max_size`` is the working size (longest side in pixels; None = the preset's) and
+    ``full_resolution`` refines up to the region's own pixel size in tiles; any other keyword is
+    passed to the engine as an option (``iterations=50`` -> ``--iterations 50``). Whatever they
+    are, the new layer has exactly the source region's pixel size.
+    """
 
     progress = pyqtSignal(dict)
     preview = pyqtSignal(str)
@@ -47,6 +53,8 @@ class StyleJob(QObject):
         strength: float = 1.0,
         seed: int | None = None,
         preserve_colors: bool = False,
+        max_size: int | None = None,
+        full_resolution: bool = False,
         engine: EngineConfig | None = None,
         layer_name: str | None = None,
         preview_every: int = 10,
@@ -57,6 +65,7 @@ class StyleJob(QObject):
         self.document, self.node, self.style_path = document, node, str(style_path)
         self.preset, self.strength, self.seed = preset, strength, seed
         self.preserve_colors = preserve_colors
+        self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
         self.layer_name = layer_name or style_label(style_path)
         self.preview_every = preview_every
@@ -131,6 +140,8 @@ class StyleJob(QObject):
             strength=self.strength,
             seed=self.seed,
             preserve_colors=self.preserve_colors,
+            max_size=self.max_size,
+            full_resolution=self.full_resolution,
             weights=cfg.weights,
             mask=mask_path,
             preview_path=os.path.join(self.tmpdir, "preview.png"),

@@ -356,6 +356,12 @@ def case_dialog(spec):
     facts = {
         "presets": [dlg.preset_combo.itemData(i) for i in range(dlg.preset_combo.count())],
         "default_preset": dlg.preset_combo.currentData(),
+        "working_sizes": [dlg.size_combo.itemData(i) for i in range(dlg.size_combo.count())],
+        "working_size_labels": [dlg.size_combo.itemText(i) for i in range(dlg.size_combo.count())],
+        "default_options": dlg.options(),
+        "size_tooltip": dlg.size_combo.toolTip(),
+        "full_res_text": dlg.full_res_check.text(),
+        "full_res_tooltip": dlg.full_res_check.toolTip(),
         "styles": [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())],
         "thumbnail": dlg.thumbnail.pixmap() is not None and not dlg.thumbnail.pixmap().isNull(),
         "target": dlg.target_label.text(),
@@ -366,17 +372,111 @@ def case_dialog(spec):
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("tutorial"))
     dlg.preserve_check.setChecked(True)
     dlg.seed_spin.setValue(42)
+    dlg.size_combo.setCurrentIndex(dlg.size_combo.findData(768))
+    dlg.full_res_check.setChecked(True)
     dlg.engine_python_edit.setText("/opt/engine/bin/python")
     dlg.save_settings()
     again = StyleDialog(document=doc, node=layer, settings=settings)
     facts["remembered"] = again.options()
     facts["remembered_engine"] = again.engine_python_edit.text()
+    facts["engine_arguments"] = _dialog_arguments(again, doc, layer, spec)
+    again.size_combo.setCurrentIndex(0)
+    again.full_res_check.setChecked(False)
+    again.save_settings()
+    facts["preset_default_options"] = StyleDialog(document=doc, node=layer, settings=settings).options()
+    facts["preset_default_arguments"] = _dialog_arguments(again, doc, layer, spec)
     dlg.engine_python_edit.setText("/nonexistent/python")
     dlg.start_run()
     facts["bad_engine_message"] = dlg.message_label.text()
     facts["run_enabled_after_error"] = dlg.run_button.isEnabled()
     facts["recent"] = settings.get_list("recent_styles")
     return facts
+
+
+def _dialog_arguments(dlg, doc, layer, spec) -> list[str]:
+    """The engine command line a Stylise press would use (as ``start_run`` builds the job), without
+    starting the engine."""
+    from neural_style.job import StyleJob
+
+    opts = dlg.options()
+    job = StyleJob(doc, layer, opts.pop("style_path"), opts.pop("preset"), engine=engine_config(spec), **opts)
+    try:
+        job._prepare()
+        return job.process.request.arguments()
+    finally:
+        job.cleanup()
+
+
+def _detail(bgra: bytes, w: int, h: int) -> float:
+    """Mean absolute difference of horizontally and vertically adjacent RGB values: sharpness."""
+    total = n = 0
+    row = 4 * w
+    for y in range(h - 1):
+        for x in range(w - 1):
+            i = y * row + 4 * x
+            for k in range(3):
+                total += abs(bgra[i + k] - bgra[i + 4 + k]) + abs(bgra[i + k] - bgra[i + row + k])
+            n += 6
+    return total / max(n, 1)
+
+
+def case_full_resolution(spec):
+    """A layer larger than the working size, refined up to its own size (--full-resolution),
+    against the same run without refinement (the working-size result scaled up)."""
+    from neural_style import api
+
+    cw, ch, rect = 320, 220, (10, 10, 300, 200)
+    x0, y0, w, h = rect
+    doc = new_doc(cw, ch)
+    source = add_paint_layer(doc, "Paint", rect, colourful)
+    before = snapshot(doc)
+    src_before = bytes(source.pixelData(0, 0, cw, ch))
+    common = dict(preset="preview", seed=1, engine=engine_config(spec), max_size=128, iterations=4)
+    t0 = time.monotonic()
+    events = []
+    full = api.stylize(
+        doc, source, spec["style"], full_resolution=True, layer_name="Full", on_progress=events.append, **common
+    )
+    t1 = time.monotonic()
+    after_full = snapshot(doc)
+    siblings = [c.name() for c in full.parentNode().childNodes()]
+    plain = api.stylize(doc, source, spec["style"], layer_name="Plain", **common)
+    t2 = time.monotonic()
+    fb, pb = full.bounds(), plain.bounds()
+    full_px = bytes(full.pixelData(x0, y0, w, h))
+    plain_px = bytes(plain.pixelData(x0, y0, w, h))
+    src_px = bytes(source.pixelData(x0, y0, w, h))
+    canvas = bytes(full.pixelData(0, 0, cw, ch))
+    outside_alpha = [
+        canvas[4 * (y * cw + x) + 3]
+        for y in range(ch)
+        for x in range(cw)
+        if not (x0 <= x < x0 + w and y0 <= y < y0 + h)
+    ]
+    differs = [
+        int(sum(abs(full_px[i + k] - plain_px[i + k]) for k in range(3)) > 12) for i in range(0, len(full_px), 4)
+    ]
+    changed = [int(sum(abs(full_px[i + k] - src_px[i + k]) for k in range(3)) > 6) for i in range(0, len(full_px), 4)]
+    return {
+        "source_rect": list(rect),
+        "full_bounds": [fb.x(), fb.y(), fb.width(), fb.height()],
+        "plain_bounds": [pb.x(), pb.y(), pb.width(), pb.height()],
+        "full_seconds": t1 - t0,
+        "plain_seconds": t2 - t1,
+        "inside_alpha_min": min(full_px[3::4]),
+        "outside_alpha_max": max(outside_alpha),
+        "differs_from_plain": sum(differs) / len(differs),
+        "mean_abs_diff_from_plain": sum(abs(a - b) for a, b in zip(full_px, plain_px)) / len(full_px),
+        "changed_from_source": sum(changed) / len(changed),
+        "detail": {"full": _detail(full_px, w, h), "plain": _detail(plain_px, w, h), "source": _detail(src_px, w, h)},
+        "layers_before": len(before["nodes"]),
+        "layers_after_full": len(after_full["nodes"]),
+        "others_identical": [n for n in after_full["nodes"] if n[1] != "Full"] == before["nodes"],
+        "source_identical": bytes(source.pixelData(0, 0, cw, ch)) == src_before,
+        "siblings": siblings,
+        "progress": [[e.get("iteration"), e.get("total"), e.get("eta")] for e in events],
+        "leftovers": leftovers(),
+    }
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

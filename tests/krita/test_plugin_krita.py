@@ -18,6 +18,13 @@ def engine_results(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def full_resolution_results(tmp_path_factory):
+    require_krita()
+    weights = require_weights()
+    return run_scenarios(tmp_path_factory.mktemp("krita-full-res"), ["full_resolution"], weights, timeout=600)
+
+
+@pytest.fixture(scope="module")
 def basic_results(tmp_path_factory):
     require_krita()
     return run_scenarios(tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip", "dialog"], None)
@@ -70,6 +77,24 @@ def test_dialog_widgets_and_remembered_settings(basic_results):
     assert facts["remembered_engine"] == "/opt/engine/bin/python"
     assert "not found" in facts["bad_engine_message"] and facts["run_enabled_after_error"]
     assert facts["recent"] and facts["recent"][0].endswith("starry_night.jpg")
+
+
+def test_dialog_working_size_and_full_resolution(basic_results):
+    facts = case(basic_results, "dialog")
+    assert facts["working_sizes"] == [0, 256, 384, 512, 768, 1024, 1536]
+    assert facts["working_size_labels"][0] == "Preset default" and facts["working_size_labels"][4] == "768 px"
+    assert facts["default_options"]["max_size"] is None and facts["default_options"]["full_resolution"] is False
+    assert "time" in facts["size_tooltip"] and "pixel size" in facts["size_tooltip"]
+    assert "tiles" in facts["full_res_text"] and "slower" in facts["full_res_text"]
+    assert "minutes" in facts["full_res_tooltip"] and "time left" in facts["full_res_tooltip"]
+    # remembered between runs, and what a Stylise press passes to the engine
+    assert facts["remembered"]["max_size"] == 768 and facts["remembered"]["full_resolution"] is True
+    args = facts["engine_arguments"]
+    assert args[args.index("--max-size") + 1] == "768" and args.count("--full-resolution") == 1
+    assert facts["preset_default_options"]["max_size"] is None
+    assert facts["preset_default_options"]["full_resolution"] is False
+    assert "--max-size" not in facts["preset_default_arguments"]
+    assert "--full-resolution" not in facts["preset_default_arguments"]
 
 
 # -- with the engine ------------------------------------------------------------------------------
@@ -158,3 +183,36 @@ def test_engine_failure_shows_message_and_changes_nothing(engine_results):
 @pytest.mark.weights
 def test_krita_tmpdir_is_clean_after_all_runs(engine_results):
     assert not [n for n in engine_results["_tmpdir_entries"] if n.startswith("krita-neural-style-")]
+
+
+@pytest.mark.weights
+def test_full_resolution_layer_has_the_source_size(full_resolution_results):
+    """300x200 layer, working size 128, refined to full resolution through api.stylize."""
+    facts = case(full_resolution_results, "full_resolution")
+    assert facts["full_bounds"] == facts["source_rect"] == [10, 10, 300, 200]
+    assert facts["plain_bounds"] == facts["source_rect"]
+    assert facts["inside_alpha_min"] == 255 and facts["outside_alpha_max"] == 0
+    assert facts["layers_after_full"] == facts["layers_before"] + 1
+    assert facts["siblings"].index("Full") == facts["siblings"].index("Paint") + 1
+    assert facts["source_identical"] and facts["others_identical"]
+    assert facts["changed_from_source"] > 0.5
+    assert facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_full_resolution_is_not_a_plain_upscale(full_resolution_results):
+    facts = case(full_resolution_results, "full_resolution")
+    assert facts["differs_from_plain"] > 0.25, facts
+    detail = facts["detail"]  # refined at the layer's own size: sharper than the scaled-up result
+    assert detail["full"] > 1.05 * detail["plain"], detail
+
+
+@pytest.mark.weights
+def test_full_resolution_progress_and_eta_include_the_refinement(full_resolution_results):
+    """The dialog's bar and time left come from these events: they must cover the refining too."""
+    progress = case(full_resolution_results, "full_resolution")["progress"]
+    assert progress, "no progress events"
+    total = progress[-1][1]
+    assert total > 4, "4 iterations at the working size, plus the refining steps"
+    assert all(t == total and 1 <= i <= t and eta is not None for i, t, eta in progress), progress
+    assert progress[-1][0] == total

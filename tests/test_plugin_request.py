@@ -1,0 +1,82 @@
+"""The Krita plugin's engine command line (``neural_style.request``), without Krita or Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLUGIN_DIR = Path(__file__).resolve().parent.parent / "plugin"
+if str(PLUGIN_DIR) not in sys.path:
+    sys.path.insert(0, str(PLUGIN_DIR))
+
+from neural_style.config import WORKING_SIZES  # noqa: E402 - needs PLUGIN_DIR on sys.path
+from neural_style.request import EngineRequest  # noqa: E402
+
+
+def request(**fields) -> EngineRequest:
+    return EngineRequest(python="python3", content="c.png", style="s.jpg", output="o.png", **fields)
+
+
+def value_of(args: list[str], flag: str) -> str:
+    assert args.count(flag) == 1, args
+    return args[args.index(flag) + 1]
+
+
+def test_the_command_line_needs_no_qt():
+    """Krita's Qt is not in this interpreter: the request module must work without it."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(PLUGIN_DIR)!r}); import neural_style.request; "
+        "assert 'neural_style.qt_compat' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("max_size", [None, 0])
+def test_no_working_size_and_no_full_resolution_by_default(max_size):
+    args = request(max_size=max_size).arguments()
+    assert "--max-size" not in args
+    assert "--full-resolution" not in args
+    assert value_of(args, "--preset") == "balanced"
+
+
+@pytest.mark.parametrize("size", WORKING_SIZES)
+def test_working_size_becomes_max_size(size):
+    args = request(max_size=size).arguments()
+    assert value_of(args, "--max-size") == str(size)
+    assert "--full-resolution" not in args
+
+
+def test_full_resolution_is_a_bare_flag():
+    args = request(full_resolution=True).arguments()
+    assert args.count("--full-resolution") == 1
+    assert "--max-size" not in args
+
+
+def test_working_size_and_full_resolution_together_with_other_options():
+    args = request(
+        preset="preview", max_size=768, full_resolution=True, seed=3, extra={"iterations": 4, "init": "noise"}
+    ).arguments()
+    assert value_of(args, "--max-size") == "768"
+    assert args.count("--full-resolution") == 1
+    assert value_of(args, "--iterations") == "4" and value_of(args, "--init") == "noise"
+    assert value_of(args, "--seed") == "3" and value_of(args, "--preset") == "preview"
+
+
+def test_working_sizes_offered_by_the_dialog():
+    assert WORKING_SIZES == [256, 384, 512, 768, 1024, 1536]
+
+
+def test_the_engine_accepts_the_plugins_arguments():
+    """The flags the plugin builds are the engine's own (no usage error in Krita)."""
+    from nst_engine.cli import build_parser
+
+    args = request(max_size=384, full_resolution=True, mask="m.png", preview_path="p.png").arguments()
+    assert args[:2] == ["-m", "nst_engine"]
+    parsed = build_parser().parse_args(args[2:])
+    assert parsed.max_size == 384
+    assert parsed.full_resolution is True
+    plain = build_parser().parse_args(request().arguments()[2:])
+    assert plain.max_size is None and not plain.full_resolution
