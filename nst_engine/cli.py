@@ -11,7 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import __version__, weights
+from . import __version__, memory, weights
 from .cancel import Cancellation
 from .errors import EXIT_OK, BadInputError, EngineError
 from .progress import HumanReporter, JsonReporter, Reporter
@@ -38,6 +38,13 @@ def _int_list(text: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _memory_size(text: str) -> int:
+    try:
+        return memory.parse_size(text)
+    except BadInputError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = r.add_argument_group("optimisation (defaults come from the preset)")
     opt.add_argument("--max-size", type=int, help="working size: longest side in pixels")
+    opt.add_argument(
+        "--full-resolution",
+        action="store_true",
+        default=None,
+        help="after --max-size, refine at twice the size, and so on up to the content's own size (tiled)",
+    )
+    opt.add_argument(
+        "--refine-iterations", type=int, help="evaluations at the first refining size; half at each further one"
+    )
+    opt.add_argument(
+        "--max-memory",
+        type=_memory_size,
+        metavar="SIZE",
+        help="memory ceiling, e.g. 4G; larger images are optimised in tiles to stay under it (default: half the RAM)",
+    )
+    opt.add_argument("--tile-size", type=int, metavar="PX", help="largest tile side, below what --max-memory allows")
     opt.add_argument("--scales", type=_float_list, help="coarse-to-fine stages as fractions of --max-size, e.g. 0.5,1")
     opt.add_argument(
         "--iterations", type=_int_list, help="evaluations: one per scale, or one total split as the preset splits it"

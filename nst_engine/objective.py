@@ -28,16 +28,82 @@ def build_extractor(weights_path: str, dtype: str = "float32") -> VGG19Features:
     return VGG19Features(load_weights(weights_path, up_to="block5_conv2"), STYLE_LAYERS + CONTENT_LAYERS, dtype)
 
 
+STYLE_LAYER_STRIDES = (1, 2, 4, 8, 16)
+"""How many image pixels one position of each style layer spans (each block halves the size)."""
+
+GRAM_HALO = 64
+"""Context around each piece of a style image whose Gram matrix is summed piece by piece."""
+
+
+def content_targets(extractor: VGG19Features, content: np.ndarray) -> list[tf.Tensor]:
+    """The content layers' activations for a float RGB image."""
+    return extractor(tf.constant(preprocess(content)))[len(STYLE_LAYERS) :]
+
+
+def _piece_edges(length: int, pieces: int) -> list[int]:
+    """Piece boundaries on the deepest style layer's grid, so every layer's positions split exactly."""
+    grid = STYLE_LAYER_STRIDES[-1]
+    cuts = {grid * round(i * length / pieces / grid) for i in range(1, pieces)}
+    return [0, *sorted(c for c in cuts if 0 < c < length), length]
+
+
+def style_gram(extractor: VGG19Features, style: np.ndarray, tile_pixels: int | None = None) -> list[tf.Tensor]:
+    """The style layers' Gram matrices of a whole image; in pieces when it has over `tile_pixels`.
+
+    A Gram matrix is a mean over positions, so it can be summed piece by piece; each piece is run
+    with GRAM_HALO pixels of context so that its activations are (nearly) the whole image's.
+    """
+    height, width = style.shape[:2]
+    if tile_pixels is None or width * height <= 3 * tile_pixels:
+        features = extractor(tf.constant(preprocess(style)))[: len(STYLE_LAYERS)]
+        return [gram_matrix(f) for f in features]
+    from .schedule import tile_counts
+
+    # Forward passes keep no gradient or optimiser state: a piece may be three times a tile.
+    budget = 3 * tile_pixels
+    halo = next(h for h in (GRAM_HALO, 32, 16, 0) if (2 * h + 16) ** 2 <= budget)
+    across, down = tile_counts((width, height), budget, 2 * halo)
+    xs, ys = _piece_edges(width, across), _piece_edges(height, down)
+    sums = [0.0] * len(STYLE_LAYERS)
+    counts = [0] * len(STYLE_LAYERS)
+    for y0, y1 in zip(ys, ys[1:]):
+        for x0, x1 in zip(xs, xs[1:]):
+            top, left = max(0, y0 - halo), max(0, x0 - halo)
+            crop = style[top : min(height, y1 + halo), left : min(width, x1 + halo)]
+            features = extractor(tf.constant(preprocess(crop)))[: len(STYLE_LAYERS)]
+            for index, (f, stride) in enumerate(zip(features, STYLE_LAYER_STRIDES)):
+                core = f[:, (y0 - top) // stride : (y1 - top) // stride, (x0 - left) // stride : (x1 - left) // stride]
+                matrix = tf.reshape(core, [-1, core.shape[-1]])
+                sums[index] = sums[index] + tf.matmul(matrix, matrix, transpose_a=True)
+                counts[index] += int(matrix.shape[0])
+    return [total / count for total, count in zip(sums, counts)]
+
+
+def gram_targets(
+    extractor: VGG19Features,
+    styles: Sequence[np.ndarray],
+    style_blend: Sequence[float],
+    tile_pixels: int | None = None,
+) -> list[tf.Tensor]:
+    """The style targets: each style's Gram matrices, mixed in the proportions of `style_blend`."""
+    blend = np.asarray(style_blend, dtype=np.float64) / np.sum(style_blend)
+    grams = [0.0] * len(STYLE_LAYERS)
+    for style, share in zip(styles, blend):
+        grams = [g + float(share) * s for g, s in zip(grams, style_gram(extractor, style, tile_pixels))]
+    return grams
+
+
 class Objective:
     """Content, style and total-variation loss of an image against fixed targets.
 
-    Targets (content activations, blended Gram matrices) are computed once, here.
+    Targets (content activations, blended Gram matrices) are computed once, here, or passed in
+    (`from_targets`) when one set of style targets serves many tiles.
     """
 
     def __init__(
         self,
         extractor: VGG19Features,
-        content: np.ndarray,
+        content: np.ndarray | None,
         styles: Sequence[np.ndarray],
         style_blend: Sequence[float],
         content_weight: float,
@@ -48,13 +114,23 @@ class Objective:
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.tv_weight = tv_weight
-        self.content_targets = extractor(tf.constant(preprocess(content)))[len(STYLE_LAYERS) :]
-        blend = np.asarray(style_blend, dtype=np.float64) / np.sum(style_blend)
-        grams = [0.0] * len(STYLE_LAYERS)
-        for style, share in zip(styles, blend):
-            features = extractor(tf.constant(preprocess(style)))[: len(STYLE_LAYERS)]
-            grams = [g + float(share) * gram_matrix(f) for g, f in zip(grams, features)]
-        self.gram_targets = grams
+        if content is not None:
+            self.content_targets = content_targets(extractor, content)
+            self.gram_targets = gram_targets(extractor, styles, style_blend)
+
+    @classmethod
+    def from_targets(
+        cls,
+        extractor: VGG19Features,
+        content_features: list[tf.Tensor],
+        grams: list[tf.Tensor],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+    ) -> Objective:
+        objective = cls(extractor, None, [], [], content_weight, style_weight, tv_weight)
+        objective.content_targets, objective.gram_targets = content_features, grams
+        return objective
 
     def __call__(self, image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         """(total, content, style, tv) for a preprocessed image (1, H, W, 3), weights applied."""

@@ -69,6 +69,8 @@ class JsonReporter(Reporter):
             total=step.total,
             stage=step.stage,
             stages=step.stages,
+            tile=step.tile,
+            tiles=step.tiles,
             loss=step.terms.total,
             content_loss=step.terms.content,
             style_loss=step.terms.style,
@@ -107,8 +109,9 @@ class HumanReporter(Reporter):
     def progress(self, step) -> None:
         elapsed, eta = self.timing(step)
         iteration, total, terms = step.iteration, step.total, step.terms
+        where = f"stage {step.stage}/{step.stages} tile {step.tile}/{step.tiles}  " if step.tiles > 1 else ""
         line = (
-            f"iteration {iteration}/{total}  loss {terms.total:.4g} (content {terms.content:.3g}, "
+            f"{where}iteration {iteration}/{total}  loss {terms.total:.4g} (content {terms.content:.3g}, "
             f"style {terms.style:.3g})  {_clock(elapsed)} elapsed, {_clock(eta)} left"
         )
         if self.tty:

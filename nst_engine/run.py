@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import schedule, weights
+from . import memory, schedule, weights
 from .colors import keep_colors
 from .compose import compose
 from .errors import BadInputError, CancelledError
@@ -51,6 +51,7 @@ class PreparedRun:
     preview_path: Path | None
     stages: list[Stage]
     weights_path: Path
+    budget: int  # bytes the run plans to stay under (tile sizes follow from it)
 
 
 def _flatten_on_white(image: RasterImage) -> np.ndarray:
@@ -85,9 +86,10 @@ def prepare(request: RunRequest) -> PreparedRun:
     if request.preview_every:
         preview_path = request.preview_path or output.with_name(output.stem + ".preview.png")
         preview_path = check_output_path(preview_path, needs_alpha=False)
-    stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings)
+    budget = settings.max_memory or memory.default_budget()
+    stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings, budget)
     weights_path = weights.locate(request.weights)
-    return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path)
+    return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path, budget)
 
 
 def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[], bool]) -> Path:
@@ -109,7 +111,9 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
         work_size=list(final.size),
         style_sizes=[list(size) for size in final.style_sizes],
         stage_sizes=[list(stage.size) for stage in prepared.stages],
-        iterations=settings.total_iterations,
+        iterations=sum(stage.evaluations for stage in prepared.stages),
+        stage_tiles=[sum(len(boxes) for boxes in stage.boxes()) for stage in prepared.stages],
+        max_memory=prepared.budget,
         preset=request.preset,
         optimizer=settings.optimizer,
         precision=dtype,

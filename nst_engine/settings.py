@@ -41,23 +41,31 @@ class Settings:
     seed: int | None = None
     style_weights: tuple[float, ...] = field(default=())
     preserve_colors: bool = False
+    # Full resolution: after the last scale, double the size up to the content's own, with
+    # `refine_iterations` evaluations at the first doubling and half as many at each further one.
+    full_resolution: bool = False
+    refine_iterations: int = 40
+    max_memory: int | None = None  # bytes; None = half the machine's RAM (see memory.py)
+    tile_size: int | None = None  # largest tile side in pixels, when smaller than the memory plan's
 
     def validated(self) -> Settings:
         """Refuse values that cannot make sense, naming the option."""
-        positive = ["max_size", "learning_rate", "strength", "style_scale", "lbfgs_memory"]
+        positive = ["max_size", "learning_rate", "strength", "style_scale", "lbfgs_memory", "refine_iterations"]
         non_negative = ["content_weight", "style_weight", "tv_weight", "epsilon"]
         for item in fields(self):
             value = getattr(self, item.name)
             option = "--" + item.name.replace("_", "-")
             if isinstance(value, float) and not math.isfinite(value):
                 raise BadInputError(f"{option} must be a finite number, not {value}")
-            if item.name in positive and value <= 0:
+            if item.name in positive + ["max_memory", "tile_size"] and value is not None and value <= 0:
                 raise BadInputError(f"{option} must be greater than 0, not {value}")
             if item.name in non_negative and value < 0:
                 raise BadInputError(f"{option} must not be negative, not {value}")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise BadInputError(f"--{name} must be in [0, 1), not {getattr(self, name)}")
+        if self.tile_size is not None and self.tile_size < 64:
+            raise BadInputError(f"--tile-size must be at least 64 pixels, not {self.tile_size}")
         if self.max_size < 16:
             raise BadInputError(f"--max-size must be at least 16 pixels, not {self.max_size}")
         if any(not isinstance(n, int) or n < 1 for n in self.iterations):
@@ -92,7 +100,7 @@ class Settings:
 
 PRESETS: dict[str, Settings] = {
     # A first look within seconds: 256 px, a few L-BFGS steps, bfloat16 where native.
-    "preview": Settings(max_size=256, iterations=(30,), optimizer="lbfgs", precision="auto"),
+    "preview": Settings(max_size=256, iterations=(30,), optimizer="lbfgs", precision="auto", refine_iterations=10),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
     # final loss in about a quarter of the evaluations (see docs/performance.md).
     "balanced": Settings(iterations=(240,), optimizer="lbfgs", precision="auto"),

@@ -1,4 +1,4 @@
-"""A whole optimisation, coarse to fine: build each stage's objective, run the optimiser, upsample.
+"""A whole optimisation, coarse to fine and tile by tile: build each objective, optimise, upsample.
 
 This module imports TensorFlow; everything that can fail because of the user's input is checked
 before it is imported (see `run.py`).
@@ -13,9 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from .images import resize
-from .objective import LossTerms, Objective
+from .objective import LossTerms, Objective, content_targets, gram_targets
 from .optimizers import run_adam, run_lbfgs
-from .schedule import Stage, relative_cost
+from .schedule import Box, Stage, blend_ramp
 from .settings import Settings
 from .vgg19 import VGG19Features
 
@@ -24,14 +24,16 @@ from .vgg19 import VGG19Features
 class Step:
     """One evaluation of the objective, as a front end sees it."""
 
-    iteration: int  # counted over all stages, from 1
+    iteration: int  # counted over all stages and tiles, from 1
     total: int
     stage: int  # from 1
     stages: int
-    terms: LossTerms
-    work_done: float  # in evaluations at the final size, so that ETA is right across stages
+    terms: LossTerms  # of the whole image, or of the tile being optimised
+    work_done: float  # in pixel-evaluations, so that ETA is right across stages and tiles
     work_total: float
     current: Callable[[], np.ndarray]  # the current image (float RGB) at this stage's size
+    tile: int = 1  # within the stage, counted over its passes, from 1
+    tiles: int = 1
 
 
 def initial_image(content: np.ndarray, init: str, seed: int | None) -> np.ndarray:
@@ -40,6 +42,39 @@ def initial_image(content: np.ndarray, init: str, seed: int | None) -> np.ndarra
         return content
     rng = np.random.default_rng(seed)
     return rng.uniform(0.0, 255.0, size=content.shape).astype(np.float32)
+
+
+def _blended(image: np.ndarray, box: Box, weight: np.ndarray, tile: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    region = image[y0:y1, x0:x1]
+    return weight[:, :, None] * tile + (1.0 - weight[:, :, None]) * region
+
+
+class _Progress:
+    """Counts evaluations and pixel-evaluations over the whole run and forwards each as a Step."""
+
+    def __init__(self, stages: list[Stage], on_step: Callable[[Step], None] | None) -> None:
+        self.on_step = on_step
+        self.total = sum(stage.evaluations for stage in stages)
+        self.work_total = float(sum(stage.work for stage in stages))
+        self.stages = len(stages)
+        self.done, self.work = 0, 0.0
+
+    def reporter(self, stage: int, tile: int, tiles: int, area: int, whole: Callable) -> Callable:
+        """The optimiser's callback for one tile; `whole(current_tile)` gives the stage's image."""
+
+        def report(count: int, terms: LossTerms, current: Callable[[], np.ndarray]) -> None:
+            self.done += 1
+            self.work += area
+            if self.on_step:
+                image = lambda: whole(current())  # noqa: E731 - only computed when a preview asks
+                self.on_step(
+                    Step(
+                        self.done, self.total, stage, self.stages, terms, self.work, self.work_total, image, tile, tiles
+                    )
+                )
+
+        return report
 
 
 def stylize(
@@ -52,52 +87,73 @@ def stylize(
     on_step: Callable[[Step], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> np.ndarray:
-    """Run every stage; return the final stage's best image (float RGB at the last stage's size)."""
-    costs = relative_cost(stages)
-    work_total = sum(cost * stage.iterations for cost, stage in zip(costs, stages))
-    total = sum(stage.iterations for stage in stages)
-    done, work_done, result = 0, 0.0, None
-    for index, (stage, cost) in enumerate(zip(stages, costs), start=1):
+    """Run every stage; return the final stage's image (float RGB at the last stage's size)."""
+    progress = _Progress(stages, on_step)
+    result = None
+    for index, stage in enumerate(stages, start=1):
         content_stage = resize(content, stage.size)
         styles_stage = [resize(style, size) for style, size in zip(styles, stage.style_sizes)]
-        objective = Objective(
-            extractor,
-            content_stage,
-            styles_stage,
-            blend,
-            settings.content_weight,
-            settings.style_weight * settings.strength,
-            settings.tv_weight,
-        )
+        grams = gram_targets(extractor, styles_stage, blend, stage.tile_pixels or None)
         if result is None:
             start = initial_image(content_stage, settings.init, settings.seed)
         else:
             start = np.clip(resize(result, stage.size), 0.0, 255.0)
-
-        def report(count, terms, current, index=index, cost=cost, before=done, work_before=work_done):
-            if on_step:
-                step = Step(
-                    before + count, total, index, len(stages), terms, work_before + count * cost, work_total, current
-                )
-                on_step(step)
-
-        if settings.optimizer == "adam":
-            result = run_adam(
-                objective,
-                start,
-                stage.iterations,
-                settings.learning_rate,
-                settings.beta1,
-                settings.beta2,
-                settings.epsilon,
-                report,
-                should_stop,
-            )
-        else:
-            result = run_lbfgs(objective, start, stage.iterations, settings.lbfgs_memory, report, should_stop)
-        done += stage.iterations
-        work_done += stage.iterations * cost
+        result = _run_stage(extractor, stage, index, content_stage, grams, start, settings, progress, should_stop)
     return result
+
+
+def _run_stage(extractor, stage, index, content, grams, image, settings, progress, should_stop) -> np.ndarray:
+    """One stage: the optimiser's best image, or, tiled, every tile in turn blended into the image.
+
+    Each tile starts from the image as the tiles before it left it, so neighbours agree at their
+    shared edges; the second pass's tiles straddle the first pass's boundaries.
+    """
+    tiles = sum(len(boxes) for boxes in stage.boxes())
+    if stage.tiled:
+        image = np.array(image, dtype=np.float32)  # a copy: tiles are written into it in place
+    number = 0
+    for boxes in stage.boxes():
+        for box in boxes:
+            number += 1
+            x0, y0, x1, y1 = box
+            objective = Objective.from_targets(
+                extractor,
+                content_targets(extractor, content[y0:y1, x0:x1]),
+                grams,
+                settings.content_weight,
+                settings.style_weight * settings.strength,
+                settings.tv_weight,
+            )
+            if not stage.tiled:
+                report = progress.reporter(index, 1, 1, stage.pixels, lambda current: current)
+                return _optimise(objective, image, stage.iterations, settings, report, should_stop)
+            weight = blend_ramp(box, stage.size, stage.overlap)
+
+            def pasted(current: np.ndarray, box=box, weight=weight, image=image) -> np.ndarray:
+                whole = image.copy()
+                whole[box[1] : box[3], box[0] : box[2]] = _blended(image, box, weight, current)
+                return whole
+
+            report = progress.reporter(index, number, tiles, (x1 - x0) * (y1 - y0), pasted)
+            tile = _optimise(objective, image[y0:y1, x0:x1], stage.iterations, settings, report, should_stop)
+            image[y0:y1, x0:x1] = _blended(image, box, weight, tile)
+    return image
+
+
+def _optimise(objective, start, iterations, settings, report, should_stop) -> np.ndarray:
+    if settings.optimizer == "adam":
+        return run_adam(
+            objective,
+            start,
+            iterations,
+            settings.learning_rate,
+            settings.beta1,
+            settings.beta2,
+            settings.epsilon,
+            report,
+            should_stop,
+        )
+    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop)
 
 
 def prepare_device() -> str:

@@ -1,0 +1,68 @@
+"""How much memory a run may use, and how many pixels one optimised tile may then have.
+
+The engine's peak memory is close to linear in the pixels of the largest image it differentiates
+through VGG19 at once. We measured it (docs/performance.md, `benchmarks/size_scaling.py`) and plan
+tiles from that line, so `--max-memory` bounds the peak whatever the canvas size.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from .errors import BadInputError
+
+MIB = 1024**2
+GIB = 1024**3
+
+BASE_BYTES = 1000 * MIB
+"""TensorFlow, the VGG19 weights and the interpreter, before any image (measured: about 950 MiB)."""
+
+EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 3400, "adam": 3000}
+"""Peak bytes per pixel of the image being optimised: activations kept for the gradient, the
+gradient, and the optimiser's state (L-BFGS keeps 20 float64 corrections). Measured at 512–1536 px
+in float32 (3100 and 2400–2850 bytes; bfloat16 needs less), then rounded up."""
+
+WHOLE_IMAGE_BYTES_PER_PIXEL = 96
+"""Arrays kept at the full canvas size while tiles are optimised (content, result, blend, output)."""
+
+MIN_TILE_SIDE = 128
+"""A smaller tile would leave VGG19's deepest layers almost nothing but the tile's border."""
+
+
+def parse_size(text: str) -> int:
+    """'6G', '1500M', '2.5GiB' or a plain number of bytes, as bytes."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", text)
+    if not match:
+        raise BadInputError(f"--max-memory must be a size such as 4G or 1500M, not {text!r}")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    return int(number * {"": 1, "K": 1024, "M": MIB, "G": GIB, "T": 1024 * GIB}[unit])
+
+
+def physical_memory() -> int | None:
+    """Installed RAM in bytes, where the OS tells us (Linux, macOS); None elsewhere."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def default_budget() -> int:
+    """Half the machine's RAM (Krita and the painter's other programs keep the rest), at least 2 GiB."""
+    total = physical_memory()
+    return max(2 * GIB, total // 2) if total else 4 * GIB
+
+
+def tile_pixels(budget: int, canvas_pixels: int, optimizer: str) -> int:
+    """The most pixels one tile may have so that the whole run stays within `budget` bytes."""
+    free = budget - BASE_BYTES - WHOLE_IMAGE_BYTES_PER_PIXEL * canvas_pixels
+    pixels = free // EVALUATION_BYTES_PER_PIXEL[optimizer]
+    if pixels < MIN_TILE_SIDE**2:
+        need = BASE_BYTES + WHOLE_IMAGE_BYTES_PER_PIXEL * canvas_pixels
+        need += EVALUATION_BYTES_PER_PIXEL[optimizer] * MIN_TILE_SIDE**2
+        raise BadInputError(
+            f"--max-memory {budget / GIB:.2f} GiB is too little for this image: it needs at least "
+            f"{need / GIB:.2f} GiB; allow more memory or lower --max-size",
+            "out_of_memory",
+        )
+    return int(pixels)

@@ -1,0 +1,127 @@
+"""The stage and tile planner and the memory model (no TensorFlow needed)."""
+
+import numpy as np
+import pytest
+
+from nst_engine import memory, schedule
+from nst_engine.errors import BadInputError
+from nst_engine.settings import preset
+
+GIB = memory.GIB
+
+
+def coverage(size, boxes):
+    counts = np.zeros(size[::-1], dtype=int)
+    for x0, y0, x1, y1 in boxes:
+        counts[y0:y1, x0:x1] += 1
+    return counts
+
+
+def seam_centres(size, boxes, overlap):
+    """The middles of the strips where neighbouring tiles are blended: where a seam could show."""
+    xs = {box[0] + overlap // 2 for box in boxes if box[0] > 0} | {
+        box[2] - overlap // 2 for box in boxes if box[2] < size[0]
+    }
+    ys = {box[1] + overlap // 2 for box in boxes if box[1] > 0} | {
+        box[3] - overlap // 2 for box in boxes if box[3] < size[1]
+    }
+    return xs, ys
+
+
+@pytest.mark.parametrize("size", [(4096, 3072), (3000, 5000), (1000, 130), (777, 555)])
+@pytest.mark.parametrize("tile_pixels", [128**2, 300_000, 2_000_000])
+def test_tiles_cover_the_image_fit_the_budget_and_move_between_passes(size, tile_pixels):
+    passes, overlap = schedule.tile_grid(size, tile_pixels)
+    if size[0] * size[1] <= tile_pixels:
+        assert passes == () and overlap == 0
+        return
+    assert len(passes) == schedule.PASSES
+    for boxes in passes:
+        assert coverage(size, boxes).min() >= 1
+        assert max((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) <= tile_pixels
+        assert min(min(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes) >= min(16, *size)
+    first_x, first_y = seam_centres(size, passes[0], overlap)
+    second_x, second_y = seam_centres(size, passes[1], overlap)
+    # The second pass's blend strips lie clear of the first pass's: its tiles straddle those seams.
+    assert all(abs(a - b) >= overlap for a in first_x for b in second_x)
+    assert all(abs(a - b) >= overlap for a in first_y for b in second_y)
+
+
+def test_an_image_that_fits_is_one_untiled_stage_as_before():
+    stages = schedule.plan((1024, 768), [(1024, 640)], preset("balanced"), budget=12 * GIB)
+    assert [(s.size, s.iterations, s.tiled, s.evaluations) for s in stages] == [((512, 384), 240, False, 240)]
+
+
+def test_full_resolution_doubles_up_to_the_content_size_and_tiles_when_memory_is_short():
+    settings = preset("balanced", full_resolution=True)
+    stages = schedule.plan((4096, 3072), [(1024, 640)], settings, budget=3 * GIB)
+    assert [s.size for s in stages] == [(512, 384), (1024, 768), (2048, 1536), (4096, 3072)]
+    assert [s.tiled for s in stages] == [False, True, True, True]
+    # Evaluations per pixel halve with each doubling; tiled stages split them over two passes.
+    assert [s.iterations for s in stages] == [240, 20, 10, 5]
+    # The style never grows past its own pixels (that would only blur its Gram matrices).
+    assert [s.style_sizes for s in stages] == [((512, 320),), ((1024, 640),), ((1024, 640),), ((1024, 640),)]
+    tile_pixels = stages[-1].tile_pixels
+    for stage in stages:
+        assert all((x1 - x0) * (y1 - y0) <= tile_pixels for p in stage.boxes() for x0, y0, x1, y1 in p)
+    # Without full resolution, the same canvas is one 512 px stage.
+    plain = schedule.plan((4096, 3072), [(1024, 640)], preset("balanced"), budget=3 * GIB)
+    assert [s.size for s in plain] == [(512, 384)]
+
+
+def test_full_resolution_on_a_small_canvas_adds_nothing():
+    stages = schedule.plan((400, 300), [(1024, 640)], preset("balanced", full_resolution=True), budget=12 * GIB)
+    assert [s.size for s in stages] == [(512, 384)]
+
+
+def test_tile_size_caps_the_tiles():
+    settings = preset("preview", max_size=256, tile_size=96)
+    (stage,) = schedule.plan((256, 192), [(256, 160)], settings, budget=12 * GIB)
+    assert stage.tiled and stage.tile_pixels == 96 * 96
+
+
+def test_tile_budget_follows_the_memory_model_and_refuses_too_little():
+    canvas = 4096 * 4096
+    small, large = memory.tile_pixels(3 * GIB, canvas, "lbfgs"), memory.tile_pixels(12 * GIB, canvas, "lbfgs")
+    assert 0 < small < large
+    spent = memory.BASE_BYTES + memory.WHOLE_IMAGE_BYTES_PER_PIXEL * canvas
+    assert spent + memory.EVALUATION_BYTES_PER_PIXEL["lbfgs"] * large <= 12 * GIB
+    with pytest.raises(BadInputError, match="too little") as caught:
+        memory.tile_pixels(1 * GIB, canvas, "lbfgs")
+    assert caught.value.code == "out_of_memory"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("4G", 4 * GIB), ("1500M", 1500 * 1024**2), ("2.5GiB", int(2.5 * GIB)), ("123", 123), ("1t", 1024 * GIB)],
+)
+def test_memory_sizes_parse(text, expected):
+    assert memory.parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "four", "4X", "-1G", "4 G B"])
+def test_bad_memory_sizes_are_refused(text):
+    with pytest.raises(BadInputError, match="--max-memory"):
+        memory.parse_size(text)
+
+
+def test_the_default_budget_is_half_the_ram_and_at_least_2_gib():
+    total = memory.physical_memory()
+    assert memory.default_budget() == (max(2 * GIB, total // 2) if total else 4 * GIB)
+
+
+@pytest.mark.parametrize("size, tile_pixels", [((700, 500), 200 * 200), ((1000, 130), 128 * 128)])
+def test_blend_ramps_of_a_pass_add_up_to_one_everywhere(size, tile_pixels):
+    """Each pass is a partition of unity: tiles fade into each other and no pixel is lost or doubled."""
+    passes, overlap = schedule.tile_grid(size, tile_pixels)
+    for boxes in passes:
+        total = np.zeros(size[::-1], dtype=np.float64)
+        for box in boxes:
+            x0, y0, x1, y1 = box
+            weight = schedule.blend_ramp(box, size, overlap)
+            assert weight.shape == (y1 - y0, x1 - x0)
+            total[y0:y1, x0:x1] += weight
+        np.testing.assert_allclose(total, 1.0, atol=1e-6)
+        # Weights fall to almost nothing at a tile's inner edges, so no tile edge shows as a line.
+        inner = [box for box in boxes if box[0] > 0]
+        assert all(schedule.blend_ramp(box, size, overlap)[:, 0].max() <= 1 / overlap for box in inner)

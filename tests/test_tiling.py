@@ -1,0 +1,150 @@
+"""Large images in tiles, on real runs: style targets summed piece by piece match the whole image's,
+tiled results show no seams, progress covers every tile, and cancelling stops inside a tile."""
+
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import engine_command, parse_events, read_rgba
+from nst_engine import schedule
+from nst_engine.settings import preset
+
+pytestmark = pytest.mark.weights
+
+
+@pytest.fixture(scope="module")
+def extractor(weights_path):
+    from nst_engine.objective import build_extractor
+
+    return build_extractor(str(weights_path))
+
+
+@pytest.fixture(scope="module")
+def images():
+    from PIL import Image
+
+    from conftest import EXAMPLES
+
+    def load(name, size):
+        image = Image.open(EXAMPLES / f"{name}.jpg").convert("RGB").resize(size, Image.LANCZOS)
+        return np.asarray(image, dtype=np.float32)
+
+    return load("tubingen", (192, 144)), load("starry_night", (256, 160))
+
+
+def test_style_gram_in_pieces_matches_the_whole_image(extractor, images):
+    from nst_engine.objective import style_gram
+
+    _, style = images
+    whole = style_gram(extractor, style)
+    assert style.shape[0] * style.shape[1] > 3 * 96 * 96  # so it is summed in pieces
+    pieces = style_gram(extractor, style, tile_pixels=96 * 96)
+    for layer, (a, b) in enumerate(zip(whole, pieces)):
+        a, b = a.numpy(), b.numpy()
+        error = np.linalg.norm(a - b) / np.linalg.norm(a)
+        assert error < 0.01, f"style layer {layer}: pieces differ from the whole by {error:.1%}"
+
+
+def seam_lines(stage):
+    """Every column and row where a tile starts, ends, or has the middle of its blend strip."""
+    half = stage.overlap // 2
+    xs, ys = set(), set()
+    for boxes in stage.boxes():
+        for x0, y0, x1, y1 in boxes:
+            xs |= {x for x in (x0, x1, x0 + half, x1 - half) if 0 < x < stage.size[0]}
+            ys |= {y for y in (y0, y1, y0 + half, y1 - half) if 0 < y < stage.size[1]}
+    return sorted(xs), sorted(ys)
+
+
+def seam_report(image, stage):
+    """Per axis: gradient energy across seam lines over that of their neighbours (texture breaks),
+    and the largest mean colour step across a seam line against the 95th percentile elsewhere."""
+    report = []
+    for axis, lines in zip((1, 0), seam_lines(stage)):
+        differences = np.diff(image, axis=axis)  # index i is the step from line i to line i + 1
+        energy = np.abs(differences).sum(-1).mean(1 - axis)
+        ratios = []
+        for line in lines:
+            i = line - 1
+            neighbours = [energy[j] for j in range(max(0, i - 6), min(len(energy), i + 7)) if abs(j - i) > 1]
+            ratios.append(energy[i] / np.mean(neighbours))
+        steps = np.abs(differences.mean(1 - axis)).max(-1)
+        seam_steps = [steps[line - 1] for line in lines]
+        other = [steps[i] for i in range(len(steps)) if i + 1 not in lines]
+        report.append((float(np.mean(ratios)), float(max(seam_steps)), float(np.percentile(other, 95))))
+    return report
+
+
+def test_a_tiled_run_shows_no_seams(extractor, images):
+    from nst_engine import transfer
+
+    content, style = images
+    settings = preset("balanced", max_size=192, iterations=(10,), tile_size=96, precision="float32")
+    stages = schedule.plan((192, 144), [(256, 160)], settings)
+    (stage,) = stages
+    assert stage.tiled and [len(boxes) for boxes in stage.boxes()] == [6, 14]
+    steps = []
+    result = transfer.stylize(extractor, content, [style], [1.0], settings, stages, steps.append)
+    assert result.shape == content.shape
+    assert [s.tile for s in steps] == [t for t in range(1, 21) for _ in range(stage.iterations)]
+    assert steps[-1].work_done == steps[-1].work_total
+    for axis, (energy_ratio, seam_step, usual_step) in zip("xy", seam_report(result, stage)):
+        assert energy_ratio < 1.1, f"{axis}: texture changes across tile seams ({energy_ratio:.2f}x)"
+        assert seam_step <= usual_step, f"{axis}: a colour step of {seam_step:.1f} along a seam"
+    # The check can fail: a faint step of 4 levels (of 255) along one seam line is caught.
+    x = seam_lines(stage)[0][len(seam_lines(stage)[0]) // 2]
+    stepped = result.copy()
+    stepped[:, :x] += 4.0
+    _, seam_step, usual_step = seam_report(stepped, stage)[0]
+    assert seam_step > usual_step
+
+
+def test_full_resolution_cli_run_reaches_the_content_size_and_cancels_inside_a_tile(
+    weights_path, small_images, tmp_path
+):
+    output = tmp_path / "out.png"
+    output.write_bytes(b"the painter's old file")
+    args = [
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", output, "--preset", "preview", "--max-size", "64", "--full-resolution",
+        "--refine-iterations", "400", "--tile-size", "64", "--progress", "json",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        engine_command(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        event = parse_events(line)[0]
+        if event["event"] == "progress" and event["stage"] == 2 and event["tile"] == 2:
+            break
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    events = parse_events("".join(lines) + process.stdout.read())
+    start = events[0]
+    assert start["stage_sizes"][-1] == start["content_size"]
+    assert start["stage_tiles"][-1] > 1
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress[-1]["tile"] == 2 and progress[-1]["tiles"] == start["stage_tiles"][-1]
+    assert all(e["eta"] > 0 for e in progress)
+    assert process.returncode == 4 and events[-1]["code"] == "cancelled"
+    assert output.read_bytes() == b"the painter's old file"
+
+
+def test_full_resolution_output_has_the_content_size(weights_path, small_images, tmp_path):
+    from conftest import run_engine
+
+    output = tmp_path / "out.png"
+    result = run_engine(
+        "run", "--content", small_images["the_scream"], "--style", small_images["starry_night"],
+        "--output", output, "--preset", "preview", "--max-size", "48", "--iterations", "3",
+        "--full-resolution", "--refine-iterations", "4", "--tile-size", "64", "--progress", "json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    start = result.of("start")[0]
+    assert [max(size) for size in start["stage_sizes"]] == [48, 96, 128]  # doubling up to the content's 128
+    assert start["stage_sizes"][-1] == start["content_size"]
+    assert read_rgba(output).shape[:2] == read_rgba(small_images["the_scream"]).shape[:2]
+    assert result.of("progress")[-1]["iteration"] == start["iterations"]
