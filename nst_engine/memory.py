@@ -63,6 +63,6 @@ def tile_pixels(budget: int, canvas_pixels: int, optimizer: str) -> int:
         raise BadInputError(
             f"--max-memory {budget / GIB:.2f} GiB is too little for this image: it needs at least "
             f"{need / GIB:.2f} GiB; allow more memory or lower --max-size",
-            "out_of_memory",
+            "memory_too_small",
         )
     return int(pixels)

@@ -58,6 +58,9 @@ CASES = {
     "missing output folder": (["--output", "{tmp}/no/such/dir/out.png"], "output_unwritable", 2),
     "unwritable output folder": (["--output", "/proc/out.png"], "output_unwritable", 2),
     "unknown option": (["--colour", "red"], "usage", 2),
+    "memory size without a unit we know": (["--max-memory", "lots"], "usage", 2),
+    "memory ceiling too low": (["--max-memory", "500M"], "memory_too_small", 2),
+    "tiny tiles": (["--tile-size", "8"], "bad_option", 2),
     "weights of the wrong hash": (["--weights", "{wrong_weights}"], "weights_invalid", 3),
     "weights file missing": (["--weights", "{tmp}/none.h5"], "weights_missing", 3),
 }
