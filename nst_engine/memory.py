@@ -20,8 +20,9 @@ BASE_BYTES = 1000 * MIB
 
 EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 3400, "adam": 3000}
 """Peak bytes per pixel of the image being optimised: activations kept for the gradient, the
-gradient, and the optimiser's state (L-BFGS keeps 20 float64 corrections). Measured at 512–1536 px
-in float32 (3100 and 2400–2850 bytes; bfloat16 needs less), then rounded up."""
+gradient, and the optimiser's state (L-BFGS-B keeps its corrections in float64). Measured at
+512–1536 px in float32 with 20 corrections (3100 and 2400–2850 bytes; bfloat16 and the presets'
+10 corrections need less), then rounded up."""
 
 WHOLE_IMAGE_BYTES_PER_PIXEL = 96
 """Arrays kept at the full canvas size while tiles are optimised (content, result, blend, output)."""
@@ -51,6 +52,11 @@ def default_budget() -> int:
     """Half the machine's RAM (Krita and the painter's other programs keep the rest), at least 2 GiB."""
     total = physical_memory()
     return max(2 * GIB, total // 2) if total else 4 * GIB
+
+
+def budget(requested: int | None) -> int:
+    """The ceiling a run plans for: `--max-memory` if given, else the machine's default."""
+    return requested or default_budget()
 
 
 def tile_pixels(budget: int, canvas_pixels: int, optimizer: str) -> int:

@@ -34,17 +34,14 @@ STYLE_LAYER_STRIDES = (1, 2, 4, 8, 16)
 GRAM_HALO = 64
 """Context around each piece of a style image whose Gram matrix is summed piece by piece."""
 
+GRAM_PIECE_TILES = 3
+"""A style piece may have this many times a tile's pixels: a forward pass keeps no gradient or
+optimiser state."""
+
 
 def content_targets(extractor: VGG19Features, content: np.ndarray) -> list[tf.Tensor]:
     """The content layers' activations for a float RGB image."""
     return extractor(tf.constant(preprocess(content)))[len(STYLE_LAYERS) :]
-
-
-def _piece_edges(length: int, pieces: int) -> list[int]:
-    """Piece boundaries on the deepest style layer's grid, so every layer's positions split exactly."""
-    grid = STYLE_LAYER_STRIDES[-1]
-    cuts = {grid * round(i * length / pieces / grid) for i in range(1, pieces)}
-    return [0, *sorted(c for c in cuts if 0 < c < length), length]
 
 
 def style_gram(extractor: VGG19Features, style: np.ndarray, tile_pixels: int | None = None) -> list[tf.Tensor]:
@@ -54,16 +51,16 @@ def style_gram(extractor: VGG19Features, style: np.ndarray, tile_pixels: int | N
     with GRAM_HALO pixels of context so that its activations are (nearly) the whole image's.
     """
     height, width = style.shape[:2]
-    if tile_pixels is None or width * height <= 3 * tile_pixels:
+    if tile_pixels is None or width * height <= GRAM_PIECE_TILES * tile_pixels:
         features = extractor(tf.constant(preprocess(style)))[: len(STYLE_LAYERS)]
         return [gram_matrix(f) for f in features]
-    from .schedule import tile_counts
+    from .schedule import cut_edges, tile_counts
 
-    # Forward passes keep no gradient or optimiser state: a piece may be three times a tile.
-    budget = 3 * tile_pixels
+    budget = GRAM_PIECE_TILES * tile_pixels
     halo = next(h for h in (GRAM_HALO, 32, 16, 0) if (2 * h + 16) ** 2 <= budget)
     across, down = tile_counts((width, height), budget, 2 * halo)
-    xs, ys = _piece_edges(width, across), _piece_edges(height, down)
+    grid = STYLE_LAYER_STRIDES[-1]  # every layer's positions then split exactly
+    xs, ys = cut_edges(width, across, grid=grid), cut_edges(height, down, grid=grid)
     sums = [0.0] * len(STYLE_LAYERS)
     counts = [0] * len(STYLE_LAYERS)
     for y0, y1 in zip(ys, ys[1:]):
@@ -73,9 +70,9 @@ def style_gram(extractor: VGG19Features, style: np.ndarray, tile_pixels: int | N
             features = extractor(tf.constant(preprocess(crop)))[: len(STYLE_LAYERS)]
             for index, (f, stride) in enumerate(zip(features, STYLE_LAYER_STRIDES)):
                 core = f[:, (y0 - top) // stride : (y1 - top) // stride, (x0 - left) // stride : (x1 - left) // stride]
-                matrix = tf.reshape(core, [-1, core.shape[-1]])
-                sums[index] = sums[index] + tf.matmul(matrix, matrix, transpose_a=True)
-                counts[index] += int(matrix.shape[0])
+                positions = int(core.shape[1]) * int(core.shape[2])
+                sums[index] = sums[index] + gram_matrix(core) * positions
+                counts[index] += positions
     return [total / count for total, count in zip(sums, counts)]
 
 

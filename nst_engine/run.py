@@ -86,7 +86,7 @@ def prepare(request: RunRequest) -> PreparedRun:
     if request.preview_every:
         preview_path = request.preview_path or output.with_name(output.stem + ".preview.png")
         preview_path = check_output_path(preview_path, needs_alpha=False)
-    budget = settings.max_memory or memory.default_budget()
+    budget = memory.budget(settings.max_memory)
     stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings, budget)
     weights_path = weights.locate(request.weights)
     return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path, budget)

@@ -77,16 +77,19 @@ def _checked(size: tuple[int, int], longest: int, role: str) -> tuple[int, int]:
     return scaled
 
 
-def _cuts(length: int, count: int, shift: float) -> list[int]:
-    """Tile boundaries inside 0..length for `count` equal tiles, moved by `shift` tiles (0 ≤ shift < 1)."""
+def cut_edges(length: int, count: int, shift: float = 0.0, grid: int = 1) -> list[int]:
+    """0, the boundaries of `count` equal pieces moved by `shift` pieces (0 ≤ shift < 1), length.
+
+    Boundaries are rounded to multiples of `grid` (the style Gram pieces align to VGG19's strides).
+    """
     step = length / count
-    cuts = {math.floor((i + shift) * step + 0.5) for i in range(count + 1)}
-    return sorted(c for c in cuts if 0 < c < length)
+    cuts = {grid * math.floor((i + shift) * step / grid + 0.5) for i in range(count + 1)}
+    return [0, *sorted(c for c in cuts if 0 < c < length), length]
 
 
 def _spans(length: int, count: int, shift: float, overlap: int) -> list[tuple[int, int]]:
     """Intervals between the cuts, each widened by half the overlap on both sides."""
-    edges = [0, *_cuts(length, count, shift), length]
+    edges = cut_edges(length, count, shift)
     half = overlap // 2
     return [(max(0, a - half), min(length, b + half)) for a, b in zip(edges, edges[1:])]
 
@@ -175,7 +178,7 @@ def plan(
     budget: int | None = None,
 ) -> list[Stage]:
     """The stages of a run, coarsest first, tiled where a stage would exceed `budget` bytes."""
-    budget = budget if budget is not None else (settings.max_memory or memory.default_budget())
+    budget = budget if budget is not None else memory.budget(settings.max_memory)
     tile_pixels = memory.tile_pixels(budget, content_size[0] * content_size[1], settings.optimizer)
     if settings.tile_size:
         tile_pixels = min(tile_pixels, settings.tile_size**2)

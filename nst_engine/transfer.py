@@ -103,14 +103,14 @@ def stylize(
 
 
 def _run_stage(extractor, stage, index, content, grams, image, settings, progress, should_stop) -> np.ndarray:
-    """One stage: the optimiser's best image, or, tiled, every tile in turn blended into the image.
+    """One stage: every tile in turn, its optimiser's best image blended into the stage's image
+    (an untiled stage is one tile of weight 1, so its result is the optimiser's best image).
 
     Each tile starts from the image as the tiles before it left it, so neighbours agree at their
     shared edges; the second pass's tiles straddle the first pass's boundaries.
     """
     tiles = sum(len(boxes) for boxes in stage.boxes())
-    if stage.tiled:
-        image = np.array(image, dtype=np.float32)  # a copy: tiles are written into it in place
+    image = np.array(image, dtype=np.float32)  # a copy: tiles are written into it in place
     number = 0
     for boxes in stage.boxes():
         for box in boxes:
@@ -124,10 +124,7 @@ def _run_stage(extractor, stage, index, content, grams, image, settings, progres
                 settings.style_weight * settings.strength,
                 settings.tv_weight,
             )
-            if not stage.tiled:
-                report = progress.reporter(index, 1, 1, stage.pixels, lambda current: current)
-                return _optimise(objective, image, stage.iterations, settings, report, should_stop)
-            weight = blend_ramp(box, stage.size, stage.overlap)
+            weight = blend_ramp(box, stage.size, stage.overlap)  # all ones for an untiled stage
 
             def pasted(current: np.ndarray, box=box, weight=weight, image=image) -> np.ndarray:
                 whole = image.copy()

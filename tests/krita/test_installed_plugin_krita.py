@@ -86,6 +86,7 @@ def installed_run(tmp_path_factory):
     pykrita = home / ".local" / "share" / "krita" / "pykrita"
     shutil.copy(HERE / "selftest_plugin" / "nst_selftest.desktop", pykrita)
     shutil.copytree(HERE / "selftest_plugin" / "nst_selftest", pykrita / "nst_selftest")
+    shutil.copy(HERE / "process_check.py", pykrita / "nst_selftest" / "process_check.py")  # one shared copy
     out = base / "selftest.json"
     env.update(NST_SELFTEST_OUT=str(out), NST_SELFTEST_STYLE=str(STYLE))
     for key in ("SCREENSHOTS", "CONTENT", "ITERATIONS", "MAX_SIZE"):  # for the README's screenshots

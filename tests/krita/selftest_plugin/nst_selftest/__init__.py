@@ -10,6 +10,8 @@ import traceback
 
 from krita import Extension, Krita
 
+from .process_check import process_alive  # copied here by the test that installs this plugin
+
 try:
     from PyQt6.QtCore import QTimer
 except ImportError:
@@ -45,24 +47,6 @@ def settle(seconds=1.5):
 
 def names(doc):
     return [n.name() for n in doc.rootNode().childNodes()]
-
-
-def pid_alive(pid) -> bool:
-    """True while ``pid`` runs (a zombie waiting to be reaped counts as ended)."""
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 STATE = {}
@@ -181,7 +165,7 @@ def quit_mid_run():
     facts["quit_tmpdir"] = job.tmpdir
 
     def at_quit():  # connected after the plugin's own handler, so it runs after it
-        facts["quit_engine_alive_at_quit"] = pid_alive(facts["quit_pid"])
+        facts["quit_engine_alive_at_quit"] = process_alive(facts["quit_pid"])
         facts["quit_tmpdir_exists_at_quit"] = bool(job_tmp) and os.path.exists(job_tmp)
         dump()
 
