@@ -20,9 +20,9 @@ BASE_BYTES = 1000 * MIB
 
 EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 3400, "adam": 3000}
 """Peak bytes per pixel of the image being optimised: activations kept for the gradient, the
-gradient, and the optimiser's state (L-BFGS-B keeps its corrections in float64). Measured at
-512–1536 px in float32 with 20 corrections (3100 and 2400–2850 bytes; bfloat16 and the presets'
-10 corrections need less), then rounded up."""
+gradient, and the optimiser's state. Measured at 512–1536 px in float32 when L-BFGS was SciPy's,
+with 20 float64 corrections (3100 and 2400–2850 bytes), then rounded up; bfloat16 and today's
+float32 L-BFGS with 10 corrections need less, so the plan errs on the safe side."""
 
 WHOLE_IMAGE_BYTES_PER_PIXEL = 96
 """Arrays kept at the full canvas size while tiles are optimised (content, result, blend, output)."""

@@ -105,8 +105,8 @@ PRESETS: dict[str, Settings] = {
     ),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
     # final loss in about a quarter of the evaluations (see docs/performance.md).
-    # Ten L-BFGS corrections, not twenty: SciPy keeps them in float64 (half the history memory, and
-    # less bookkeeping per evaluation); ten need 233 evaluations instead of 214 to reach its loss.
+    # Ten L-BFGS corrections, not twenty: half the history memory (no preset may need more than
+    # `tutorial`); ten need about 233 evaluations instead of 214 to reach its loss.
     "balanced": Settings(iterations=(250,), optimizer="lbfgs", lbfgs_memory=10, precision="auto"),
     # The reference algorithm exactly: 512 px, 1000 Adam steps, float32.
     "tutorial": Settings(),

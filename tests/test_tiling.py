@@ -58,9 +58,16 @@ def seam_lines(stage):
     return sorted(xs), sorted(ys)
 
 
-def seam_report(image, stage):
+def seam_report(image, stage, content):
     """Per axis: gradient energy across seam lines over that of their neighbours (texture breaks),
-    and the largest mean colour step across a seam line against the 95th percentile elsewhere."""
+    and the mean colour step across seam lines over the mean step across every other line
+    (tiles drifting apart in colour).
+
+    Colour steps are measured in what the optimisation changed (image − content), so that an edge
+    of the content's own that happens to lie on a seam line is not taken for a seam; and averaged
+    over all seam lines, because a tiling fault repeats at every seam while one strong brush
+    stroke on one line is chance.
+    """
     report = []
     for axis, lines in zip((1, 0), seam_lines(stage)):
         differences = np.diff(image, axis=axis)  # index i is the step from line i to line i + 1
@@ -70,11 +77,25 @@ def seam_report(image, stage):
             i = line - 1
             neighbours = [energy[j] for j in range(max(0, i - 6), min(len(energy), i + 7)) if abs(j - i) > 1]
             ratios.append(energy[i] / np.mean(neighbours))
-        steps = np.abs(differences.mean(1 - axis)).max(-1)
+        steps = np.abs(np.diff(image - content, axis=axis).mean(1 - axis)).max(-1)
         seam_steps = [steps[line - 1] for line in lines]
         other = [steps[i] for i in range(len(steps)) if i + 1 not in lines]
-        report.append((float(np.mean(ratios)), float(max(seam_steps)), float(np.percentile(other, 95))))
+        report.append((float(np.mean(ratios)), float(np.mean(seam_steps) / np.mean(other))))
     return report
+
+
+def drifted(image, stage, axis, levels):
+    """`image` with every other band between seam lines brighter by `levels`: tiles out of step."""
+    lines = seam_lines(stage)[1 - axis]
+    edges = [0, *lines, image.shape[1 - axis]]
+    out = image.copy()
+    for band, (start, end) in enumerate(zip(edges, edges[1:])):
+        if band % 2:
+            if axis == 1:
+                out[:, start:end] += levels
+            else:
+                out[start:end, :] += levels
+    return out
 
 
 def test_a_tiled_run_shows_no_seams(extractor, images):
@@ -90,15 +111,13 @@ def test_a_tiled_run_shows_no_seams(extractor, images):
     assert result.shape == content.shape
     assert [s.tile for s in steps] == [t for t in range(1, 21) for _ in range(stage.iterations)]
     assert steps[-1].work_done == steps[-1].work_total
-    for axis, (energy_ratio, seam_step, usual_step) in zip("xy", seam_report(result, stage)):
+    for axis, (energy_ratio, step_ratio) in zip("xy", seam_report(result, stage, content)):
         assert energy_ratio < 1.1, f"{axis}: texture changes across tile seams ({energy_ratio:.2f}x)"
-        assert seam_step <= usual_step, f"{axis}: a colour step of {seam_step:.1f} along a seam"
-    # The check can fail: a faint step of 4 levels (of 255) along one seam line is caught.
-    x = seam_lines(stage)[0][len(seam_lines(stage)[0]) // 2]
-    stepped = result.copy()
-    stepped[:, :x] += 4.0
-    _, seam_step, usual_step = seam_report(stepped, stage)[0]
-    assert seam_step > usual_step
+        assert step_ratio < 1.3, f"{axis}: colour steps along tile seams ({step_ratio:.2f}x the usual)"
+    # The check can fail: tiles 3 levels (of 255) out of step with their neighbours are caught.
+    for axis in (1, 0):
+        _, step_ratio = seam_report(drifted(result, stage, axis, 3.0), stage, content)[1 - axis]
+        assert step_ratio > 1.3
 
 
 def test_full_resolution_cli_run_reaches_the_content_size_and_cancels_inside_a_tile(
