@@ -1,6 +1,6 @@
 """How many evaluations an optimiser configuration needs to reach a given tutorial loss at 512 px.
 
-    .venv/bin/python benchmarks/evaluations_to_target.py --target 1.117e6 --scales 1 --iterations 250
+    .venv/bin/python benchmarks/evaluations_to_target.py --target 1.117e6 --scales 1 --iterations 220
     .venv/bin/python benchmarks/evaluations_to_target.py --target 1.117e6 --scales 0.5,1 --iterations 200,200
 
 The target is the `tutorial` preset's final loss, printed by `speed_vs_tutorial.py`. The count is
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--target", type=float, required=True)
     parser.add_argument("--style", default="starry_night")
     parser.add_argument("--scales", default="1")
-    parser.add_argument("--iterations", default="250")
+    parser.add_argument("--iterations", default="220")
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--memory", type=int, default=20, help="L-BFGS history length")
     args = parser.parse_args()

@@ -136,11 +136,14 @@ def child_peak_rss(args: list[str]) -> tuple[int, int]:
 
 
 def memory_table(weights_path, sizes, presets):
+    """Peak RSS of each preset at each size, at its own precision and, where that is `auto`, also
+    in float32 (what `auto` gives on hardware without native bfloat16)."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
-            for name in presets:
+            for name, precision in [(n, p) for n in presets for p in dict.fromkeys([PRESETS[n].precision, "float32"])]:
                 command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
+                command += ["--precision", precision]
                 command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
                 command += [
                     "--output",
@@ -150,11 +153,11 @@ def memory_table(weights_path, sizes, presets):
                     "--weights",
                     str(weights_path),
                 ]
-                # Past the L-BFGS history (10 corrections), the same count for every preset.
-                command += ["--iterations", "12"]
+                # Past the longest L-BFGS history, the same count for every preset.
+                command += ["--iterations", str(max(p.lbfgs_memory for p in PRESETS.values()) + 2)]
                 code, peak = child_peak_rss(command)
-                rows.append((size, name, code, peak))
-                print(f"memory: {name} at {size} px: {peak / 2**20:.0f} MiB (exit {code})", flush=True)
+                rows.append((size, name, precision, code, peak))
+                print(f"memory: {name} {precision} at {size} px: {peak / 2**20:.0f} MiB (exit {code})", flush=True)
     return rows
 
 
@@ -263,9 +266,10 @@ def main() -> None:
         f"result {preview_seconds:.1f} s"
     )
     if memory_rows:
-        print("\n| size | preset | peak RSS (whole process) |\n| --- | --- | --- |")
-        for size_px, name, code, peak in memory_rows:
-            print(f"| {size_px} | {name} | {peak / 2**20:.0f} MiB{'' if code == 0 else f' (exit {code})'} |")
+        print("\n| size | preset | precision | peak RSS (whole process) |\n| --- | --- | --- | --- |")
+        for size_px, name, precision, code, peak in memory_rows:
+            note = "" if code == 0 else f" (exit {code})"
+            print(f"| {size_px} | {name} | {precision} | {peak / 2**20:.0f} MiB{note} |")
     if args.json:
         args.json.write_text(
             json.dumps(
