@@ -89,6 +89,7 @@ def run():
         ext = next((e for e in k.extensions() if type(e).__name__ == "NeuralStyleExtension"), None)
         STATE["ext"] = ext
         if SHOTS and ext is not None:
+            os.makedirs(SHOTS, exist_ok=True)
             settle()
             action.trigger()
             dlg = ext.dialog
