@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--iterations", default="220")
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--memory", type=int, default=20, help="L-BFGS history length")
+    parser.add_argument("--levels", type=int, default=PRESETS["balanced"].lbfgs_levels, help="L-BFGS H0 levels")
     args = parser.parse_args()
 
     from nst_engine import transfer
@@ -44,7 +45,12 @@ def main() -> None:
     iterations = tuple(int(x) for x in args.iterations.split(","))
     content, style = load_pair("tubingen", args.style)
     settings = replace(
-        PRESETS["balanced"], scales=scales, iterations=iterations, precision=args.precision, lbfgs_memory=args.memory
+        PRESETS["balanced"],
+        scales=scales,
+        iterations=iterations,
+        precision=args.precision,
+        lbfgs_memory=args.memory,
+        lbfgs_levels=args.levels,
     )
     stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
     extractor = build_extractor(str(weights.locate()), args.precision)
@@ -56,7 +62,7 @@ def main() -> None:
 
     transfer.stylize(extractor, content, [style], [1.0], settings, stages, record)
     crossed = next((c for c in curve if c[1] <= args.target), None)
-    print(f"stages {[s.size for s in stages]} iterations {iterations} precision {args.precision}")
+    print(f"stages {[s.size for s in stages]} iterations {iterations} precision {args.precision} levels {args.levels}")
     print("last stage, loss every 20 evaluations:", ", ".join(f"{n}: {loss:.3g}" for n, loss, _ in curve[::20]))
     if crossed:
         print(f"reached {args.target:.4g} after {crossed[0]} evaluations of the last stage ({crossed[2]:.0f} s)")

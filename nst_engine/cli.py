@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--optimizer", choices=["adam", "lbfgs"])
     opt.add_argument("--lbfgs-memory", type=int, help="L-BFGS history length")
     opt.add_argument(
+        "--lbfgs-levels", type=int, help="block-average levels in L-BFGS's first Hessian guess (0: plain L-BFGS)"
+    )
+    opt.add_argument(
         "--precision",
         choices=["auto", "float32", "bfloat16"],
         help="convolution arithmetic; auto = bfloat16 only where the hardware runs it natively",

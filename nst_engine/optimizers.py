@@ -79,6 +79,7 @@ def run_lbfgs(
     memory: int = 10,
     on_step: StepCallback | None = None,
     should_stop: Callable[[], bool] = _no_stop,
+    h0: lbfgs.Shape = lbfgs.identity,
 ) -> np.ndarray:
     """Projected L-BFGS in TensorFlow (`lbfgs.py`); `iterations` counts loss+gradient evaluations.
 
@@ -118,6 +119,7 @@ def run_lbfgs(
             low,
             high,
             memory,
+            h0,
         )
     except lbfgs.BudgetSpent:
         pass

@@ -31,6 +31,9 @@ class Settings:
     beta2: float = 0.999
     epsilon: float = 0.1
     lbfgs_memory: int = 20
+    # L-BFGS's first inverse-Hessian guess also averages over 2, 4, … 2^levels pixel blocks, so
+    # large smooth colour changes keep pace (lbfgs.multiscale); 0 = textbook L-BFGS.
+    lbfgs_levels: int = 4
     precision: str = "float32"
     content_weight: float = 1e3
     style_weight: float = 1e-2
@@ -51,7 +54,7 @@ class Settings:
     def validated(self) -> Settings:
         """Refuse values that cannot make sense, naming the option."""
         positive = ["max_size", "learning_rate", "strength", "style_scale", "lbfgs_memory", "refine_iterations"]
-        non_negative = ["content_weight", "style_weight", "tv_weight", "epsilon"]
+        non_negative = ["content_weight", "style_weight", "tv_weight", "epsilon", "lbfgs_levels"]
         for item in fields(self):
             value = getattr(self, item.name)
             option = "--" + item.name.replace("_", "-")

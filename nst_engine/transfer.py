@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from . import lbfgs
 from .images import resize
 from .objective import LossTerms, Objective, content_targets, gram_targets
 from .optimizers import run_adam, run_lbfgs
@@ -150,7 +151,8 @@ def _optimise(objective, start, iterations, settings, report, should_stop) -> np
             report,
             should_stop,
         )
-    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop)
+    h0 = lbfgs.multiscale(settings.lbfgs_levels) if settings.lbfgs_levels else lbfgs.identity
+    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop, h0)
 
 
 def prepare_device() -> str:

@@ -42,6 +42,7 @@ def test_a_single_iteration_count_is_split_over_the_stages_as_the_preset_splits_
         ("strength", -2.0),
         ("style_weight", math.inf),
         ("tv_weight", -1.0),
+        ("lbfgs_levels", -1),
         ("max_size", 8),
         ("beta1", 1.0),
         ("init", "zeros"),
