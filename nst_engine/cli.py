@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--optimizer", choices=["adam", "lbfgs"])
     opt.add_argument("--lbfgs-memory", type=int, help="L-BFGS history length")
     opt.add_argument(
-        "--lbfgs-levels", type=int, help="block-average levels in L-BFGS's first Hessian guess (0: plain L-BFGS)"
+        "--lbfgs-levels",
+        type=int,
+        help="blur levels (2, 4, ... 2^N px) in L-BFGS's first Hessian guess (0: plain L-BFGS)",
     )
     opt.add_argument(
         "--precision",

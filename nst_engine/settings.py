@@ -31,7 +31,7 @@ class Settings:
     beta2: float = 0.999
     epsilon: float = 0.1
     lbfgs_memory: int = 20
-    # L-BFGS's first inverse-Hessian guess also averages over 2, 4, … 2^levels pixel blocks, so
+    # L-BFGS's first inverse-Hessian guess also blurs over 2, 4, … 2^levels pixels, so
     # large smooth colour changes keep pace (lbfgs.multiscale); 0 = textbook L-BFGS.
     lbfgs_levels: int = 4
     precision: str = "float32"
