@@ -52,20 +52,21 @@ def multiscale(levels: int = 4, weight: float = 2.0) -> Shape:
     must move a long way (a sky taking on the style's colours) moves in proportion to its
     gradient, which is weak there, and is left for last; here such changes move up to
     1 + weight + … + weightᵏ times faster. (Block averages would do the same with visible blocks.)
+    `levels` = 0 is the identity.
     """
 
     def apply(v: tf.Tensor) -> tf.Tensor:
-        channels_as_batch = tf.transpose(v, [3, 1, 2, 0])  # (C, H, W, 1): one blur for every channel
-        shapes, down = [], channels_as_batch
-        out = v
-        for k in range(1, levels + 1):
-            shapes.append(tf.shape(down))
-            down = tf.nn.conv2d(down, _HALVE, 2, "SAME")
-            up = down
-            for shape in reversed(shapes):
-                up = tf.nn.conv2d_transpose(up, _HALVE, shape, 2, "SAME")
-            out = out + (weight / 4.0) ** k * tf.transpose(up, [3, 1, 2, 0])
-        return out
+        # Horner form, coarse to fine: acc_k = c·(Dᵏv + U·acc_k+1), c = weight/4, gives every term
+        # Σ cᵏ·UᵏDᵏv with one halving and one doubling per level.
+        down = [tf.transpose(v, [3, 1, 2, 0])]  # (C, H, W, 1): one blur for every channel
+        for _ in range(levels):
+            down.append(tf.nn.conv2d(down[-1], _HALVE, 2, "SAME"))
+        scale = weight / 4.0
+        acc = tf.zeros_like(down[-1])
+        for k in range(levels, 0, -1):
+            acc = scale * (down[k] + acc)
+            acc = tf.nn.conv2d_transpose(acc, _HALVE, tf.shape(down[k - 1]), 2, "SAME")
+        return v + tf.transpose(acc, [3, 1, 2, 0])
 
     return apply
 

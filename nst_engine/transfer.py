@@ -151,7 +151,7 @@ def _optimise(objective, start, iterations, settings, report, should_stop) -> np
             report,
             should_stop,
         )
-    h0 = lbfgs.multiscale(settings.lbfgs_levels) if settings.lbfgs_levels else lbfgs.identity
+    h0 = lbfgs.multiscale(settings.lbfgs_levels)
     return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop, h0)
 
 
