@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--target", type=float, required=True)
     parser.add_argument("--style", default="starry_night")
     parser.add_argument("--scales", default="1")
-    parser.add_argument("--iterations", default="220")
+    parser.add_argument("--iterations", default=str(PRESETS["balanced"].total_iterations()))
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--memory", type=int, default=20, help="L-BFGS history length")
     parser.add_argument("--levels", type=int, default=PRESETS["balanced"].lbfgs_levels, help="L-BFGS H0 levels")

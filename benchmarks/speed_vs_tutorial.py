@@ -187,6 +187,7 @@ def main() -> None:
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="the preset to compare with the tutorial")
     parser.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="how many content/style pairs (0: extras only)")
+    parser.add_argument("--styles", nargs="+", help="only the pairs with these styles, e.g. the_scream")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -195,6 +196,13 @@ def main() -> None:
     weights_path = weights.locate()
     size, tutorial_steps = (256, 300) if args.quick else (512, 1000)
     pairs = PAIRS[: 1 if args.quick else args.pairs]
+    if args.styles:
+        known = {style for _, style in PAIRS}
+        if unknown := set(args.styles) - known:
+            parser.error(
+                f"no bundled pair has the style {', '.join(sorted(unknown))}; choose from {', '.join(sorted(known))}"
+            )
+        pairs = [pair for pair in pairs if pair[1] in args.styles]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: "
         f"{precision_module.cpu_has_native_bfloat16()}, auto -> {precision_module.resolve('auto')}",

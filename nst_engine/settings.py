@@ -107,10 +107,11 @@ PRESETS: dict[str, Settings] = {
         max_size=256, iterations=(30,), optimizer="lbfgs", lbfgs_memory=20, precision="auto", refine_iterations=10
     ),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
-    # final loss in about a quarter of the evaluations (see docs/performance.md).
-    # Twenty L-BFGS corrections reach that loss after about 203 evaluations (ten: about 233); the
-    # float32 history costs 160 bytes a pixel, and the preset still needs less memory than `tutorial`.
-    "balanced": Settings(iterations=(220,), optimizer="lbfgs", lbfgs_memory=20, precision="auto"),
+    # final loss with both bundled pairs in 28 % of its evaluations (see docs/performance.md).
+    # Twenty corrections (float32 history: 480 bytes a pixel); a first inverse-Hessian guess that
+    # also blurs over up to 64 px, so a sky can change colour as a whole (4 levels needed about 290
+    # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night).
+    "balanced": Settings(iterations=(280,), optimizer="lbfgs", lbfgs_memory=20, lbfgs_levels=6, precision="auto"),
     # The reference algorithm exactly: 512 px, 1000 Adam steps, float32.
     "tutorial": Settings(),
 }
