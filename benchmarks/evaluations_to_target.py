@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--target", type=float, required=True)
     parser.add_argument("--style", default="starry_night")
     parser.add_argument("--scales", default="1")
-    parser.add_argument("--iterations", default=str(PRESETS["balanced"].total_iterations()))
+    parser.add_argument("--iterations", default=",".join(map(str, PRESETS["balanced"].iterations)))
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--memory", type=int, default=20, help="L-BFGS history length")
     parser.add_argument("--levels", type=int, default=PRESETS["balanced"].lbfgs_levels, help="L-BFGS H0 levels")
@@ -67,7 +67,8 @@ def main() -> None:
     if crossed:
         print(f"reached {args.target:.4g} after {crossed[0]} evaluations of the last stage ({crossed[2]:.0f} s)")
     else:
-        print(f"did not reach {args.target:.4g}; final {curve[-1][1]:.4g}")
+        print(f"did not reach {args.target:.4g}")
+    print(f"final {curve[-1][1]:.4g} after {curve[-1][0]} evaluations ({curve[-1][2]:.0f} s)")
 
 
 if __name__ == "__main__":

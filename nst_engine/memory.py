@@ -21,8 +21,8 @@ BASE_BYTES = 1000 * MIB
 EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 3400, "adam": 3000}
 """Peak bytes per pixel of the image being optimised: activations kept for the gradient, the
 gradient, and the optimiser's state. Measured at 512–1536 px in float32 when L-BFGS was SciPy's,
-with 20 float64 corrections (3100 and 2400–2850 bytes), then rounded up; bfloat16 and today's
-float32 L-BFGS with 20 corrections need less, so the plan errs on the safe side."""
+with 20 float64 corrections (3100 and 2400–2850 bytes), then rounded up; bfloat16 convolutions and
+today's L-BFGS (20 corrections stored in 16 bits) need less, so the plan errs on the safe side."""
 
 WHOLE_IMAGE_BYTES_PER_PIXEL = 96
 """Arrays kept at the full canvas size while tiles are optimised (content, result, blend, output)."""

@@ -83,8 +83,8 @@ def run_lbfgs(
 ) -> np.ndarray:
     """Projected L-BFGS in TensorFlow (`lbfgs.py`); `iterations` counts loss+gradient evaluations.
 
-    The history (2·`memory` float32 images) stays on TensorFlow's device with the image: no host
-    round trip per evaluation, and a quarter of the memory a float64 history on the host needs.
+    The history (2·`memory` 16-bit images) stays on TensorFlow's device with the image: no host
+    round trip per evaluation, and an eighth of the memory a float64 history on the host needs.
     """
     low = tf.constant(-BGR_MEANS)
     high = tf.constant(255.0 - BGR_MEANS)

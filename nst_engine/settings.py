@@ -115,7 +115,7 @@ PRESETS: dict[str, Settings] = {
     ),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
     # final loss with both bundled pairs in 28 % of its evaluations (see docs/performance.md).
-    # Twenty corrections (float32 history: 480 bytes a pixel); a first inverse-Hessian guess that
+    # Twenty corrections (16-bit history: 240 bytes a pixel); a first inverse-Hessian guess that
     # also blurs over up to 64 px, so a sky can change colour as a whole (4 levels needed about 290
     # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night).
     "balanced": Settings(iterations=(280,), optimizer="lbfgs", lbfgs_memory=20, lbfgs_levels=6, precision="auto"),

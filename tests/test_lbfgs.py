@@ -106,3 +106,15 @@ def test_multiscale_shape_moves_a_weakly_held_smooth_change_sooner():
     _, plain = run(evaluate, start, *box, 20, memory=10)
     _, multiscale = run(evaluate, start, *box, 20, memory=10, h0=lbfgs.multiscale())
     assert min(multiscale) < 0.01 * min(plain)  # measured: 33 against 2.2e4
+
+
+def test_stored_curvature_pairs_keep_eleven_bits_whatever_their_magnitude():
+    """Gradients can lie far outside float16's range (±65504); the history scales each vector."""
+    rng = np.random.default_rng(5)
+    for magnitude in (1e-6, 1.0, 1e9):
+        v = tf.constant((rng.normal(size=SHAPE) * magnitude).astype(np.float32))
+        stored, scale = lbfgs._narrow(v)
+        assert stored.dtype == lbfgs.HISTORY_DTYPE and stored.dtype.size == 2
+        back = tf.cast(stored, tf.float32) * scale
+        largest = float(tf.reduce_max(tf.abs(v)))
+        np.testing.assert_allclose(back.numpy(), v.numpy(), rtol=2.0**-11, atol=largest * 2.0**-24)
