@@ -160,14 +160,13 @@ def _two_loop(q: tf.Tensor, history: deque[_Pair], gamma: float | None, h0: Shap
     The stored pairs are widened one at a time and their scales folded into the scalars."""
     if gamma is None:
         return h0(q)
-    widen = lambda stored: tf.cast(stored, q.dtype)  # noqa: E731
     alphas = []
     for pair in reversed(history):
-        alpha = pair.rho * pair.s_scale * _dot(widen(pair.s_stored), q)
-        q = q - (alpha * pair.y_scale) * widen(pair.y_stored)
+        alpha = pair.rho * pair.s_scale * _dot(tf.cast(pair.s_stored, q.dtype), q)
+        q = q - (alpha * pair.y_scale) * tf.cast(pair.y_stored, q.dtype)
         alphas.append(alpha)
     r = gamma * h0(q)
     for pair, alpha in zip(history, reversed(alphas)):
-        beta = pair.rho * pair.y_scale * _dot(widen(pair.y_stored), r)
-        r = r + ((alpha - beta) * pair.s_scale) * widen(pair.s_stored)
+        beta = pair.rho * pair.y_scale * _dot(tf.cast(pair.y_stored, r.dtype), r)
+        r = r + ((alpha - beta) * pair.s_scale) * tf.cast(pair.s_stored, r.dtype)
     return r
