@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/speed_vs_tutorial.py            # full: both pairs at 512 px
     .venv/bin/python benchmarks/speed_vs_tutorial.py --quick    # one pair, 256 px, 300 tutorial steps
+    .venv/bin/python benchmarks/speed_vs_tutorial.py --pair starry_night the_scream --no-memory  # another pair
 
 For each bundled content/style pair, in this one process: the `tutorial` preset runs and its
 objective (the tutorial's total loss at the working size) is recorded against wall time after every
@@ -188,6 +189,13 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="how many content/style pairs (0: extras only)")
     parser.add_argument("--styles", nargs="+", help="only the pairs with these styles, e.g. the_scream")
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        metavar=("CONTENT", "STYLE"),
+        help="benchmark this pair of examples/ images instead (repeatable), e.g. starry_night the_scream",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -203,6 +211,11 @@ def main() -> None:
                 f"no bundled pair has the style {', '.join(sorted(unknown))}; choose from {', '.join(sorted(known))}"
             )
         pairs = [pair for pair in pairs if pair[1] in args.styles]
+    if args.pair:
+        names = sorted(path.stem for path in EXAMPLES.glob("*.jpg"))
+        if unknown := {name for pair in args.pair for name in pair} - set(names):
+            parser.error(f"no image {', '.join(sorted(unknown))} in examples/; choose from {', '.join(names)}")
+        pairs = [tuple(pair) for pair in args.pair]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: "
         f"{precision_module.cpu_has_native_bfloat16()}, auto -> {precision_module.resolve('auto')}",
