@@ -212,6 +212,8 @@ def main() -> None:
             )
         pairs = [pair for pair in pairs if pair[1] in args.styles]
     if args.pair:
+        if args.styles:
+            parser.error("--pair chooses the pairs itself; leave out --styles")
         names = sorted(path.stem for path in EXAMPLES.glob("*.jpg"))
         if unknown := {name for pair in args.pair for name in pair} - set(names):
             parser.error(f"no image {', '.join(sorted(unknown))} in examples/; choose from {', '.join(names)}")

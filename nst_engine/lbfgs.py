@@ -57,6 +57,11 @@ def _narrow(v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.cast(v / scale, HISTORY_DTYPE), scale
 
 
+def _widen(stored: tf.Tensor, scale: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    """The vector `_narrow` stored, back in `dtype` (the two-loop recursion folds the scale instead)."""
+    return tf.cast(stored, dtype) * scale
+
+
 class BudgetSpent(Exception):
     """Every allowed evaluation has been made."""
 
@@ -146,7 +151,7 @@ def minimize(
             trial = -float(slope) * step * step / (2.0 * excess) if excess > 0 else 0.5 * step
             step = min(max(trial, 0.1 * step), 0.5 * step)
         (s_stored, s_scale), (y_stored, y_scale) = _narrow(candidate - x), _narrow(new_grad - grad)
-        s, y = tf.cast(s_stored, x.dtype) * s_scale, tf.cast(y_stored, x.dtype) * y_scale
+        s, y = _widen(s_stored, s_scale, x.dtype), _widen(y_stored, y_scale, x.dtype)
         sy = float(_dot(s, y))
         if sy > 1e-10 * float(_dot(y, y)):
             history.append(_Pair(s_stored, s_scale, y_stored, y_scale, tf.constant(1.0 / sy, x.dtype)))

@@ -115,6 +115,6 @@ def test_stored_curvature_pairs_keep_eleven_bits_whatever_their_magnitude():
         v = tf.constant((rng.normal(size=SHAPE) * magnitude).astype(np.float32))
         stored, scale = lbfgs._narrow(v)
         assert stored.dtype == lbfgs.HISTORY_DTYPE and stored.dtype.size == 2
-        back = tf.cast(stored, tf.float32) * scale
+        back = lbfgs._widen(stored, scale, tf.float32)
         largest = float(tf.reduce_max(tf.abs(v)))
         np.testing.assert_allclose(back.numpy(), v.numpy(), rtol=2.0**-11, atol=largest * 2.0**-24)
