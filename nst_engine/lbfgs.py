@@ -10,7 +10,9 @@ times the identity, so that large smooth changes of colour are not left for last
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -98,32 +100,44 @@ _HALVE = tf.reshape(_TAPS[:, None] * _TAPS[None, :], [4, 4, 1, 1])
 old one and ¼ of the next), and on smooth images halving then doubling multiplies by 4."""
 
 
-class History:
-    """The last `memory` curvature pairs (s, y) in fixed 16-bit buffers, and H·q from them.
+class _Pair(NamedTuple):
+    """One curvature pair as stored: s ≈ s_scale·s_stored, y ≈ y_scale·y_stored, rho = 1/(s·y)."""
 
-    Why fixed buffers: with one shape whatever the number of pairs held, the two-loop recursion
-    is one graph, traced once per image size. Run eagerly, each of its 4·memory vector operations
-    was dispatched on its own (61 ms per evaluation at 512×384 px with 20 pairs; as one graph
-    about half). Slot `newest` holds the latest pair; the older ones precede it, wrapping around.
+    s_stored: tf.Tensor
+    y_stored: tf.Tensor
+    scalars: tf.Tensor  # s_scale, y_scale, rho
+
+
+class History:
+    """The last `memory` curvature pairs (s, y), 16 bits each, and H·q from them.
+
+    The two-loop recursion is one graph, traced once per image size: it always receives `memory`
+    slots, newest first, the empty ones pointing at one shared zero image and skipped. Run eagerly,
+    each of its 4·memory vector operations was dispatched on its own; as one graph it takes half the
+    time (110 → 58 ms at 512×384 px with 20 pairs, docs/performance.md). Each pair is its own
+    small tensor, as it comes, rather than a slot of one preallocated buffer: with the buffer the
+    process's peak memory at 512 px was 3–4 % higher (medians of 6–10 runs), above `tutorial`'s.
     """
 
     def __init__(self, memory: int, like: tf.Tensor, h0: Shape = identity):
         self.memory = memory
         self.h0 = h0
-        self._s = tf.Variable(tf.zeros((memory, *like.shape), HISTORY_DTYPE), trainable=False)
-        self._y = tf.Variable(tf.zeros((memory, *like.shape), HISTORY_DTYPE), trainable=False)
-        # Per slot: the scale of s, the scale of y, and rho = 1/(s·y) of the rounded pair.
-        self._scalars = tf.Variable(tf.zeros((memory, 3), like.dtype), trainable=False)
+        self._pairs: deque[_Pair] = deque(maxlen=memory)
+        self._empty = _Pair(
+            tf.zeros(like.shape, HISTORY_DTYPE), tf.zeros(like.shape, HISTORY_DTYPE), tf.zeros(3, like.dtype)
+        )
         self._recursion = tf.function(self._two_loop)
         self._rounded = tf.function(self._round_pair)
-        self._store = tf.function(self._write_slot)
-        self.clear()
+        self.gamma: float | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self._pairs)
 
     def clear(self) -> None:
         """Forget every pair: H is h0 itself again (no γ) until the next pair is added."""
-        self.count = 0
-        self.newest = -1
-        self.gamma: float | None = None
+        self._pairs.clear()
+        self.gamma = None
 
     def add(self, s: tf.Tensor, y: tf.Tensor) -> bool:
         """Keep the pair (step, change of gradient) unless its curvature s·y is not positive.
@@ -133,9 +147,7 @@ class History:
         s_stored, y_stored, scalars, sy, yy, y_h0_y = self._rounded(s, y)
         if not float(sy) > 1e-10 * float(yy):
             return False
-        slot = (self.newest + 1) % self.memory
-        self._store(tf.constant(slot), s_stored, y_stored, scalars)
-        self.newest, self.count = slot, min(self.count + 1, self.memory)
+        self._pairs.append(_Pair(s_stored, y_stored, scalars))
         self.gamma = float(sy) / float(y_h0_y)
         return True
 
@@ -143,7 +155,8 @@ class History:
         """H·q for the L-BFGS inverse-Hessian estimate built on H0 = γ·h0."""
         if self.gamma is None:
             return self.h0(q)
-        return self._recursion(q, tf.constant(self.count), tf.constant(self.newest), tf.constant(self.gamma, q.dtype))
+        slots = list(reversed(self._pairs)) + [self._empty] * (self.memory - self.count)
+        return self._recursion(q, slots, tf.constant(self.count), tf.constant(self.gamma, q.dtype))
 
     def _round_pair(self, s: tf.Tensor, y: tf.Tensor):
         (s_stored, s_scale), (y_stored, y_scale) = _narrow(s), _narrow(y)
@@ -151,28 +164,21 @@ class History:
         sy = _dot(s, y)
         return s_stored, y_stored, tf.stack([s_scale, y_scale, 1.0 / sy]), sy, _dot(y, y), _dot(y, self.h0(y))
 
-    def _write_slot(self, slot: tf.Tensor, s_stored: tf.Tensor, y_stored: tf.Tensor, scalars: tf.Tensor) -> None:
-        # A scattered write inside a graph touches one slot (0.5 ms at 512×384 px); an eager
-        # slice assignment copied the whole buffer (10–20 ms).
-        for buffer, value in ((self._s, s_stored), (self._y, y_stored), (self._scalars, scalars)):
-            buffer.scatter_update(tf.IndexedSlices(value[None], slot[None]))
-
-    def _two_loop(self, q: tf.Tensor, count: tf.Tensor, newest: tf.Tensor, gamma: tf.Tensor) -> tf.Tensor:
-        """Nocedal & Wright, alg. 7.4, newest pair first; each stored pair is widened as it is
-        used, its scales folded into the scalars."""
-        alphas = tf.TensorArray(q.dtype, size=count)
-        for i in tf.range(count):
-            slot = (newest - i) % self.memory
-            s_scale, y_scale, rho = tf.unstack(tf.gather(self._scalars, slot))
-            alpha = rho * s_scale * _dot(tf.cast(tf.gather(self._s, slot), q.dtype), q)
-            q = q - (alpha * y_scale) * tf.cast(tf.gather(self._y, slot), q.dtype)
-            alphas = alphas.write(i, alpha)
+    def _two_loop(self, q: tf.Tensor, slots: list[_Pair], count: tf.Tensor, gamma: tf.Tensor) -> tf.Tensor:
+        """Nocedal & Wright, alg. 7.4, over `slots` (newest first; those from `count` on are empty
+        and skipped). Each stored pair is widened as it is used, its scales folded into the scalars."""
+        alphas = [tf.zeros((), q.dtype)] * len(slots)
+        for i, pair in enumerate(slots):
+            if i < count:
+                s_scale, y_scale, rho = tf.unstack(pair.scalars)
+                alphas[i] = rho * s_scale * _dot(tf.cast(pair.s_stored, q.dtype), q)
+                q = q - (alphas[i] * y_scale) * tf.cast(pair.y_stored, q.dtype)
         r = gamma * self.h0(q)
-        for i in tf.range(count - 1, -1, -1):
-            slot = (newest - i) % self.memory
-            s_scale, y_scale, rho = tf.unstack(tf.gather(self._scalars, slot))
-            beta = rho * y_scale * _dot(tf.cast(tf.gather(self._y, slot), r.dtype), r)
-            r = r + ((alphas.read(i) - beta) * s_scale) * tf.cast(tf.gather(self._s, slot), r.dtype)
+        for i in reversed(range(len(slots))):
+            if i < count:
+                s_scale, y_scale, rho = tf.unstack(slots[i].scalars)
+                beta = rho * y_scale * _dot(tf.cast(slots[i].y_stored, r.dtype), r)
+                r = r + ((alphas[i] - beta) * s_scale) * tf.cast(slots[i].s_stored, r.dtype)
         return r
 
 

@@ -122,46 +122,35 @@ def test_stored_curvature_pairs_keep_eleven_bits_whatever_their_magnitude():
 
 @pytest.mark.parametrize("h0", [lbfgs.identity, lbfgs.multiscale(levels=2)], ids=["identity", "multiscale"])
 def test_history_applies_the_bfgs_inverse_hessian_of_the_pairs_it_holds(h0):
-    """The graph two-loop recursion over the fixed, wrapping buffers against BFGS's update written
-    out as dense matrices: H ← (I − ρsyᵀ)H(I − ρysᵀ) + ρssᵀ from H0 = γ·h0, over the last
-    `memory` (rounded) pairs, oldest first. Pairs with s·y ≤ 0 are refused."""
+    """The graph two-loop recursion against BFGS's update written out as dense matrices:
+    H ← (I − ρsyᵀ)H(I − ρysᵀ) + ρssᵀ from H0 = γ·h0, over the last `memory` (rounded) pairs,
+    oldest first; checked after every pair, before and after the history is full. Pairs with
+    s·y ≤ 0 are refused; cleared, H is h0."""
     rng = np.random.default_rng(6)
     shape, memory = (1, 6, 8, 3), 3
     n = int(np.prod(shape))
     root = rng.normal(size=(n, n))
     curvature = root @ root.T / n + np.eye(n)  # symmetric positive definite
-    like = tf.zeros(shape)
-    history = lbfgs.History(memory, like, h0)
-    held = []
-    for _ in range(5):  # more pairs than it holds: the buffers wrap around
-        s = rng.normal(size=n)
-        assert history.add(
-            tf.constant(s.reshape(shape), tf.float32), tf.constant((curvature @ s).reshape(shape), tf.float32)
-        )
-        held.append(
-            tuple(
-                lbfgs._widen(*lbfgs._narrow(tf.constant(v.reshape(shape), tf.float32)), tf.float32)
-                .numpy()
-                .ravel()
-                .astype(np.float64)
-                for v in (s, curvature @ s)
-            )
-        )
-    s = rng.normal(size=n)
-    assert not history.add(tf.constant(s.reshape(shape), tf.float32), tf.constant(-s.reshape(shape), tf.float32))
-    assert history.count == memory
-
     h0_matrix = np.stack([h0(tf.constant(e.reshape(shape), tf.float32)).numpy().ravel() for e in np.eye(n)], axis=1)
-    s_last, y_last = held[-1]
-    inverse = (s_last @ y_last) / (y_last @ h0_matrix @ y_last) * h0_matrix
-    for s, y in held[-memory:]:
-        rho = 1.0 / (s @ y)
-        left = np.eye(n) - rho * np.outer(s, y)
-        inverse = left @ inverse @ left.T + rho * np.outer(s, s)
-    q = rng.normal(size=n)
-    got = history.apply(tf.constant(q.reshape(shape), tf.float32)).numpy().ravel()
-    np.testing.assert_allclose(got, inverse @ q, rtol=1e-3, atol=1e-4 * np.abs(inverse @ q).max())
+    image = lambda v: tf.constant(v.reshape(shape), tf.float32)  # noqa: E731
+    rounded = lambda v: lbfgs._widen(*lbfgs._narrow(image(v)), tf.float32).numpy().ravel().astype(np.float64)  # noqa: E731
+    history = lbfgs.History(memory, image(np.zeros(n)), h0)
+    held = []
+    for _ in range(5):  # more pairs than it holds: the oldest are dropped
+        s = rng.normal(size=n)
+        assert history.add(image(s), image(curvature @ s))
+        assert not history.add(image(s), image(-s))
+        held.append((rounded(s), rounded(curvature @ s)))
+        assert history.count == min(len(held), memory)
+
+        s_last, y_last = held[-1]
+        inverse = (s_last @ y_last) / (y_last @ h0_matrix @ y_last) * h0_matrix
+        for s, y in held[-memory:]:
+            rho = 1.0 / (s @ y)
+            left = np.eye(n) - rho * np.outer(s, y)
+            inverse = left @ inverse @ left.T + rho * np.outer(s, s)
+        q = rng.normal(size=n)
+        got = history.apply(image(q)).numpy().ravel()
+        np.testing.assert_allclose(got, inverse @ q, rtol=1e-3, atol=1e-4 * np.abs(inverse @ q).max())
     history.clear()
-    np.testing.assert_allclose(
-        history.apply(tf.constant(q.reshape(shape), tf.float32)).numpy().ravel(), h0_matrix @ q, rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(history.apply(image(q)).numpy().ravel(), h0_matrix @ q, rtol=1e-5, atol=1e-5)
