@@ -123,9 +123,8 @@ class History:
         self.memory = memory
         self.h0 = h0
         self._pairs: deque[_Pair] = deque(maxlen=memory)
-        self._empty = _Pair(
-            tf.zeros(like.shape, HISTORY_DTYPE), tf.zeros(like.shape, HISTORY_DTYPE), tf.zeros(3, like.dtype)
-        )
+        zeros = tf.zeros(like.shape, HISTORY_DTYPE)
+        self._empty = _Pair(zeros, zeros, tf.zeros(3, like.dtype))
         self._recursion = tf.function(self._two_loop)
         self._rounded = tf.function(self._round_pair)
         self.gamma: float | None = None
@@ -207,7 +206,7 @@ def minimize(
         slope = _dot(grad, direction)
         if not slope < 0:  # the curvature pairs stopped describing the function: start afresh
             history.clear()
-            direction = -free * h0(grad * free)
+            direction = -free * history.apply(grad * free)
             slope = _dot(grad, direction)
         if history.gamma is not None:
             step = 1.0

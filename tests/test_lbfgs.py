@@ -132,8 +132,13 @@ def test_history_applies_the_bfgs_inverse_hessian_of_the_pairs_it_holds(h0):
     root = rng.normal(size=(n, n))
     curvature = root @ root.T / n + np.eye(n)  # symmetric positive definite
     h0_matrix = np.stack([h0(tf.constant(e.reshape(shape), tf.float32)).numpy().ravel() for e in np.eye(n)], axis=1)
-    image = lambda v: tf.constant(v.reshape(shape), tf.float32)  # noqa: E731
-    rounded = lambda v: lbfgs._widen(*lbfgs._narrow(image(v)), tf.float32).numpy().ravel().astype(np.float64)  # noqa: E731
+
+    def image(v):
+        return tf.constant(v.reshape(shape), tf.float32)
+
+    def rounded(v):  # what the history keeps of v, in float64
+        return lbfgs._widen(*lbfgs._narrow(image(v)), tf.float32).numpy().ravel().astype(np.float64)
+
     history = lbfgs.History(memory, image(np.zeros(n)), h0)
     held = []
     for _ in range(5):  # more pairs than it holds: the oldest are dropped
