@@ -156,10 +156,16 @@ def _optimise(objective, start, iterations, settings, report, should_stop) -> np
 
 
 def prepare_device() -> str:
-    """Let TensorFlow take GPU memory as it needs it (Krita shares the GPU), and name the device.
+    """Let TensorFlow take GPU memory as it needs it (Krita shares the GPU), keep float32 float32,
+    and name the device.
 
+    TensorFlow runs float32 convolutions and matrix products in TF32 (10-bit mantissa) on NVIDIA
+    GPUs from Ampere on unless told not to: then `tutorial` would not compute the tutorial's
+    arithmetic, and the Gram matrices that the bfloat16 path keeps in float32 would not be. `auto`
+    picks bfloat16 on those GPUs, which measured as fast as TF32 (docs/performance.md, "On a GPU").
     Must run before the first TensorFlow operation. Returns 'CPU' or e.g. 'GPU:0'.
     """
+    tf.config.experimental.enable_tensor_float_32_execution(False)
     for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)

@@ -101,3 +101,14 @@ def test_tutorial_preset_is_exactly_the_tutorial_loop(setup):
         optimizer.apply_gradients([(tape.gradient(loss, image), image)])
         image.assign(tf.clip_by_value(image, -BGR_MEANS, 255.0 - BGR_MEANS))
     np.testing.assert_allclose(ours, deprocess(best), atol=0.05)
+
+
+def test_float32_stays_float32_on_gpus_with_tf32():
+    """TensorFlow's default would run float32 convolutions in TF32 on NVIDIA GPUs from Ampere on."""
+    import tensorflow as tf
+
+    from nst_engine import transfer
+
+    tf.config.experimental.enable_tensor_float_32_execution(True)
+    transfer.prepare_device()
+    assert not tf.config.experimental.tensor_float_32_execution_enabled()
