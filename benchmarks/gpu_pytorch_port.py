@@ -118,7 +118,7 @@ class Port:
     def __init__(self, bundle: Path, device: str, channels_last: bool) -> None:
         import torch
 
-        self.torch, self.device, self.channels_last = torch, device, channels_last
+        self.torch, self.channels_last = torch, channels_last
         arrays = np.load(bundle / "weights.npz")
         self.layers: list[tuple[str, object, object]] = []
         for block, convs in enumerate([2, 2, 4, 4, 2], start=1):
@@ -197,7 +197,7 @@ def loss_and_gradient(loss, x, dtype):
     import torch
 
     x = x.detach().requires_grad_(True)
-    total, content, style = loss(x, dtype)
+    total = loss(x, dtype)[0]
     (gradient,) = torch.autograd.grad(total, x)
     return total.detach(), gradient
 
@@ -209,12 +209,19 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
+def pixel_box(device):
+    """(low, high): the valid pixel range 0..255 in VGG's input space, per channel, as the engine's."""
+    import torch
+
+    low = torch.tensor(-BGR_MEANS, device=device).view(1, 3, 1, 1)
+    return low, low + 255.0
+
+
 def run_adam(loss, start, steps: int, dtype):
     """`optimizers.run_adam`: the tutorial's loop; the loss read back every step, as the engine does."""
     import torch
 
-    low = torch.tensor(-BGR_MEANS, device=start.device).view(1, 3, 1, 1)
-    high = low + 255.0
+    low, high = pixel_box(start.device)
     lr, beta1, beta2, epsilon = TUTORIAL.learning_rate, TUTORIAL.beta1, TUTORIAL.beta2, TUTORIAL.epsilon
     x, m, v = start.clone(), torch.zeros_like(start), torch.zeros_like(start)
     best, best_loss, curve = x.clone(), math.inf, []
@@ -239,6 +246,10 @@ class History:
     def __init__(self, memory: int, h0) -> None:
         self.pairs: deque = deque(maxlen=memory)
         self.h0, self.gamma = h0, None
+
+    def clear(self) -> None:
+        self.pairs.clear()
+        self.gamma = None
 
     @staticmethod
     def narrow(v):
@@ -305,8 +316,7 @@ def run_lbfgs(loss, start, evaluations: int, dtype):
     """`lbfgs.minimize` + `optimizers.run_lbfgs`: projected L-BFGS, Armijo backtracking, best point kept."""
     import torch
 
-    low = torch.tensor(-BGR_MEANS, device=start.device).view(1, 3, 1, 1)
-    high = low + 255.0
+    low, high = pixel_box(start.device)
     state = {"count": 0, "best": math.inf, "x": None, "curve": [], "own": 0.0}
     synchronize()
     started = time.perf_counter()
@@ -334,8 +344,7 @@ def run_lbfgs(loss, start, evaluations: int, dtype):
             direction = -free * history.apply(grad * free)
             slope = float((grad * direction).sum())
             if not slope < 0:
-                history.pairs.clear()
-                history.gamma = None
+                history.clear()
                 direction = -free * history.apply(grad * free)
                 slope = float((grad * direction).sum())
             step = (
@@ -404,7 +413,7 @@ def measure(bundle: Path, device: str, quick: bool, out: Path | None) -> None:
         report["pairs"][style_name] = {"loss_error": loss_error, "gradient_error": gradient_error}
         if loss_error > 1e-4 or gradient_error > 5e-3:  # float32 sums in another order: ~1e-3
             sys.exit(f"the port does not compute the engine's objective ({style_name}); nothing measured")
-        for name, run in (("adam", run_adam), ("lbfgs", run_lbfgs)) if "adam" in engine else ():
+        for name, run in (("adam", run_adam), ("lbfgs", run_lbfgs)) if style_name == PAIRS[0] else ():
             start = to_bgr(data["content"], device)
             curve = run(loss, start, CHECKED_STEPS, torch.float32)[1]
             error = max(abs(value / expected - 1) for (_, value), expected in zip(curve, engine[name], strict=True))

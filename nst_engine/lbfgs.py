@@ -113,9 +113,9 @@ class History:
 
     The two-loop recursion is one graph, traced once per image size (with the projection and the
     slope around it, in `descent`): it always receives `memory` slots, newest first, the empty ones
-    pointing at one shared zero image and skipped. Run eagerly,
-    each of its 4·memory vector operations was dispatched on its own; as one graph it takes half the
-    time (110 → 58 ms at 512×384 px with 20 pairs, docs/performance.md). Each pair is its own
+    pointing at one shared zero image and skipped. Run eagerly, each of its 4·memory vector
+    operations was dispatched on its own; as one graph it takes half the time (110 → 58 ms at
+    512×384 px with 20 pairs, docs/performance.md). Each pair is its own
     small tensor, as it comes, rather than a slot of one preallocated buffer: with the buffer the
     process's peak memory at 512 px was 3–4 % higher (medians of 6–10 runs), above `tutorial`'s.
     """
