@@ -113,9 +113,13 @@ class History:
 
     The two-loop recursion is one graph, traced once per image size (with the projection and the
     slope around it, in `descent`): it always receives `memory` slots, newest first, the empty ones
-    pointing at one shared zero image and skipped. Run eagerly, each of its 4·memory vector
-    operations was dispatched on its own; as one graph it takes half the time (110 → 58 ms at
-    512×384 px with 20 pairs, docs/performance.md). Each pair is its own
+    pointing at one shared zero image with ρ = 0, which adds exactly nothing. Run eagerly, each of
+    its 4·memory vector operations was dispatched on its own; as one graph it takes half the time
+    (110 → 58 ms at 512×384 px with 20 pairs, docs/performance.md). The graphs are traced without
+    AutoGraph and without a branch per slot: nothing in them depends on a tensor's value, and
+    tracing them cost 1.3 s more that way, the largest fixed cost of a 256 px preview after
+    importing TensorFlow (the empty slots' arithmetic costs less than that over the first `memory`
+    steps, and nothing after). Each pair is its own
     small tensor, as it comes, rather than a slot of one preallocated buffer: with the buffer the
     process's peak memory at 512 px was 3–4 % higher (medians of 6–10 runs), above `tutorial`'s.
     """
@@ -126,9 +130,9 @@ class History:
         self._pairs: deque[_Pair] = deque(maxlen=memory)
         zeros = tf.zeros(like.shape, HISTORY_DTYPE)
         self._empty = _Pair(zeros, zeros, tf.zeros(3, like.dtype))
-        self._recursion = tf.function(self._two_loop)
-        self._descent = tf.function(self._projected_descent)
-        self._rounded = tf.function(self._round_pair)
+        self._recursion = tf.function(self._two_loop, autograph=False)
+        self._descent = tf.function(self._projected_descent, autograph=False)
+        self._rounded = tf.function(self._round_pair, autograph=False)
         self.gamma: float | None = None
 
     @property
@@ -167,17 +171,17 @@ class History:
         slope, rms = (float(v) for v in stats.numpy())
         return direction, slope, rms
 
-    def _arguments(self, dtype: tf.DType) -> tuple[list[_Pair], tf.Tensor, tf.Tensor]:
-        """The recursion's slots (newest first, padded with the empty pair), count and γ (1 while
-        empty, when the recursion is h0 itself: no pair is used and γ·h0(q) = h0(q))."""
+    def _arguments(self, dtype: tf.DType) -> tuple[list[_Pair], tf.Tensor]:
+        """The recursion's slots (newest first, padded with the empty pair) and γ (1 while empty,
+        when the recursion is h0 itself: every pair is the empty one and γ·h0(q) = h0(q))."""
         slots = list(reversed(self._pairs)) + [self._empty] * (self.memory - self.count)
         gamma = 1.0 if self.gamma is None else self.gamma
-        return slots, tf.constant(self.count), tf.constant(gamma, dtype)
+        return slots, tf.constant(gamma, dtype)
 
-    def _projected_descent(self, x, grad, low, high, slots, count, gamma):
+    def _projected_descent(self, x, grad, low, high, slots, gamma):
         pinned = ((x <= low) & (grad > 0)) | ((x >= high) & (grad < 0))
         free = 1.0 - tf.cast(pinned, x.dtype)
-        direction = -free * self._two_loop(grad * free, slots, count, gamma)
+        direction = -free * self._two_loop(grad * free, slots, gamma)
         return direction, tf.stack([_dot(grad, direction), tf.sqrt(tf.reduce_mean(direction**2))])
 
     def _round_pair(self, s: tf.Tensor, y: tf.Tensor):
@@ -186,21 +190,20 @@ class History:
         sy = _dot(s, y)
         return s_stored, y_stored, tf.stack([s_scale, y_scale, 1.0 / sy]), sy, _dot(y, y), _dot(y, self.h0(y))
 
-    def _two_loop(self, q: tf.Tensor, slots: list[_Pair], count: tf.Tensor, gamma: tf.Tensor) -> tf.Tensor:
-        """Nocedal & Wright, alg. 7.4, over `slots` (newest first; those from `count` on are empty
-        and skipped). Each stored pair is widened as it is used, its scales folded into the scalars."""
-        alphas = [tf.zeros((), q.dtype)] * len(slots)
-        for i, pair in enumerate(slots):
-            if i < count:
-                s_scale, y_scale, rho = tf.unstack(pair.scalars)
-                alphas[i] = rho * s_scale * _dot(tf.cast(pair.s_stored, q.dtype), q)
-                q = q - (alphas[i] * y_scale) * tf.cast(pair.y_stored, q.dtype)
+    def _two_loop(self, q: tf.Tensor, slots: list[_Pair], gamma: tf.Tensor) -> tf.Tensor:
+        """Nocedal & Wright, alg. 7.4, over `slots` (newest first; an empty slot's zeros and ρ = 0
+        leave q and r as they are). Each stored pair is widened as it is used, its scales folded
+        into the scalars."""
+        alphas = []
+        for pair in slots:
+            s_scale, y_scale, rho = tf.unstack(pair.scalars)
+            alphas.append(rho * s_scale * _dot(tf.cast(pair.s_stored, q.dtype), q))
+            q = q - (alphas[-1] * y_scale) * tf.cast(pair.y_stored, q.dtype)
         r = gamma * self.h0(q)
-        for i in reversed(range(len(slots))):
-            if i < count:
-                s_scale, y_scale, rho = tf.unstack(slots[i].scalars)
-                beta = rho * y_scale * _dot(tf.cast(slots[i].y_stored, r.dtype), r)
-                r = r + ((alphas[i] - beta) * s_scale) * tf.cast(slots[i].s_stored, r.dtype)
+        for pair, alpha in zip(reversed(slots), reversed(alphas)):
+            s_scale, y_scale, rho = tf.unstack(pair.scalars)
+            beta = rho * y_scale * _dot(tf.cast(pair.y_stored, r.dtype), r)
+            r = r + ((alpha - beta) * s_scale) * tf.cast(pair.s_stored, r.dtype)
         return r
 
 
@@ -240,7 +243,7 @@ def minimize(
         x, loss, grad = candidate, new_loss, new_grad
 
 
-@tf.function
+@tf.function(autograph=False)
 def _trial(x: tf.Tensor, direction: tf.Tensor, step: tf.Tensor, low: tf.Tensor, high: tf.Tensor, grad: tf.Tensor):
     """The trial point x + step·direction, projected into the box, and grad·(trial − x): the decrease
     that the slope promises for it (the sufficient-decrease test compares the loss against it)."""

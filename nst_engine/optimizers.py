@@ -51,7 +51,7 @@ def run_adam(
     best_loss = tf.Variable(np.inf, dtype=tf.float32)
     low, high = tf.constant(-BGR_MEANS), tf.constant(255.0 - BGR_MEANS)
 
-    @tf.function
+    @tf.function(autograph=False)  # no control flow on tensors: tracing without AutoGraph is quicker
     def step(t):
         with tf.GradientTape() as tape:
             total, content, style, tv = objective(image)
@@ -89,7 +89,7 @@ def run_lbfgs(
     low = tf.constant(-BGR_MEANS)
     high = tf.constant(255.0 - BGR_MEANS)
 
-    @tf.function
+    @tf.function(autograph=False)  # no control flow on tensors: tracing without AutoGraph is quicker
     def loss_and_gradient(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
