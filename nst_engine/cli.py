@@ -11,7 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import __version__, memory, weights
+from . import __version__, memory, standby, weights
 from .cancel import Cancellation
 from .errors import EXIT_OK, BadInputError, EngineError
 from .progress import HumanReporter, JsonReporter, Reporter
@@ -122,6 +122,23 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--preview-every", type=int, default=0, metavar="N", help="write a preview every N iterations")
     out.add_argument("--preview-path", type=Path, help="default: <output stem>.preview.png, removed at the end")
 
+    s = commands.add_parser(
+        "standby",
+        help="load TensorFlow and VGG19, then run the `run` arguments that arrive on stdin",
+        description=(
+            "A warm engine for front ends: loads everything, prints a `ready` event, then reads one line "
+            "from stdin, a JSON list of `run` arguments, and runs them (always with JSON progress)."
+        ),
+    )
+    s.add_argument("--weights", help="VGG19 weights file (default: $NST_VGG19_WEIGHTS, then Keras' cache)")
+    s.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=standby.DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="exit when no run has arrived after this long (default: %(default)s)",
+    )
+
     w = commands.add_parser("weights", help="find or fetch the VGG19 weights")
     wc = w.add_subparsers(dest="action", required=True, parser_class=_Parser)
     fetch = wc.add_parser("fetch", help="download and verify the weights (into Keras' cache by default)")
@@ -156,6 +173,21 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _standby(args: argparse.Namespace, reporter: Reporter) -> int:
+    """Load, say `ready`, then run the one job that arrives on stdin (or exit when none does)."""
+    if args.idle_timeout <= 0:
+        raise BadInputError(f"--idle-timeout must be greater than 0, not {args.idle_timeout}")
+    path = weights.locate(args.weights)
+    device = standby.load(str(path), reporter)
+    reporter.ready(device=device, idle_timeout=args.idle_timeout)
+    line = standby.wait_for_job(args.idle_timeout)
+    if line is None:
+        reporter.log("standby: no run arrived; exiting")
+        return EXIT_OK
+    reporter.restart_clock()
+    return _run(build_parser().parse_args(["run", *standby.job_arguments(line)]), reporter)
+
+
 def _weights(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.action == "fetch":
         path = weights.fetch(args.dest, log=reporter.log)
@@ -166,13 +198,17 @@ def _weights(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _make_reporter(argv: list[str]) -> Reporter:
-    """JSON mode keeps the real stdout for the protocol and sends everything else to stderr."""
+    """JSON mode keeps the real stdout for the protocol and sends everything else to stderr.
+
+    A standby engine always speaks JSON: it exists to serve a front end."""
     mode = "human"
     for index, arg in enumerate(argv):
         if arg.startswith("--progress="):
             mode = arg.split("=", 1)[1]
         elif arg == "--progress" and index + 1 < len(argv):
             mode = argv[index + 1]
+    if argv[:1] == ["standby"]:
+        mode = "json"
     if mode != "json":
         return Reporter() if mode == "none" else HumanReporter()
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
@@ -188,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "run":
             return _run(args, reporter)
+        if args.command == "standby":
+            return _standby(args, reporter)
         return _weights(args, reporter)
     except EngineError as error:
         reporter.error(error)

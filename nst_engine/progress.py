@@ -26,8 +26,15 @@ class Reporter:
         rate = (now - self.optimising_since) / max(step.work_done, 1e-9)
         return now - self.started, rate * max(step.work_total - step.work_done, 0.0)
 
+    def restart_clock(self) -> None:
+        """Count `elapsed` and `seconds` from now: a standby engine's run starts when its job arrives."""
+        self.started = self.optimising_since = time.monotonic()
+
     def log(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    def ready(self, **info) -> None:
+        """A standby engine has loaded everything and waits for its run."""
 
     def start(self, **info) -> None:
         self.optimising_since = time.monotonic()
@@ -56,6 +63,9 @@ class JsonReporter(Reporter):
         record = {"event": event, **{k: _finite(v) for k, v in fields.items()}}
         self.stream.write(json.dumps(record) + "\n")
         self.stream.flush()
+
+    def ready(self, **info) -> None:
+        self.emit("ready", protocol=PROTOCOL_VERSION, **info)
 
     def start(self, **info) -> None:
         super().start()

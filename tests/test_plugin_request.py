@@ -13,7 +13,7 @@ if str(PLUGIN_DIR) not in sys.path:
     sys.path.insert(0, str(PLUGIN_DIR))
 
 from neural_style.config import WORKING_SIZES  # noqa: E402 - needs PLUGIN_DIR on sys.path
-from neural_style.request import EngineRequest  # noqa: E402
+from neural_style.request import EngineRequest, standby_arguments  # noqa: E402
 
 
 def request(**fields) -> EngineRequest:
@@ -80,3 +80,21 @@ def test_the_engine_accepts_the_plugins_arguments():
     assert parsed.full_resolution is True
     plain = build_parser().parse_args(request().arguments()[2:])
     assert plain.max_size is None and not plain.full_resolution
+
+
+def test_a_warm_engine_gets_the_same_run_as_a_fresh_one():
+    """The job line that a standby receives is exactly the `run` part of the fresh command line."""
+    full = request(max_size=384, mask="m.png", seed=3, extra={"iterations": 50}).arguments()
+    assert full[:3] == ["-m", "nst_engine", "run"]
+    assert full[3:] == request(max_size=384, mask="m.png", seed=3, extra={"iterations": 50}).run_arguments()
+
+
+@pytest.mark.parametrize("weights", ["", "/w/vgg19.h5"])
+def test_the_engine_accepts_the_plugins_standby_command(weights):
+    from nst_engine.cli import build_parser
+
+    args = standby_arguments(weights, idle_timeout=600.0)
+    assert args[:3] == ["-m", "nst_engine", "standby"]
+    parsed = build_parser().parse_args(args[2:])
+    assert parsed.idle_timeout == 600.0
+    assert parsed.weights == (weights or None)

@@ -1,7 +1,9 @@
 """The painter's dialog. Thin: it collects options, starts a :class:`StyleJob` and shows progress.
 
 It runs without blocking Krita (non-modal; the engine is a separate process) and remembers every
-option between runs.
+option between runs. While it is open it keeps a warm engine waiting (see
+:meth:`neural_style.engine.EngineProcess.standby`): TensorFlow loads while the painter chooses, so
+"Stylise" starts painting at once.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from .config import (
     PRESETS,
     WORKING_SIZES,
     EngineConfig,
+    EngineNotConfigured,
     Settings,
     bundled_styles,
     load_engine_config,
     remember_recent,
     style_label,
 )
+from .engine import EngineProcess
 from .job import JobResult, StyleJob
 from .qt_compat import (
     QCheckBox,
@@ -72,6 +76,7 @@ class StyleDialog(QDialog):
         self.settings = settings or Settings()
         self.document, self.node = document, node
         self.job: StyleJob | None = None
+        self.standby: EngineProcess | None = None  # a warm engine, waiting for the next run
         self.last_result: JobResult | None = None
         self._build()
         self.load_settings()
@@ -304,6 +309,7 @@ class StyleDialog(QDialog):
             opts.pop("style_path"),
             opts.pop("preset"),
             engine=self.engine_config(),
+            standby=self.standby,
             parent=self,
             **opts,
         )
@@ -315,6 +321,36 @@ class StyleDialog(QDialog):
         self.progress_bar.setValue(0)
         self.preview_label.clear()
         self.job.start()
+        if self.job is not None and self.job.warm:
+            self.standby = None  # the job owns it now
+
+    # -- the warm engine -----------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Have a warm engine waiting for the next run, started with the current engine settings.
+
+        A standby that no longer fits them (the painter changed the Engine fields) or that is
+        about to exit for having waited too long is replaced. Nothing happens when the engine is
+        not set up: "Stylise" then shows what is missing."""
+        try:
+            cfg = load_engine_config(self.settings)
+            cfg.check()
+        except EngineNotConfigured:
+            return
+        if self.standby is not None and self.standby.can_take(cfg.python, cfg.weights):
+            return
+        self.end_standby()
+        self.standby = EngineProcess.standby(cfg.python, cfg.weights, self)
+        self.standby.start()
+
+    def end_standby(self) -> None:
+        """Let the warm engine go (the dialog closes): it exits and frees its memory."""
+        if self.standby is not None:
+            self.standby.cancel()
+            self.standby = None
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.warm_up()
 
     def cancel_run(self) -> None:
         if self.job is not None:
@@ -369,10 +405,13 @@ class StyleDialog(QDialog):
         else:
             self.progress_bar.setValue(0)
             self.message_label.setText(result.message)
+        if self.isVisible():
+            self.warm_up()  # for the next run
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.save_settings()
         self.cancel_run()
+        self.end_standby()
         super().closeEvent(event)
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 
 from .qt_compat import QObject, QProcess, QTimer, pyqtSignal
-from .request import EngineRequest
+from .request import EngineRequest, standby_arguments
 
 CANCEL_GRACE_MS = 5000  # the engine stops within a second; kill() only if it does not
+STANDBY_IDLE_S = 600.0  # a warm engine exits after this long without a run, giving its memory back
+STANDBY_MARGIN_S = 60.0  # ...so it takes no run this close to that moment
 _ACTIVE: set[EngineProcess] = set()
 
 __all__ = ["EngineProcess", "EngineRequest", "EngineResult", "stop_all"]
@@ -32,17 +35,25 @@ class EngineResult:
 
 
 class EngineProcess(QObject):
-    """One engine run. Signals: ``started(dict)``, ``progress(dict)``, ``preview(str)``,
-    ``finished(EngineResult)`` (exactly once, also after cancel or a failed start)."""
+    """One engine run. Signals: ``ready(dict)`` (a warm engine has loaded), ``started(dict)``,
+    ``progress(dict)``, ``preview(str)``, ``finished(EngineResult)`` (exactly once, also after
+    cancel or a failed start)."""
 
+    ready = pyqtSignal(dict)
     started = pyqtSignal(dict)
     progress = pyqtSignal(dict)
     preview = pyqtSignal(str)
     finished = pyqtSignal(object)
 
-    def __init__(self, request: EngineRequest, parent: QObject | None = None) -> None:
+    def __init__(
+        self, request: EngineRequest | None, parent: QObject | None = None, *, python: str = "", weights: str = ""
+    ) -> None:
         super().__init__(parent)
         self.request = request
+        self.python = request.python if request else python
+        self.weights = request.weights if request else weights
+        self._arguments = request.arguments() if request else standby_arguments(weights, STANDBY_IDLE_S)
+        self._started_at: float | None = None
         self.process = QProcess(self)
         self.process.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
         self.process.readyReadStandardOutput.connect(self._read_stdout)
@@ -60,7 +71,31 @@ class EngineProcess(QObject):
         self.pid: int | None = None
         self.result: EngineResult | None = None
 
+    @classmethod
+    def standby(cls, python: str, weights: str = "", parent: QObject | None = None) -> EngineProcess:
+        """A warm engine, not started yet: it will load everything, then wait for :meth:`submit`."""
+        return cls(None, parent, python=python, weights=weights)
+
     # -- control -------------------------------------------------------------------------------
+    def can_take(self, python: str, weights: str) -> bool:
+        """Whether this warm engine can take a run for that engine interpreter and weights file:
+        it is alive, has no run yet, and is not about to exit for having waited too long."""
+        return (
+            self.request is None
+            and not self._done
+            and self._started_at is not None
+            and self.process.state() != QProcess.ProcessState.NotRunning
+            and time.monotonic() - self._started_at < STANDBY_IDLE_S - STANDBY_MARGIN_S
+            and (self.python, self.weights) == (python, weights)
+        )
+
+    def submit(self, request: EngineRequest) -> None:
+        """Hand a warm engine its run: one JSON line on stdin (docs/protocol.md, "A warm engine")."""
+        if not self.can_take(request.python, request.weights):
+            raise RuntimeError("this engine cannot take a run: check can_take() first")
+        self.request = request
+        self.process.write((json.dumps(request.run_arguments()) + "\n").encode("utf-8"))
+
     def start(self) -> None:
         env = self.process.processEnvironment()
         if env.isEmpty():
@@ -71,7 +106,8 @@ class EngineProcess(QObject):
         env.insert("TF_CPP_MIN_LOG_LEVEL", env.value("TF_CPP_MIN_LOG_LEVEL", "2"))
         self.process.setProcessEnvironment(env)
         _ACTIVE.add(self)
-        self.process.start(self.request.python, self.request.arguments())
+        self._started_at = time.monotonic()
+        self.process.start(self.python, self._arguments)
         if self.process.waitForStarted(10000):
             self.pid = int(self.process.processId())
 
@@ -122,7 +158,9 @@ class EngineProcess(QObject):
             return
         self._events.append(event)
         kind = event.get("event")
-        if kind == "start":
+        if kind == "ready":
+            self.ready.emit(event)
+        elif kind == "start":
             self.started.emit(event)
         elif kind == "progress":
             self.progress.emit(event)
@@ -147,7 +185,7 @@ class EngineProcess(QObject):
                     ok=False,
                     code="failed_to_start",
                     message=(
-                        f"The engine could not be started with {self.request.python}: "
+                        f"The engine could not be started with {self.python}: "
                         f"{self.process.errorString()}. Check the engine's Python in the "
                         "plugin's Engine settings or run the installer again."
                     ),
@@ -163,7 +201,7 @@ class EngineProcess(QObject):
         done, error = self._last("done"), self._last("error")
         crashed = exit_status == QProcess.ExitStatus.CrashExit
         tail = self.stderr_tail()
-        if done and exit_code == 0 and not crashed and not self._cancelled:
+        if done and exit_code == 0 and not crashed and not self._cancelled and self.request is not None:
             output = str(done.get("output") or self.request.output)
             result = EngineResult(ok=True, output=output, exit_code=0, stderr_tail=tail)
         elif self._cancelled:

@@ -37,6 +37,10 @@ class StyleJob(QObject):
     ``full_resolution`` refines up to the region's own pixel size in tiles; any other keyword is
     passed to the engine as an option (``iterations=50`` -> ``--iterations 50``). Whatever they
     are, the new layer has exactly the source region's pixel size.
+
+    ``standby`` is a warm engine (:meth:`EngineProcess.standby`, started earlier): the job runs
+    in it when it can (:meth:`EngineProcess.can_take`; ``warm`` then becomes True and the job owns
+    it) and starts a fresh engine otherwise, leaving the standby to its owner.
     """
 
     progress = pyqtSignal(dict)
@@ -58,6 +62,7 @@ class StyleJob(QObject):
         engine: EngineConfig | None = None,
         layer_name: str | None = None,
         preview_every: int = 10,
+        standby: EngineProcess | None = None,
         parent: QObject | None = None,
         **options,
     ) -> None:
@@ -70,6 +75,9 @@ class StyleJob(QObject):
         self.layer_name = layer_name or style_label(style_path)
         self.preview_every = preview_every
         self.options = options
+        self.standby = standby
+        self.warm = False  # whether the run went to the warm engine
+        self.engine_request: EngineRequest | None = None
         self.tmpdir: str | None = None
         self.region: layer_io.Region | None = None
         self.mask: bytes | None = None
@@ -91,7 +99,10 @@ class StyleJob(QObject):
         except Exception as exc:  # noqa: BLE001 - never show a traceback to the painter
             self._finish(JobResult(False, code="internal", message=f"Unexpected problem: {exc}"))
             return
-        self.process.start()
+        if self.warm:
+            self.process.submit(self.engine_request)
+        else:
+            self.process.start()
 
     def cancel(self) -> None:
         if self.process is not None and self.result is None:
@@ -148,7 +159,13 @@ class StyleJob(QObject):
             preview_every=self.preview_every,
             extra=self.options,
         )
-        self.process = EngineProcess(request, self)
+        self.engine_request = request
+        self.warm = self.standby is not None and self.standby.can_take(request.python, request.weights)
+        if self.warm:
+            self.process = self.standby
+            self.process.setParent(self)
+        else:
+            self.process = EngineProcess(request, self)
         self.process.progress.connect(self.progress)
         self.process.preview.connect(self.preview)
         self.process.finished.connect(self._on_engine_finished)

@@ -2,7 +2,9 @@
 
 :class:`EngineRequest` holds everything one engine run needs; :meth:`EngineRequest.arguments` is
 the argument list that :class:`neural_style.engine.EngineProcess` hands to ``QProcess`` (never a
-shell). The options are the engine's (``python -m nst_engine run --help``, docs/protocol.md).
+shell), and :meth:`EngineRequest.run_arguments` the job line that a warm engine
+(:func:`standby_arguments`) receives on stdin. The options are the engine's
+(``python -m nst_engine run --help``, docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ class EngineRequest:
     extra: dict = field(default_factory=dict)  # any other engine option: max_size=256 -> --max-size 256
 
     def arguments(self) -> list[str]:
-        args = ["-m", "nst_engine", "run", "--content", self.content, "--style", self.style]
+        """The whole command line after the interpreter: ``-m nst_engine run ...``."""
+        return ["-m", "nst_engine", "run", *self.run_arguments()]
+
+    def run_arguments(self) -> list[str]:
+        """The ``run`` options alone: what a standby engine receives as its job line."""
+        args = ["--content", self.content, "--style", self.style]
         args += ["--output", self.output, "--progress", "json", "--preset", self.preset]
         args += ["--strength", _num(self.strength)]
         if self.seed is not None:
@@ -56,6 +63,12 @@ class EngineRequest:
             elif value is not None and value is not False:
                 args += [flag, _num(value) if isinstance(value, float) else str(value)]
         return args
+
+
+def standby_arguments(weights: str = "", idle_timeout: float = 600.0) -> list[str]:
+    """The command line of a warm engine that loads now and waits for its job on stdin."""
+    args = ["-m", "nst_engine", "standby", "--idle-timeout", _num(float(idle_timeout))]
+    return args + (["--weights", weights] if weights else [])
 
 
 def _num(value: float) -> str:

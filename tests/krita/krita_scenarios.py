@@ -328,25 +328,90 @@ def case_bgra_roundtrip(spec):
     }
 
 
+class MemorySettings:
+    """The dialog's settings store, in memory: the tests never touch Krita's own settings."""
+
+    def __init__(self):
+        self.values = {}
+
+    def get(self, key, default=""):
+        return self.values.get(key, default)
+
+    def set(self, key, value):
+        self.values[key] = "" if value is None else str(value)
+
+    def get_list(self, key):
+        return json.loads(self.values.get(key, "[]"))
+
+    def set_list(self, key, values):
+        self.values[key] = json.dumps(list(values))
+
+
+def _wait(signal, seconds: float) -> bool:
+    """Run Qt's event loop until ``signal`` fires; False after ``seconds`` without it."""
+    from neural_style.qt_compat import QEventLoop, QTimer
+
+    loop, fired = QEventLoop(), []
+    signal.connect(lambda *_args: (fired.append(True), loop.quit()))
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    return bool(fired)
+
+
+def _ended_within(pid, seconds: float) -> bool:
+    from neural_style.qt_compat import QApplication
+
+    deadline = time.monotonic() + seconds
+    while process_alive(pid) and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.05)
+    return not process_alive(pid)
+
+
+def case_warm_engine(spec):
+    """The dialog keeps a warm engine: shown, it starts one; Stylise runs in it; another waits for
+    the next run; closing the dialog ends that one."""
+    from neural_style.dialog import StyleDialog
+
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+    settings = MemorySettings()
+    settings.set("engine_python", spec["engine"]["python"])
+    settings.set("engine_weights", spec["engine"]["weights"])
+    settings.set("preset", "preview")
+    dlg = StyleDialog(document=doc, node=layer, settings=settings)
+    dlg.set_style(spec["style"])
+    dlg.show()
+    first = dlg.standby
+    facts = {"standby_started": first is not None}
+    if first is None:
+        return facts
+    facts["ready"] = _wait(first.ready, 120)
+    before = snapshot(doc)
+    t0 = time.monotonic()
+    dlg.start_run()
+    job = dlg.job
+    facts.update(warm=job.warm, job_pid=job.process.pid, standby_pid=first.pid, handed_over=dlg.standby is None)
+    if dlg.job is not None:
+        _wait(job.finished, 120)
+    result = dlg.last_result
+    facts.update(seconds=time.monotonic() - t0, ok=result.ok, message=result.message, code=result.code)
+    after = snapshot(doc)
+    facts.update(layers_before=len(before["nodes"]), layers_after=len(after["nodes"]))
+    facts["first_ended"] = _ended_within(first.pid, 10)
+    second = dlg.standby
+    facts["second_pid"] = second.pid if second else None
+    facts["second_alive"] = process_alive(facts["second_pid"])
+    dlg.close()
+    facts["standby_after_close"] = dlg.standby is not None
+    facts["second_ended_after_close"] = _ended_within(facts["second_pid"], 10)
+    facts["leftovers"] = leftovers()
+    return facts
+
+
 def case_dialog(spec):
     """The dialog's widgets (Qt offscreen): presets, samples, thumbnail, remembered settings."""
     from neural_style.dialog import StyleDialog
-
-    class MemorySettings:
-        def __init__(self):
-            self.values = {}
-
-        def get(self, key, default=""):
-            return self.values.get(key, default)
-
-        def set(self, key, value):
-            self.values[key] = "" if value is None else str(value)
-
-        def get_list(self, key):
-            return json.loads(self.values.get(key, "[]"))
-
-        def set_list(self, key, values):
-            self.values[key] = json.dumps(list(values))
 
     doc = new_doc()
     layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)

@@ -7,7 +7,7 @@ from krita_helpers import case, require_krita, require_weights, run_scenarios
 
 pytestmark = pytest.mark.krita
 
-ENGINE_CASES = ["whole_layer", "rect_selection", "ellipse_selection", "cancel", "weights_missing"]
+ENGINE_CASES = ["whole_layer", "rect_selection", "ellipse_selection", "cancel", "weights_missing", "warm_engine"]
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +178,20 @@ def test_engine_failure_shows_message_and_changes_nothing(engine_results):
     assert "/nonexistent/vgg19_missing.h5" in facts["message"], "the engine's own message is shown"
     assert "python3 installer/install.py" in facts["message"] and "Engine fields" in facts["message"]
     assert facts["identical"] and facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_the_dialog_runs_in_a_warm_engine_and_ends_it_when_closed(engine_results):
+    facts = case(engine_results, "warm_engine")
+    assert facts["standby_started"] and facts["ready"], "showing the dialog starts a warm engine"
+    assert facts["warm"] and facts["handed_over"], "Stylise hands the run to the warm engine"
+    assert facts["job_pid"] == facts["standby_pid"]
+    assert facts["ok"], facts["message"]
+    assert facts["layers_after"] == facts["layers_before"] + 1
+    assert facts["first_ended"], "a warm engine serves one run, then exits"
+    assert facts["second_pid"] and facts["second_pid"] != facts["standby_pid"] and facts["second_alive"]
+    assert not facts["standby_after_close"] and facts["second_ended_after_close"]
+    assert facts["leftovers"] == []
 
 
 @pytest.mark.weights

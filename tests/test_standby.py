@@ -1,0 +1,123 @@
+"""The warm engine (`nst-engine standby`): ready first, then exactly one run from a stdin line."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import engine_command, parse_events, read_rgba, run_engine
+
+pytestmark = pytest.mark.weights
+
+
+class Standby:
+    """A standby engine as a front end drives it: stdin stays open until the run has ended."""
+
+    def __init__(self, *args) -> None:
+        self.process = subprocess.Popen(
+            engine_command("standby", *args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.events: list[dict] = []
+
+    def next_event(self) -> dict | None:
+        line = self.process.stdout.readline()
+        if not line:
+            return None
+        self.events.extend(parse_events(line))
+        return self.events[-1]
+
+    def send(self, line: str) -> None:
+        self.process.stdin.write(line)
+        self.process.stdin.flush()
+
+    def events_until_end(self) -> list[dict]:
+        while (event := self.next_event()) is not None and event["event"] not in ("done", "error"):
+            pass
+        return self.events
+
+    def finish(self, timeout: float = 120) -> int:
+        if not self.process.stdin.closed:
+            self.process.stdin.close()
+        self.events.extend(parse_events(self.process.stdout.read()))
+        self.stderr = self.process.stderr.read()
+        return self.process.wait(timeout=timeout)
+
+
+def _job(small_images, output, *extra) -> list[str]:
+    return [
+        "--content", str(small_images["tubingen"]), "--style", str(small_images["starry_night"]),
+        "--output", str(output), "--max-size", "64", "--iterations", "6", *extra,
+    ]  # fmt: skip
+
+
+def test_a_standby_runs_its_job_exactly_as_run_does(small_images, tmp_path):
+    standby = Standby()
+    assert standby.next_event() == {"event": "ready", "protocol": 1, "device": "CPU", "idle_timeout": 600.0}
+    warm = tmp_path / "warm.png"
+    standby.send(json.dumps(_job(small_images, warm, "--preview-every", "3")) + "\n")
+    kinds = [event["event"] for event in standby.events_until_end()]
+    assert standby.finish() == 0, standby.stderr
+    assert kinds[:2] == ["ready", "start"] and kinds[-1] == "done"
+    assert [e["iteration"] for e in standby.events if e["event"] == "progress"] == list(range(1, 7))
+    assert [e["iteration"] for e in standby.events if e["event"] == "preview"] == [3]
+    assert standby.events[-1]["output"] == str(warm)
+
+    cold = tmp_path / "cold.png"
+    result = run_engine("run", *_job(small_images, cold), "--progress", "json")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(read_rgba(warm), read_rgba(cold))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cold.png", "warm.png"]
+
+
+@pytest.mark.parametrize("how", ["stdin closed", "idle timeout"])
+def test_a_standby_without_a_job_exits_quietly(how):
+    standby = Standby("--idle-timeout", "1" if how == "idle timeout" else "600")
+    assert standby.next_event()["event"] == "ready"
+    if how == "idle timeout":
+        assert standby.process.wait(timeout=30) == 0
+    assert standby.finish() == 0
+    assert [event["event"] for event in standby.events] == ["ready"]
+
+
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("--content a.png\n", "JSON list of `nst-engine run` arguments"),
+        ('["--style", "s.png"]\n', "--content"),
+    ],
+)
+def test_a_bad_job_line_gets_a_usage_error(line, words):
+    standby = Standby()
+    assert standby.next_event()["event"] == "ready"
+    standby.send(line)
+    events = standby.events_until_end()
+    assert standby.finish() == 2
+    assert [event["event"] for event in events] == ["ready", "error"]
+    assert events[-1]["code"] == "usage" and words in events[-1]["message"]
+
+
+def test_closing_stdin_cancels_the_job_and_writes_nothing(small_images, tmp_path):
+    output = tmp_path / "out.png"
+    standby = Standby()
+    assert standby.next_event()["event"] == "ready"
+    job = _job(small_images, output)
+    job[job.index("--iterations") + 1] = "500"
+    standby.send(json.dumps(job) + "\n")
+    while (event := standby.next_event())["event"] != "progress":
+        assert event["event"] == "start", event
+    assert standby.finish(timeout=60) == 4
+    assert standby.events[-1]["code"] == "cancelled"
+    assert standby.events[-2]["iteration"] < 100
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_weights_are_reported_before_anything_loads(tmp_path):
+    standby = Standby("--weights", str(tmp_path / "missing.h5"))
+    assert standby.finish(timeout=30) == 3
+    assert [event["event"] for event in standby.events] == ["error"]
+    assert standby.events[0]["code"] == "weights_missing" and "missing.h5" in standby.events[0]["message"]
