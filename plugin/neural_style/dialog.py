@@ -330,7 +330,10 @@ class StyleDialog(QDialog):
 
         A standby that no longer fits them (the painter changed the Engine fields) or that is
         about to exit for having waited too long is replaced. Nothing happens when the engine is
-        not set up: "Stylise" then shows what is missing."""
+        not set up ("Stylise" then shows what is missing), nor while a run is going on (it would
+        hold a second engine's memory for nothing; the next one starts when the run ends)."""
+        if self.job is not None:
+            return
         try:
             cfg = load_engine_config(self.settings)
             cfg.check()
