@@ -370,7 +370,8 @@ def _ended_within(pid, seconds: float) -> bool:
 
 def case_warm_engine(spec):
     """The dialog keeps a warm engine: shown, it starts one; Stylise runs in it; another waits for
-    the next run; closing the dialog ends that one."""
+    the next run; closing the dialog ends that one, and so does Krita's quit handler."""
+    from neural_style import engine
     from neural_style.dialog import StyleDialog
 
     doc = new_doc()
@@ -405,6 +406,12 @@ def case_warm_engine(spec):
     dlg.close()
     facts["standby_after_close"] = dlg.standby is not None
     facts["second_ended_after_close"] = _ended_within(facts["second_pid"], 10)
+    dlg.show()  # shown again: a new warm engine, which Krita's quit handler must end too
+    third = dlg.standby
+    facts["third_pid"] = third.pid if third else None
+    engine.stop_all()
+    facts["third_ended_at_quit"] = _ended_within(facts["third_pid"], 10)
+    dlg.close()
     facts["leftovers"] = leftovers()
     return facts
 

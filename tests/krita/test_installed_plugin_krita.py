@@ -141,6 +141,7 @@ def test_quitting_krita_mid_run_ends_the_engine(installed_run):
     assert "error" not in facts and "quit_error" not in facts, facts.get("error") or facts.get("quit_error")
     assert facts["quit_progress_seen"], "the engine should have been running when Krita quit"
     assert facts["quit_pid"] and facts["quit_tmpdir"]
+    assert facts["quit_warm"] and facts["quit_pid"] == facts["quit_standby_pid"], "the dialog's warm engine ran it"
     assert facts["krita_exited"], "Krita did not exit"
     # the plugin's quit handler ends the engine and removes its files before Krita is gone
     assert facts.get("quit_engine_alive_at_quit") is False, facts

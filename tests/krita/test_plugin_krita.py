@@ -191,6 +191,7 @@ def test_the_dialog_runs_in_a_warm_engine_and_ends_it_when_closed(engine_results
     assert facts["first_ended"], "a warm engine serves one run, then exits"
     assert facts["second_pid"] and facts["second_pid"] != facts["standby_pid"] and facts["second_alive"]
     assert not facts["standby_after_close"] and facts["second_ended_after_close"]
+    assert facts["third_pid"] and facts["third_ended_at_quit"]
     assert facts["leftovers"] == []
 
 

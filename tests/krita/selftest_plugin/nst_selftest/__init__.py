@@ -150,6 +150,7 @@ def quit_mid_run():
         dlg.set_style(STYLE)
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("preview"))
     seen = []
+    facts["quit_standby_pid"] = dlg.standby.pid if dlg.standby is not None else None
     dlg.start_run()
     job = dlg.job
     if job is None:
@@ -163,6 +164,7 @@ def quit_mid_run():
         time.sleep(0.05)
     facts["quit_progress_seen"] = bool(seen)
     facts["quit_pid"] = job.process.pid if job.process else None
+    facts["quit_warm"] = job.warm
     facts["quit_tmpdir"] = job.tmpdir
 
     def at_quit():  # connected after the plugin's own handler, so it runs after it
