@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 
 from . import layer_io
-from .config import EngineConfig, EngineNotConfigured, load_engine_config, style_label
+from .config import EngineConfig, EngineNotConfigured, load_engine_config, preview_interval, style_label
 from .engine import EngineProcess, EngineRequest, EngineResult
 from .layer_io import StyleError
 from .qt_compat import QObject, pyqtSignal
@@ -36,7 +36,8 @@ class StyleJob(QObject):
     ``max_size`` is the working size (longest side in pixels; None = the preset's) and
     ``full_resolution`` refines up to the region's own pixel size in tiles; any other keyword is
     passed to the engine as an option (``iterations=50`` -> ``--iterations 50``). Whatever they
-    are, the new layer has exactly the source region's pixel size.
+    are, the new layer has exactly the source region's pixel size. ``preview_every`` is how often
+    the engine writes a preview image (None: the preset's, :func:`config.preview_interval`).
 
     ``standby`` is a warm engine (:meth:`EngineProcess.standby`, started earlier): the job runs
     in it when it can (:meth:`EngineProcess.can_take`; ``warm`` then becomes True and the job owns
@@ -61,7 +62,7 @@ class StyleJob(QObject):
         full_resolution: bool = False,
         engine: EngineConfig | None = None,
         layer_name: str | None = None,
-        preview_every: int = 10,
+        preview_every: int | None = None,
         standby: EngineProcess | None = None,
         parent: QObject | None = None,
         **options,
@@ -73,7 +74,7 @@ class StyleJob(QObject):
         self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
         self.layer_name = layer_name or style_label(style_path)
-        self.preview_every = preview_every
+        self.preview_every = preview_interval(preset) if preview_every is None else preview_every
         self.options = options
         self.standby = standby
         self.warm = False  # whether the run went to the warm engine

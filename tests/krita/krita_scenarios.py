@@ -457,6 +457,11 @@ def case_dialog(spec):
     again.save_settings()
     facts["preset_default_options"] = StyleDialog(document=doc, node=layer, settings=settings).options()
     facts["preset_default_arguments"] = _dialog_arguments(again, doc, layer, spec)
+    facts["preview_intervals"] = {}
+    for name in ("preview", "balanced", "tutorial"):
+        again.preset_combo.setCurrentIndex(again.preset_combo.findData(name))
+        args = _dialog_arguments(again, doc, layer, spec)
+        facts["preview_intervals"][name] = args[args.index("--preview-every") + 1]
     dlg.engine_python_edit.setText("/nonexistent/python")
     dlg.start_run()
     facts["bad_engine_message"] = dlg.message_label.text()
