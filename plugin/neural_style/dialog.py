@@ -348,6 +348,7 @@ class StyleDialog(QDialog):
     def end_standby(self) -> None:
         """Let the warm engine go (the dialog closes): it exits and frees its memory."""
         if self.standby is not None:
+            self.standby.finished.connect(self.standby.deleteLater)  # once it has ended
             self.standby.cancel()
             self.standby = None
 
