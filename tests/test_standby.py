@@ -1,7 +1,9 @@
 """The warm engine (`nst-engine standby`): ready first, then exactly one run from a stdin line."""
 
 import json
+import signal
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -81,6 +83,16 @@ def test_a_standby_without_a_job_exits_quietly(how):
     if how == "idle timeout":
         assert standby.process.wait(timeout=30) == 0
     assert standby.finish() == 0
+    assert [event["event"] for event in standby.events] == ["ready"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM on Windows: closing stdin is the way there")
+def test_sigterm_ends_a_waiting_standby_at_once():
+    standby = Standby()
+    assert standby.next_event()["event"] == "ready"
+    standby.process.send_signal(signal.SIGTERM)
+    assert standby.process.wait(timeout=10) == -signal.SIGTERM
+    assert standby.finish() == -signal.SIGTERM
     assert [event["event"] for event in standby.events] == ["ready"]
 
 
