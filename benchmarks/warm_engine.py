@@ -35,6 +35,18 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _engine(*args: str) -> subprocess.Popen:
+    """The engine as the plugin starts it: stdin a pipe that stays open, JSON lines on stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "nst_engine", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+
+
 def _follow(process: subprocess.Popen, since: float) -> dict[str, float]:
     """Seconds from `since` to the first preview and to the end; fails loudly on an engine error."""
     times: dict[str, float] = {}
@@ -57,7 +69,6 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between `ready` and the job")
     parser.add_argument("--preview-every", type=int, default=5)
     args = parser.parse_args()
-    engine = [sys.executable, "-m", "nst_engine"]
     results: dict[str, list[dict[str, float]]] = {"fresh run": [], "warm engine": []}
     idle_rss = []
     with tempfile.TemporaryDirectory() as folder:
@@ -68,24 +79,9 @@ def main() -> None:
         ]  # fmt: skip
         for round_number in range(1, args.rounds + 1):
             since = time.monotonic()
-            fresh = subprocess.Popen(
-                [*engine, "run", *job, "--progress", "json"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                cwd=ROOT,
-            )
-            results["fresh run"].append(_follow(fresh, since))
+            results["fresh run"].append(_follow(_engine("run", *job, "--progress", "json"), since))
 
-            warm = subprocess.Popen(
-                [*engine, "standby"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                cwd=ROOT,
-            )
+            warm = _engine("standby")
             ready = json.loads(warm.stdout.readline())
             if ready["event"] != "ready":
                 raise SystemExit(f"standby did not get ready: {ready}")

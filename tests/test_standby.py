@@ -128,6 +128,14 @@ def test_closing_stdin_cancels_the_job_and_writes_nothing(small_images, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5"])
+def test_an_idle_timeout_that_is_not_positive_is_refused(seconds):
+    standby = Standby("--idle-timeout", seconds)
+    assert standby.finish(timeout=30) == 2
+    assert [event["event"] for event in standby.events] == ["error"]
+    assert standby.events[0]["code"] == "bad_option" and "--idle-timeout" in standby.events[0]["message"]
+
+
 def test_missing_weights_are_reported_before_anything_loads(tmp_path):
     standby = Standby("--weights", str(tmp_path / "missing.h5"))
     assert standby.finish(timeout=30) == 3
