@@ -65,8 +65,9 @@ class EngineRequest:
         return args
 
 
-def standby_arguments(weights: str = "", idle_timeout: float = 600.0) -> list[str]:
-    """The command line of a warm engine that loads now and waits for its job on stdin."""
+def standby_arguments(weights: str, idle_timeout: float) -> list[str]:
+    """The command line of a warm engine that loads now and waits for its job on stdin for up to
+    ``idle_timeout`` seconds (the caller's policy: ``engine.STANDBY_IDLE_S``)."""
     args = ["-m", "nst_engine", "standby", "--idle-timeout", _num(float(idle_timeout))]
     return args + (["--weights", weights] if weights else [])
 
