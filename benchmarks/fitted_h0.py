@@ -38,8 +38,8 @@ from nst_engine.images import resize, scaled_size  # noqa: E402
 MODES = ("fixed", "fitted", "fitted-newest", "fitted-floor")
 
 
-def level_terms(v, levels: int):
-    """[B₀v, …, B_L v], Bₖ = UᵏDᵏ/4ᵏ with lbfgs' bilinear halving D and doubling U = Dᵀ."""
+def halvings(v, levels: int):
+    """[v, Dv, …, D^L v] as (C, H, W, 1) images, with lbfgs' bilinear halving D (U = Dᵀ doubles)."""
     import tensorflow as tf
 
     from nst_engine.lbfgs import _HALVE
@@ -47,30 +47,43 @@ def level_terms(v, levels: int):
     downs = [tf.transpose(v, [3, 1, 2, 0])]
     for _ in range(levels):
         downs.append(tf.nn.conv2d(downs[-1], _HALVE, 2, "SAME"))
+    return downs
+
+
+def doubled(acc, like):
+    """U·acc, to the size of `like` (a (C, H, W, 1) image one level finer)."""
+    import tensorflow as tf
+
+    from nst_engine.lbfgs import _HALVE
+
+    return tf.nn.conv2d_transpose(acc, _HALVE, tf.shape(like), 2, "SAME")
+
+
+def level_terms(v, levels: int):
+    """[B₀v, …, B_L v], Bₖ = UᵏDᵏ/4ᵏ: each term alone, for the fit."""
+    import tensorflow as tf
+
+    downs = halvings(v, levels)
     terms = [v]
     for k in range(1, levels + 1):
         acc = downs[k] / 4.0**k
         for j in range(k, 0, -1):
-            acc = tf.nn.conv2d_transpose(acc, _HALVE, tf.shape(downs[j - 1]), 2, "SAME")
+            acc = doubled(acc, downs[j - 1])
         terms.append(tf.transpose(acc, [3, 1, 2, 0]))
     return terms
 
 
 def weighted_shape(levels: int, level_weights):
-    """H0's shape Σₖ wₖ·Bₖ v, the weights read from a tf.Variable at every call (Horner form, as
-    `lbfgs.multiscale`, which is this with wₖ = weightᵏ)."""
+    """H0's shape Σₖ wₖ·Bₖ v, the weights read from a tf.Variable at every call, one doubling per
+    level (Horner form). `lbfgs.multiscale` is this with wₖ = weightᵏ, nested so that the weight is
+    a float; it is not reused so that the presets' arithmetic stays as measured."""
     import tensorflow as tf
 
-    from nst_engine.lbfgs import _HALVE
-
     def apply(v):
-        downs = [tf.transpose(v, [3, 1, 2, 0])]
-        for _ in range(levels):
-            downs.append(tf.nn.conv2d(downs[-1], _HALVE, 2, "SAME"))
+        downs = halvings(v, levels)
         acc = tf.zeros_like(downs[-1])
         for k in range(levels, 0, -1):
-            acc = level_weights[k] / 4.0**k * downs[k] + acc
-            acc = tf.nn.conv2d_transpose(acc, _HALVE, tf.shape(downs[k - 1]), 2, "SAME")
+            acc = doubled(level_weights[k] / 4.0**k * downs[k] + acc, downs[k - 1])
         return level_weights[0] * v + tf.transpose(acc, [3, 1, 2, 0])
 
     return apply
@@ -110,22 +123,26 @@ def run(objective, start, steps: int, levels: int, mode: str) -> tuple[list[floa
     fits: list[np.ndarray] = []
 
     class FittedHistory(lbfgs.History):
+        """Refits H0's weights to the pairs it will hold once (s, y) is in, before storing it, so that
+        γ is taken from the rounded pair with the new weights, as `History.add` always does."""
+
         def add(self, s, y) -> bool:
-            accepted = super().add(s, y)
-            if not accepted or mode == "fixed":
-                return accepted
+            if mode == "fixed":
+                return super().add(s, y)
             terms = terms_of(y).numpy().reshape(levels + 1, -1).astype(np.float64)
-            normal_equations.append((terms @ terms.T, terms @ s.numpy().reshape(-1).astype(np.float64)))
-            del normal_equations[: -self.memory]
-            used = normal_equations[-1:] if mode == "fitted-newest" else normal_equations
+            held = [*normal_equations, (terms @ terms.T, terms @ s.numpy().reshape(-1).astype(np.float64))]
+            held = held[-self.memory :]
+            used = held[-1:] if mode == "fitted-newest" else held
             w = nonnegative_least_squares(sum(g for g, _ in used), sum(r for _, r in used))
-            if w is None:
-                return True
-            if mode == "fitted-floor":
-                w = np.maximum(w, w[0] * fixed)
-            level_weights.assign(w)
-            self.gamma = float(tf.reduce_sum(s * y)) / float(tf.reduce_sum(y * shape(y)))
-            fits.append(w / w[0])
+            before = level_weights.numpy()
+            if w is not None:
+                level_weights.assign(np.maximum(w, w[0] * fixed) if mode == "fitted-floor" else w)
+            if not super().add(s, y):  # no positive curvature: the pair is not kept, nor its fit
+                level_weights.assign(before)
+                return False
+            normal_equations[:] = held
+            if w is not None:
+                fits.append(level_weights.numpy() / level_weights.numpy()[0])
             return True
 
     losses: list[float] = []
