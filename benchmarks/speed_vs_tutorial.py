@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/speed_vs_tutorial.py            # full: both pairs at 512 px
     .venv/bin/python benchmarks/speed_vs_tutorial.py --quick    # one pair, 256 px, 300 tutorial steps
     .venv/bin/python benchmarks/speed_vs_tutorial.py --pair starry_night the_scream --no-memory  # another pair
+    .venv/bin/python benchmarks/speed_vs_tutorial.py --memory-only --memory-sizes 1024 --memory-rounds 3  # memory
 
 For each bundled content/style pair, in this one process: the `tutorial` preset runs and its
 objective (the tutorial's total loss at the working size) is recorded against wall time after every
@@ -136,13 +137,15 @@ def child_peak_rss(args: list[str]) -> tuple[int, int]:
     return int(code), int(peak_kib) * 1024
 
 
-def memory_table(weights_path, sizes, presets):
+def memory_table(weights_path, sizes, presets, rounds: int = 1):
     """Peak RSS of each preset at each size, at its own precision and, where that is `auto`, also
-    in float32 (what `auto` gives on hardware without native bfloat16)."""
+    in float32 (what `auto` gives on hardware without native bfloat16). With several `rounds` the
+    presets take turns, round after round, so that drift in the machine's state hits them alike."""
     rows = []
+    runs = [(n, p) for n in presets for p in dict.fromkeys([PRESETS[n].precision, "float32"])]
     with tempfile.TemporaryDirectory() as folder:
-        for size in sizes:
-            for name, precision in [(n, p) for n in presets for p in dict.fromkeys([PRESETS[n].precision, "float32"])]:
+        for size, _round in [(size, r) for size in sizes for r in range(rounds)]:
+            for name, precision in runs:
                 command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
                 command += ["--precision", precision]
                 command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
@@ -160,6 +163,14 @@ def memory_table(weights_path, sizes, presets):
                 rows.append((size, name, precision, code, peak))
                 print(f"memory: {name} {precision} at {size} px: {peak / 2**20:.0f} MiB (exit {code})", flush=True)
     return rows
+
+
+def print_memory_table(rows) -> None:
+    if rows:
+        print("\n| size | preset | precision | peak RSS (whole process) |\n| --- | --- | --- | --- |")
+        for size_px, name, precision, code, peak in rows:
+            note = "" if code == 0 else f" (exit {code})"
+            print(f"| {size_px} | {name} | {precision} | {peak / 2**20:.0f} MiB{note} |")
 
 
 def preview_first_image(weights_path) -> tuple[float, float, float]:
@@ -189,6 +200,10 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["float32", "auto"])
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="the preset to compare with the tutorial")
     parser.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory table (no pairs, no preview)")
+    parser.add_argument("--memory-sizes", type=int, nargs="+", default=[512, 1024], help="working sizes, px")
+    parser.add_argument("--memory-rounds", type=int, default=1, help="runs of each preset, taking turns")
+    parser.add_argument("--memory-presets", nargs="+", choices=list(PRESETS), default=list(PRESETS))
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="how many content/style pairs (0: extras only)")
     parser.add_argument("--styles", nargs="+", help="only the pairs with these styles, e.g. the_scream")
     parser.add_argument(
@@ -200,10 +215,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    if args.memory_only and args.no_memory:
+        parser.error("--memory-only and --no-memory exclude each other; choose one")
 
     from nst_engine.objective import build_extractor
 
     weights_path = weights.locate()
+    if args.memory_only:
+        print_memory_table(memory_table(weights_path, args.memory_sizes, args.memory_presets, args.memory_rounds))
+        return
     size, tutorial_steps = (256, 300) if args.quick else (512, 1000)
     pairs = PAIRS[: 1 if args.quick else args.pairs]
     if args.styles:
@@ -270,7 +290,9 @@ def main() -> None:
         f"(TensorFlow load included): {preview_first:.1f} s / {preview_tenth:.1f} s / {preview_seconds:.1f} s",
         flush=True,
     )
-    memory_rows = [] if args.no_memory else memory_table(weights_path, [512, 1024], list(PRESETS))
+    memory_rows = (
+        [] if args.no_memory else memory_table(weights_path, args.memory_sizes, args.memory_presets, args.memory_rounds)
+    )
 
     print(f"\n| pair | {args.preset} precision | {args.preset} s | tutorial s to same loss | ratio |", end="")
     print(f" {args.preset} loss | tutorial loss ({tutorial_steps} steps) | peak RSS {args.preset} / tutorial |")
@@ -290,11 +312,7 @@ def main() -> None:
         f"\npreview preset (CLI, TensorFlow load included): first preview image {preview_first:.1f} s "
         f"(after 10 evaluations: {preview_tenth:.1f} s), result {preview_seconds:.1f} s"
     )
-    if memory_rows:
-        print("\n| size | preset | precision | peak RSS (whole process) |\n| --- | --- | --- | --- |")
-        for size_px, name, precision, code, peak in memory_rows:
-            note = "" if code == 0 else f" (exit {code})"
-            print(f"| {size_px} | {name} | {precision} | {peak / 2**20:.0f} MiB{note} |")
+    print_memory_table(memory_rows)
     if args.json:
         args.json.write_text(
             json.dumps(
