@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--style", default="the_scream")
     parser.add_argument("--steps", type=int, default=250, help="evaluations")
     parser.add_argument("--preset", default="balanced", help="whose L-BFGS settings (corrections, H0 levels)")
+    parser.add_argument("--target", type=float, help="report when the loss first reaches this")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -87,7 +88,11 @@ def main() -> None:
     print(f"  curvature pairs refused {counts['pairs refused']}, restarts {counts['restarts']}")
     marks = [n for n in (10, 50, 100, 200, len(at_bound)) if n <= len(at_bound)]
     print("  pixels at 0 or 255: " + ", ".join(f"{100 * at_bound[n - 1]:.2f} % at step {n}" for n in marks))
-    print(f"  loss: first {losses[0]:.4g}, last {losses[-1]:.4g}, best {min(losses):.4g}")
+    marks = sorted({n for n in (10, 25, 50, 100, 150, 200, 250, len(losses)) if n <= len(losses)})
+    print("  best loss: " + ", ".join(f"{min(losses[:n]):.4g} after {n}" for n in marks))
+    if args.target:
+        reached = next((n for n, loss in enumerate(losses, 1) if loss <= args.target), None)
+        print(f"  target {args.target:.4g}: " + (f"first reached after {reached}" if reached else "not reached"))
 
 
 if __name__ == "__main__":
