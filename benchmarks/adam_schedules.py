@@ -30,10 +30,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import load_pair, tutorial_objective  # noqa: E402
+from speed_vs_tutorial import tutorial_problem  # noqa: E402
 
-from nst_engine import weights  # noqa: E402
-from nst_engine.images import resize, scaled_size  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 
 DEFAULT_VARIANTS = [  # the 256 px rows in docs/performance.md
@@ -118,12 +116,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
     args = parser.parse_args()
 
-    from nst_engine.objective import build_extractor
-
-    content, style = load_pair("tubingen", args.style)
-    extractor = build_extractor(str(weights.locate()), "float32")
-    objective = tutorial_objective(extractor, content, style, args.size)
-    start = resize(content, scaled_size((content.shape[1], content.shape[0]), args.size))
+    objective, start = tutorial_problem(args.style, args.size)
     target = args.target
     if target is None:
         tutorial = PRESETS["tutorial"]

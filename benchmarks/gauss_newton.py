@@ -27,10 +27,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import load_pair, tutorial_objective  # noqa: E402
-
-from nst_engine import weights  # noqa: E402
-from nst_engine.images import resize, scaled_size  # noqa: E402
+from speed_vs_tutorial import tutorial_problem  # noqa: E402
 
 
 def main() -> None:
@@ -47,20 +44,16 @@ def main() -> None:
 
     from nst_engine import lbfgs
     from nst_engine.losses import gram_matrix
-    from nst_engine.objective import build_extractor
     from nst_engine.settings import STYLE_LAYERS
     from nst_engine.vgg19 import BGR_MEANS, preprocess
 
-    content, style = load_pair("tubingen", args.style)
-    extractor = build_extractor(str(weights.locate()), "float32")
-    objective = tutorial_objective(extractor, content, style, args.size)
-    start = resize(content, scaled_size((content.shape[1], content.shape[0]), args.size))
+    objective, start = tutorial_problem(args.style, args.size)
     low, high = tf.constant(-BGR_MEANS), tf.constant(255.0 - BGR_MEANS)
     count = len(STYLE_LAYERS)
     term_weights = [objective.style_weight / count] * count + [objective.content_weight]
 
     def residuals(x):
-        outputs = extractor(x)
+        outputs = objective.extractor(x)
         style_residuals = [gram_matrix(f) - g for f, g in zip(outputs[:count], objective.gram_targets)]
         return style_residuals + [f - t for f, t in zip(outputs[count:], objective.content_targets)]
 

@@ -23,10 +23,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import load_pair, tutorial_objective  # noqa: E402
+from speed_vs_tutorial import tutorial_problem  # noqa: E402
 
-from nst_engine import weights  # noqa: E402
-from nst_engine.images import resize, scaled_size  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 
 
@@ -42,13 +40,10 @@ def main() -> None:
     import tensorflow as tf
 
     from nst_engine import lbfgs
-    from nst_engine.objective import build_extractor
     from nst_engine.optimizers import run_lbfgs
 
     settings = PRESETS[args.preset]
-    content, style = load_pair("tubingen", args.style)
-    objective = tutorial_objective(build_extractor(str(weights.locate()), "float32"), content, style, args.size)
-    start = resize(content, scaled_size((content.shape[1], content.shape[0]), args.size))
+    objective, start = tutorial_problem(args.style, args.size)
 
     counts = {"pairs kept": 0, "pairs refused": 0, "restarts": 0}
     at_bound: list[float] = []  # fraction of pixels at 0 or 255, at each iteration

@@ -82,6 +82,17 @@ def tutorial_objective(extractor, content, style, size):
     return Objective(extractor, content_work, [style_work], [1.0], s.content_weight, s.style_weight, s.tv_weight)
 
 
+def tutorial_problem(style_name: str, size: int, content_name: str = "tubingen"):
+    """(the tutorial's objective at `size`, float32, and the content image at that size): what
+    the optimiser benchmarks minimise and where they start."""
+    from nst_engine.objective import build_extractor
+
+    content, style = load_pair(content_name, style_name)
+    extractor = build_extractor(str(weights.locate()), "float32")
+    start = resize(content, scaled_size((content.shape[1], content.shape[0]), size))
+    return tutorial_objective(extractor, content, style, size), start
+
+
 def run_tutorial(extractor, content, style, size, iterations, memory):
     """The tutorial preset, timed; returns [(seconds, loss)] per step and the final best loss."""
     from nst_engine.optimizers import run_adam
