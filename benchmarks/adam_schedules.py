@@ -30,7 +30,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import tutorial_problem  # noqa: E402
+from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402
 
 from nst_engine.settings import PRESETS  # noqa: E402
 
@@ -134,7 +134,7 @@ def main() -> None:
             losses = run_adam_variant(
                 objective, start, args.steps, shape, float(lr0), float(lr_end), float(beta1), int(levels), epsilon
             )
-        reached = next((n for n, loss in enumerate(losses, start=1) if loss <= target), None)
+        reached = evaluations_to_reach(losses, target)
         marks = ", ".join(f"{n}: {losses[n - 1]:.4g}" for n in range(50, len(losses) + 1, 50))
         reach = f"target after {reached}" if reached else "target not reached"
         print(f"{variant:>22}  {marks}; best {min(losses):.4g}; {reach}", flush=True)

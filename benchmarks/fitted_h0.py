@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from speed_vs_tutorial import tutorial_problem  # noqa: E402
+from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402
 
 MODES = ("fixed", "fitted", "fitted-newest", "fitted-floor")
 
@@ -166,7 +166,7 @@ def main() -> None:
         started = time.perf_counter()
         losses, fits = run(objective, start, args.steps, args.levels, mode)
         seconds = time.perf_counter() - started
-        reached = next((n for n, loss in enumerate(losses, start=1) if loss <= args.target), None)
+        reached = evaluations_to_reach(losses, args.target)
         marks = ", ".join(f"{n}: {losses[n - 1]:.4g}" for n in range(50, len(losses) + 1, 50))
         reach = f"target after {reached}" if reached else "target not reached"
         print(f"{mode:>13}  {marks}; best {min(losses):.4g}; {reach}; {seconds:.0f} s", flush=True)

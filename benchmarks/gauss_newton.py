@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import tutorial_problem  # noqa: E402
+from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402
 
 
 def main() -> None:
@@ -138,7 +138,7 @@ def main() -> None:
     print("  best loss: " + ", ".join(f"{best_after[n - 1]:.4g} after {n}" for n in marks))
     print(f"  work: {work['evaluations']} evaluations and {work['products']} products")
     if args.target:
-        reached = next((n for n, value in enumerate(best_after, 1) if value <= args.target), None)
+        reached = evaluations_to_reach(best_after, args.target)
         print(f"  target {args.target:.4g}: " + (f"first reached after {reached}" if reached else "not reached"))
     per_evaluation = seconds["evaluations"] / max(1, work["evaluations"])
     per_product = seconds["products"] / max(1, work["products"])

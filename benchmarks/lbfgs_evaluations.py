@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import tutorial_problem  # noqa: E402
+from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402
 
 from nst_engine.settings import PRESETS  # noqa: E402
 
@@ -81,12 +81,12 @@ def main() -> None:
     print(f"tubingen + {args.style}, {args.size} px, `{args.preset}`'s L-BFGS, {len(losses)} evaluations:")
     print(f"  accepted steps {steps}, trial points rejected by the line search {rejected}")
     print(f"  curvature pairs refused {counts['pairs refused']}, restarts {counts['restarts']}")
-    marks = [n for n in (10, 50, 100, 200, len(at_bound)) if n <= len(at_bound)]
-    print("  pixels at 0 or 255: " + ", ".join(f"{100 * at_bound[n - 1]:.2f} % at step {n}" for n in marks))
-    marks = sorted({n for n in (10, 25, 50, 100, 150, 200, 250, len(losses)) if n <= len(losses)})
-    print("  best loss: " + ", ".join(f"{min(losses[:n]):.4g} after {n}" for n in marks))
+    step_marks = [n for n in (10, 50, 100, 200, len(at_bound)) if n <= len(at_bound)]
+    print("  pixels at 0 or 255: " + ", ".join(f"{100 * at_bound[n - 1]:.2f} % at step {n}" for n in step_marks))
+    loss_marks = sorted({n for n in (10, 25, 50, 100, 150, 200, 250, len(losses)) if n <= len(losses)})
+    print("  best loss: " + ", ".join(f"{min(losses[:n]):.4g} after {n}" for n in loss_marks))
     if args.target:
-        reached = next((n for n, loss in enumerate(losses, 1) if loss <= args.target), None)
+        reached = evaluations_to_reach(losses, args.target)
         print(f"  target {args.target:.4g}: " + (f"first reached after {reached}" if reached else "not reached"))
 
 

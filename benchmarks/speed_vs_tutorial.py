@@ -126,6 +126,11 @@ def run_preset(name, weights_path, content, style, size, precision, memory, extr
     return time.perf_counter() - started, image, memory.peak, dtype
 
 
+def evaluations_to_reach(losses: list[float], target: float) -> int | None:
+    """How many evaluations (1-based) a run of `losses` took to first reach `target`; None if never."""
+    return next((n for n, loss in enumerate(losses, start=1) if loss <= target), None)
+
+
 def time_to_reach(curve, target):
     for seconds, loss in curve:
         if loss <= target:
@@ -210,8 +215,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one pair, 256 px, 300 tutorial steps")
     parser.add_argument("--precisions", nargs="+", default=["float32", "auto"])
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="the preset to compare with the tutorial")
-    parser.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
-    parser.add_argument("--memory-only", action="store_true", help="only the memory table (no pairs, no preview)")
+    memory_choice = parser.add_mutually_exclusive_group()
+    memory_choice.add_argument("--no-memory", action="store_true", help="skip the 512/1024 px memory table")
+    memory_choice.add_argument(
+        "--memory-only", action="store_true", help="only the memory table (no pairs, no preview)"
+    )
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[512, 1024], help="working sizes, px")
     parser.add_argument("--memory-rounds", type=int, default=1, help="runs of each preset, taking turns")
     parser.add_argument("--memory-presets", nargs="+", choices=list(PRESETS), default=list(PRESETS))
@@ -226,8 +234,6 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if args.memory_only and args.no_memory:
-        parser.error("--memory-only and --no-memory exclude each other; choose one")
 
     from nst_engine.objective import build_extractor
 
