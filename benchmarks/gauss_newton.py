@@ -99,6 +99,7 @@ def main() -> None:
         record("evaluations", started, loss)
         return loss, grad
 
+    kept: list[tuple[float, float]] = []  # per step taken: (decrease / what the model promised, step length)
     x = tf.constant(preprocess(start))
     loss, grad = evaluate(x)
     while spent() < args.budget:
@@ -124,11 +125,14 @@ def main() -> None:
             z = shape(residual) * free
             rz, previous = dot(residual, z), rz
             direction = z + (rz / previous) * direction
+        # Conjugate gradients from 0 keep g·d + dᵀJᵀJd = 0, so the model promises a decrease of −g·d/2.
+        promised = -0.5 * dot(grad, step)
         length = 1.0
         while spent() < args.budget:
             candidate = tf.clip_by_value(x + length * step, low, high)
             new_loss, new_grad = evaluate(candidate)
             if new_loss <= loss + 1e-4 * dot(grad, candidate - x):
+                kept.append(((loss - new_loss) / promised, length))
                 x, loss, grad = candidate, new_loss, new_grad
                 break
             length *= 0.5
@@ -140,6 +144,12 @@ def main() -> None:
     if args.target:
         reached = evaluations_to_reach(best_after, args.target)
         print(f"  target {args.target:.4g}: " + (f"first reached after {reached}" if reached else "not reached"))
+    if kept:
+        ratios, lengths = sorted(r for r, _ in kept), [length for _, length in kept]
+        print(
+            f"  {len(kept)} steps taken; decrease over the model's promise: median {ratios[len(ratios) // 2]:.2f} "
+            f"({ratios[0]:.2f}–{ratios[-1]:.2f}); steps cut by the line search: {sum(length < 1 for length in lengths)}"
+        )
     per_evaluation = seconds["evaluations"] / max(1, work["evaluations"])
     per_product = seconds["products"] / max(1, work["products"])
     print(f"  seconds per evaluation {per_evaluation:.2f}, per product {per_product:.2f}")
