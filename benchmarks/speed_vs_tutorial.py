@@ -34,8 +34,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nst_engine import cpu, schedule, weights  # noqa: E402
 from nst_engine import precision as precision_module  # noqa: E402
-from nst_engine import schedule, weights  # noqa: E402
 from nst_engine.images import load_image, resize, scaled_size  # noqa: E402
 from nst_engine.settings import DEFAULT_PRESET, PRESETS  # noqa: E402
 
@@ -258,8 +258,8 @@ def main() -> None:
             parser.error(f"no image {', '.join(sorted(unknown))} in examples/; choose from {', '.join(names)}")
         pairs = [tuple(pair) for pair in args.pair]
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: "
-        f"{precision_module.cpu_has_native_bfloat16()}, auto -> {precision_module.resolve('auto')}",
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: {cpu.has_native_bfloat16()}, "
+        f"oneDNN: {cpu.onednn_enabled()}, auto -> {precision_module.resolve('auto')}",
         flush=True,
     )
     memory = PeakRSS()

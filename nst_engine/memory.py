@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 
+from . import cpu
 from .errors import BadInputError
 
 MIB = 1024**2
@@ -19,10 +20,26 @@ BASE_BYTES = 1000 * MIB
 """TensorFlow, the VGG19 weights and the interpreter, before any image (measured: about 950 MiB)."""
 
 EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 3400, "adam": 3000}
-"""Peak bytes per pixel of the image being optimised: activations kept for the gradient, the
-gradient, and the optimiser's state. Measured at 512–1536 px in float32 when L-BFGS was SciPy's,
-with 20 float64 corrections (3100 and 2400–2850 bytes), then rounded up; bfloat16 convolutions and
-today's L-BFGS (20 corrections stored in 16 bits) need less, so the plan errs on the safe side."""
+"""Peak bytes per pixel of the image being optimised on an AVX-512 CPU where TensorFlow convolves
+through oneDNN (its default there with AVX512_VNNI, AVX512_BF16 or AMX; `cpu.onednn_enabled`):
+activations kept for the gradient, the gradient, and the optimiser's state. Measured at 512–1536 px
+in float32 when L-BFGS was SciPy's, with 20 float64 corrections (3100 and 2400–2850 bytes), then
+rounded up; bfloat16 convolutions and today's L-BFGS (20 corrections stored in 16 bits) need less,
+so the plan errs on the safe side."""
+
+OTHER_CPU_EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 4600, "adam": 4600}
+"""The same on every other CPU: the AVX2-only kernels keep more per pixel, whether TensorFlow runs
+its own Eigen convolutions (its default there) or oneDNN's AVX2 ones. Measured on an AVX2-only
+AMD EPYC at 256–1536 px, float32, both paths, then rounded up (docs/performance.md, "The memory
+model behind `--max-memory`"). Where the CPU cannot be read, these too: the safe side."""
+
+
+def evaluation_bytes_per_pixel(optimizer: str) -> int:
+    """Peak bytes per optimised pixel for `optimizer`: the figures measured with oneDNN on AVX-512
+    CPUs where that is the path TensorFlow will take, the larger ones anywhere else."""
+    lean = cpu.onednn_enabled() and "avx512f" in cpu.flags()
+    return (EVALUATION_BYTES_PER_PIXEL if lean else OTHER_CPU_EVALUATION_BYTES_PER_PIXEL)[optimizer]
+
 
 WHOLE_IMAGE_BYTES_PER_PIXEL = 96
 """Arrays kept at the full canvas size while tiles are optimised (content, result, blend, output)."""
@@ -62,10 +79,11 @@ def budget(requested: int | None) -> int:
 def tile_pixels(budget: int, canvas_pixels: int, optimizer: str) -> int:
     """The most pixels one tile may have so that the whole run stays within `budget` bytes."""
     free = budget - BASE_BYTES - WHOLE_IMAGE_BYTES_PER_PIXEL * canvas_pixels
-    pixels = free // EVALUATION_BYTES_PER_PIXEL[optimizer]
+    per_pixel = evaluation_bytes_per_pixel(optimizer)
+    pixels = free // per_pixel
     if pixels < MIN_TILE_SIDE**2:
         need = BASE_BYTES + WHOLE_IMAGE_BYTES_PER_PIXEL * canvas_pixels
-        need += EVALUATION_BYTES_PER_PIXEL[optimizer] * MIN_TILE_SIDE**2
+        need += per_pixel * MIN_TILE_SIDE**2
         raise BadInputError(
             f"--max-memory {budget / GIB:.2f} GiB is too little for this image: it needs at least "
             f"{need / GIB:.2f} GiB; allow more memory or lower --max-size",

@@ -8,27 +8,10 @@ compute capability 8.0 (Ampere) or newer. Elsewhere bfloat16 would be emulated a
 
 from __future__ import annotations
 
-import platform
-from functools import lru_cache
-
+from . import cpu
 from .errors import BadInputError
 
 CHOICES = ("auto", "float32", "bfloat16")
-
-
-@lru_cache(maxsize=1)
-def cpu_has_native_bfloat16() -> bool:
-    if platform.system() != "Linux":
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
 
 
 def gpu_has_native_bfloat16() -> bool | None:
@@ -49,5 +32,5 @@ def resolve(choice: str) -> str:
     if choice != "auto":
         return choice
     gpu = gpu_has_native_bfloat16()
-    native = gpu if gpu is not None else cpu_has_native_bfloat16()
+    native = gpu if gpu is not None else cpu.has_native_bfloat16()
     return "bfloat16" if native else "float32"

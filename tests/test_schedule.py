@@ -86,10 +86,29 @@ def test_tile_budget_follows_the_memory_model_and_refuses_too_little():
     small, large = memory.tile_pixels(3 * GIB, canvas, "lbfgs"), memory.tile_pixels(12 * GIB, canvas, "lbfgs")
     assert 0 < small < large
     spent = memory.BASE_BYTES + memory.WHOLE_IMAGE_BYTES_PER_PIXEL * canvas
-    assert spent + memory.EVALUATION_BYTES_PER_PIXEL["lbfgs"] * large <= 12 * GIB
+    assert spent + memory.evaluation_bytes_per_pixel("lbfgs") * large <= 12 * GIB
     with pytest.raises(BadInputError, match="too little") as caught:
         memory.tile_pixels(1 * GIB, canvas, "lbfgs")
     assert caught.value.code == "memory_too_small" and caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_only_the_measured_lean_path_gets_the_lean_figures(monkeypatch, optimizer):
+    """oneDNN on an AVX-512 CPU is where the small figures were measured; an AVX2-only CPU, with or
+    without oneDNN, or a CPU whose flags we cannot read, is planned with the larger ones."""
+    canvas = 4096 * 3072
+
+    def plan(onednn, flags):
+        monkeypatch.setattr(memory.cpu, "onednn_enabled", lambda: onednn)
+        monkeypatch.setattr(memory.cpu, "flags", lambda: frozenset(flags))
+        return memory.evaluation_bytes_per_pixel(optimizer), memory.tile_pixels(4 * GIB, canvas, optimizer)
+
+    lean = plan(True, {"avx2", "avx512f", "avx512_vnni"})
+    assert lean[0] == memory.EVALUATION_BYTES_PER_PIXEL[optimizer]
+    for onednn, flags in [(False, {"avx2"}), (True, {"avx2", "avx_vnni"}), (False, {"avx2", "avx512f"}), (True, ())]:
+        other = plan(onednn, flags)
+        assert other[0] == memory.OTHER_CPU_EVALUATION_BYTES_PER_PIXEL[optimizer] > lean[0]
+        assert other[1] < lean[1]  # smaller tiles for the same ceiling
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,54 @@
+"""What the CPU offers, read before TensorFlow loads: its instruction-set flags, and from them
+whether TensorFlow will run convolutions through oneDNN or through its own Eigen kernels.
+
+The two paths differ in speed and, more for us, in memory: on an AVX2-only CPU (Eigen) an
+evaluation keeps about a third more bytes per pixel than with oneDNN (docs/performance.md), and
+`memory.py` plans tiles before TensorFlow is imported, so it has to know which path will run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from functools import lru_cache
+
+ONEDNN_DEFAULT_FLAGS = frozenset({"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"})
+"""TensorFlow's own rule on Linux (tensorflow/core/util/port.cc, `DefaultOneDnnPolicy`): oneDNN is
+on by default only for CPUs with one of these neural-network features."""
+
+
+@lru_cache(maxsize=1)
+def flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them; empty where /proc/cpuinfo does not exist."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def has_native_bfloat16() -> bool:
+    """x86 with AVX512_BF16 or AMX-BF16: bfloat16 convolutions run natively, not emulated."""
+    return platform.system() == "Linux" and bool(flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow's CPU convolutions will go through oneDNN in this process, by TensorFlow's
+    own rule: `TF_ENABLE_ONEDNN_OPTS` when it is set to a value TensorFlow reads, else on for
+    x86 Windows and for Linux CPUs with `ONEDNN_DEFAULT_FLAGS`, off elsewhere. Where we cannot tell
+    (an ARM server TensorFlow may treat specially), False: the Eigen path needs more memory, so the
+    memory plan errs on the safe side."""
+    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").lower()
+    if setting in ("1", "true"):
+        return True
+    if setting in ("0", "false"):
+        return False
+    system, machine = platform.system(), platform.machine().lower()
+    if system == "Windows":
+        return machine in ("amd64", "x86_64")
+    if system == "Linux":
+        return bool(flags() & ONEDNN_DEFAULT_FLAGS)
+    return False
