@@ -1,9 +1,9 @@
 """What the CPU offers, read before TensorFlow loads: its instruction-set flags, and from them
 whether TensorFlow will run convolutions through oneDNN or through its own Eigen kernels.
 
-The two paths differ in speed and, more for us, in memory: on an AVX2-only CPU (Eigen) an
-evaluation keeps about a third more bytes per pixel than with oneDNN (docs/performance.md), and
-`memory.py` plans tiles before TensorFlow is imported, so it has to know which path will run.
+The memory plan needs this: an evaluation on an AVX2-only CPU keeps about a third more bytes per
+pixel than on the AVX-512 CPUs where TensorFlow takes oneDNN (docs/performance.md), and `memory.py`
+plans tiles before TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def onednn_enabled() -> bool:
     """Whether TensorFlow's CPU convolutions will go through oneDNN in this process, by TensorFlow's
     own rule: `TF_ENABLE_ONEDNN_OPTS` when it is set to a value TensorFlow reads, else on for
     x86 Windows and for Linux CPUs with `ONEDNN_DEFAULT_FLAGS`, off elsewhere. Where we cannot tell
-    (an ARM server TensorFlow may treat specially), False: the Eigen path needs more memory, so the
-    memory plan errs on the safe side."""
+    (an ARM server TensorFlow may treat specially), False, which the memory plan reads as the safe
+    side."""
     setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").lower()
     if setting in ("1", "true"):
         return True
