@@ -31,8 +31,9 @@ def flags() -> frozenset[str]:
 
 
 def has_native_bfloat16() -> bool:
-    """x86 with AVX512_BF16 or AMX-BF16: bfloat16 convolutions run natively, not emulated."""
-    return platform.system() == "Linux" and bool(flags() & {"avx512_bf16", "amx_bf16"})
+    """x86 with AVX512_BF16 or AMX-BF16: bfloat16 convolutions run natively, not emulated. False
+    where the flags cannot be read (`flags` is empty there), so `auto` stays float32."""
+    return bool(flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def onednn_enabled() -> bool:
