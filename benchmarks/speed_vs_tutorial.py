@@ -110,20 +110,22 @@ def run_tutorial(extractor, content, style, size, iterations, memory):
     return curve, seconds, final, memory.peak
 
 
-def run_preset(name, weights_path, content, style, size, precision, memory, extractors):
-    """A preset through the engine's own multi-stage driver; returns (seconds, best image, peak RSS)."""
-    from nst_engine import transfer
+def run_preset(name, weights_path, content, style, size, precision, memory, extractors, device):
+    """A preset through the engine's own multi-stage driver, with the precision and gradient kernel
+    that the CLI would resolve; returns (seconds, best image, peak RSS, precision, gradient)."""
+    from nst_engine import conv_gradient, transfer
     from nst_engine.objective import build_extractor
 
     settings = replace(PRESETS[name], max_size=size, precision=precision)
     dtype = precision_module.resolve(precision)
-    if dtype not in extractors:
-        extractors[dtype] = build_extractor(str(weights_path), dtype)
+    gradient = conv_gradient.resolve(settings.conv_gradient, device)
+    if (dtype, gradient) not in extractors:
+        extractors[dtype, gradient] = build_extractor(str(weights_path), dtype, gradient)
     stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
     memory.reset()
     started = time.perf_counter()
-    image = transfer.stylize(extractors[dtype], content, [style], [1.0], settings, stages)
-    return time.perf_counter() - started, image, memory.peak, dtype
+    image = transfer.stylize(extractors[dtype, gradient], content, [style], [1.0], settings, stages)
+    return time.perf_counter() - started, image, memory.peak, dtype, gradient
 
 
 def evaluations_to_reach(losses: list[float], target: float) -> int | None:
@@ -235,6 +237,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
+    from nst_engine import conv_gradient, transfer
     from nst_engine.objective import build_extractor
 
     weights_path = weights.locate()
@@ -257,26 +260,30 @@ def main() -> None:
         if unknown := {name for pair in args.pair for name in pair} - set(names):
             parser.error(f"no image {', '.join(sorted(unknown))} in examples/; choose from {', '.join(names)}")
         pairs = [tuple(pair) for pair in args.pair]
+    device = transfer.prepare_device()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: {cpu.has_native_bfloat16()}, "
-        f"oneDNN: {cpu.onednn_enabled()}, auto -> {precision_module.resolve('auto')}",
+        f"oneDNN: {cpu.onednn_enabled()}, auto -> {precision_module.resolve('auto')}, "
+        f"gradient kernel auto -> {conv_gradient.resolve('auto', device)}, device {device}",
         flush=True,
     )
     memory = PeakRSS()
-    extractors = {"float32": build_extractor(str(weights_path), "float32")}
+    # The tutorial with TensorFlow's own gradient kernels, as the `tutorial` preset runs it.
+    extractors = {("float32", "tensorflow"): build_extractor(str(weights_path), "float32")}
+    tutorial_extractor = extractors["float32", "tensorflow"]
     results = []
     for content_name, style_name in pairs:
         content, style = load_pair(content_name, style_name)
         label = f"{content_name}+{style_name}"
         print(f"{label}: tutorial, {tutorial_steps} steps at {size} px ...", flush=True)
         curve, tutorial_seconds, tutorial_loss, tutorial_rss = run_tutorial(
-            extractors["float32"], content, style, size, tutorial_steps, memory
+            tutorial_extractor, content, style, size, tutorial_steps, memory
         )
         print(f"  {tutorial_seconds:.0f} s, final loss {tutorial_loss:.4g}", flush=True)
-        objective = tutorial_objective(extractors["float32"], content, style, size)
+        objective = tutorial_objective(tutorial_extractor, content, style, size)
         for precision in args.precisions:
-            seconds, image, rss, dtype = run_preset(
-                args.preset, weights_path, content, style, size, precision, memory, extractors
+            seconds, image, rss, dtype, gradient = run_preset(
+                args.preset, weights_path, content, style, size, precision, memory, extractors, device
             )
             loss = objective.evaluate(image).total
             reached = time_to_reach(curve, loss)
@@ -284,7 +291,7 @@ def main() -> None:
             ratio = (tutorial_seconds if bound else reached) / seconds
             row = {
                 "pair": label,
-                "precision": f"{precision} ({dtype})",
+                "precision": f"{precision} ({dtype}, {gradient} gradient)",
                 "seconds": seconds,
                 "tutorial_seconds_to_same_loss": reached,
                 "tutorial_seconds": tutorial_seconds,

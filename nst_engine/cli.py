@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "float32", "bfloat16"],
         help="convolution arithmetic; auto = bfloat16 only where the hardware runs it natively",
     )
+    opt.add_argument(
+        "--conv-gradient",
+        choices=["auto", "tensorflow", "flipped"],
+        help="kernel for the gradient through the convolutions, the same arithmetic either way: TensorFlow's "
+        "own, or the forward convolution with the flipped kernel (less memory and faster where TensorFlow "
+        "has no oneDNN); auto = flipped on such CPUs",
+    )
     opt.add_argument("--learning-rate", type=float)
     opt.add_argument("--beta1", type=float)
     opt.add_argument("--beta2", type=float)

@@ -23,9 +23,10 @@ class LossTerms:
     tv: float
 
 
-def build_extractor(weights_path: str, dtype: str = "float32") -> VGG19Features:
+def build_extractor(weights_path: str, dtype: str = "float32", gradient: str = "tensorflow") -> VGG19Features:
     """VGG19 up to `block5_conv2`, returning the style layers, then the content layer."""
-    return VGG19Features(load_weights(weights_path, up_to="block5_conv2"), STYLE_LAYERS + CONTENT_LAYERS, dtype)
+    weights = load_weights(weights_path, up_to="block5_conv2")
+    return VGG19Features(weights, STYLE_LAYERS + CONTENT_LAYERS, dtype, gradient)
 
 
 STYLE_LAYER_STRIDES = (1, 2, 4, 8, 16)

@@ -97,14 +97,15 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
     request, settings = prepared.request, prepared.request.settings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     reporter.log("loading TensorFlow and VGG19")
-    from . import precision, transfer
+    from . import conv_gradient, precision, transfer
     from .objective import build_extractor
 
     if should_stop():
         raise CancelledError()
     device = transfer.prepare_device()
     dtype = precision.resolve(settings.precision)
-    extractor = build_extractor(str(prepared.weights_path), dtype)
+    gradient = conv_gradient.resolve(settings.conv_gradient, device)
+    extractor = build_extractor(str(prepared.weights_path), dtype, gradient)
     final = prepared.stages[-1]
     reporter.start(
         content_size=list(prepared.content.size),
@@ -117,6 +118,7 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
         preset=request.preset,
         optimizer=settings.optimizer,
         precision=dtype,
+        conv_gradient=gradient,
         device=device,
     )
 

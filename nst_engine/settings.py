@@ -15,6 +15,7 @@ CONTENT_LAYERS = ["block5_conv2"]
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
 OPTIMIZERS = ("adam", "lbfgs")
 PRECISIONS = ("auto", "float32", "bfloat16")
+CONV_GRADIENTS = ("auto", "tensorflow", "flipped")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Settings:
     # large smooth colour changes keep pace (lbfgs.multiscale); 0 = textbook L-BFGS.
     lbfgs_levels: int = 4
     precision: str = "float32"
+    # Which kernel computes the gradient through the convolutions (conv_gradient.py); the same
+    # arithmetic either way. `tutorial` keeps TensorFlow's own, as the tutorial does.
+    conv_gradient: str = "tensorflow"
     content_weight: float = 1e3
     style_weight: float = 1e-2
     tv_weight: float = 0.0
@@ -85,7 +89,12 @@ class Settings:
             raise BadInputError(
                 f"--iterations has {len(self.iterations)} values for {len(scales)} scales: give one per scale"
             )
-        for name, allowed in (("init", ("content", "noise")), ("optimizer", OPTIMIZERS), ("precision", PRECISIONS)):
+        for name, allowed in (
+            ("init", ("content", "noise")),
+            ("optimizer", OPTIMIZERS),
+            ("precision", PRECISIONS),
+            ("conv_gradient", CONV_GRADIENTS),
+        ):
             if getattr(self, name) not in allowed:
                 raise BadInputError(f"--{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or (
@@ -111,6 +120,7 @@ PRESETS: dict[str, Settings] = {
         lbfgs_memory=20,
         lbfgs_levels=4,
         precision="auto",
+        conv_gradient="auto",
         refine_iterations=10,
     ),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
@@ -118,7 +128,9 @@ PRESETS: dict[str, Settings] = {
     # Twenty corrections (16-bit history: 240 bytes a pixel); a first inverse-Hessian guess that
     # also blurs over up to 64 px, so a sky can change colour as a whole (4 levels needed about 290
     # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night).
-    "balanced": Settings(iterations=(280,), optimizer="lbfgs", lbfgs_memory=20, lbfgs_levels=6, precision="auto"),
+    "balanced": Settings(
+        iterations=(280,), optimizer="lbfgs", lbfgs_memory=20, lbfgs_levels=6, precision="auto", conv_gradient="auto"
+    ),
     # The reference algorithm exactly: 512 px, 1000 Adam steps, float32.
     "tutorial": Settings(),
 }

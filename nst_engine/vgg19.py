@@ -71,15 +71,25 @@ class VGG19Features:
     """Callable: preprocessed image (1, H, W, 3) -> activations of the requested layers, in order.
 
     With `dtype="bfloat16"` the convolutions run in bfloat16 and the activations are handed back in
-    float32, so that Gram matrices and losses keep full precision.
+    float32, so that Gram matrices and losses keep full precision. `gradient` says which kernel
+    computes the gradient through the convolutions (`conv_gradient.py`: "tensorflow" or "flipped").
     """
 
     def __init__(
-        self, weights: dict[str, tuple[np.ndarray, np.ndarray]], outputs: list[str], dtype: str = "float32"
+        self,
+        weights: dict[str, tuple[np.ndarray, np.ndarray]],
+        outputs: list[str],
+        dtype: str = "float32",
+        gradient: str = "tensorflow",
     ) -> None:
         import tensorflow as tf
 
+        from .conv_gradient import conv2d_with_flipped_gradient
+
+        if gradient not in ("tensorflow", "flipped"):
+            raise ValueError(f"unknown gradient {gradient!r}")
         self.dtype = dtype
+        self.gradient = gradient
         self.outputs = list(outputs)
         order = [name for name, _, _ in ARCHITECTURE]
         deepest = max(order.index(name) for name in self.outputs)
@@ -88,6 +98,12 @@ class VGG19Features:
             name: (tf.constant(kernel, dtype=dtype), tf.constant(bias, dtype=dtype))
             for name, (kernel, bias) in weights.items()
             if name in self.plan
+        }
+        self.convolutions = {
+            name: conv2d_with_flipped_gradient(kernel)
+            if gradient == "flipped"
+            else (lambda x, kernel=kernel: tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))
+            for name, (kernel, _) in self.params.items()
         }
 
     def __call__(self, image):
@@ -99,8 +115,7 @@ class VGG19Features:
             if name.endswith("pool"):
                 x = tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")
             else:
-                kernel, bias = self.params[name]
-                x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"), bias))
+                x = tf.nn.relu(tf.nn.bias_add(self.convolutions[name](x), self.params[name][1]))
             if name in self.outputs:
                 found[name] = tf.cast(x, tf.float32)
         return [found[name] for name in self.outputs]

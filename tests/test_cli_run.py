@@ -51,6 +51,9 @@ def test_events_parse_and_arrive_in_order(real_run):
     assert start["protocol"] == 1 and start["iterations"] == 40 and start["device"] == "CPU"
     assert start["content_size"] == [128, 96] and start["work_size"] == [128, 96]
     assert start["stage_sizes"] == [[64, 48], [128, 96]] and start["optimizer"] == "lbfgs"
+    from nst_engine import conv_gradient
+
+    assert start["conv_gradient"] == conv_gradient.resolve("auto", "CPU")  # this machine's choice, named
     iterations = [e["iteration"] for e in result.of("progress")]
     assert iterations == list(range(1, 41))
     stages = [e["stage"] for e in result.of("progress")]

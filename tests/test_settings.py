@@ -12,6 +12,7 @@ def test_tutorial_preset_is_the_reference_algorithm():
     s = PRESETS["tutorial"]
     assert (s.max_size, s.scales, s.iterations, s.optimizer) == (512, (1.0,), (1000,), "adam")
     assert (s.learning_rate, s.beta1, s.beta2, s.epsilon, s.precision) == (5.0, 0.99, 0.999, 0.1, "float32")
+    assert s.conv_gradient == "tensorflow"  # TensorFlow's own gradient kernels, as the tutorial
     assert (s.content_weight, s.style_weight, s.tv_weight, s.init) == (1e3, 1e-2, 0.0, "content")
 
 
@@ -38,6 +39,7 @@ def test_a_single_iteration_count_is_split_over_the_stages_as_the_preset_splits_
         ("scales", (0.0, 1.0)),
         ("optimizer", "sgd"),
         ("precision", "float8"),
+        ("conv_gradient", "eigen"),
         ("learning_rate", math.nan),
         ("strength", -2.0),
         ("style_weight", math.inf),
