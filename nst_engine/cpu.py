@@ -3,7 +3,8 @@ whether TensorFlow will run convolutions through oneDNN or through its own Eigen
 
 The memory plan needs this: an evaluation on an AVX2-only CPU keeps about a third more bytes per
 pixel than on the AVX-512 CPUs where TensorFlow takes oneDNN (docs/performance.md), and `memory.py`
-plans tiles before TensorFlow is imported.
+plans tiles before TensorFlow is imported. So does the choice of gradient kernel
+(`conv_gradient.py`), which pays only where TensorFlow uses its Eigen kernels.
 """
 
 from __future__ import annotations
