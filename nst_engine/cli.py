@@ -16,7 +16,7 @@ from .cancel import Cancellation
 from .errors import EXIT_OK, BadInputError, EngineError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .run import RunRequest, run
-from .settings import DEFAULT_PRESET, PRESETS, Settings, preset
+from .settings import CONV_GRADIENTS, DEFAULT_PRESET, PRESETS, Settings, preset
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument(
         "--conv-gradient",
-        choices=["auto", "tensorflow", "flipped"],
+        choices=list(CONV_GRADIENTS),
         help="kernel for the gradient through the convolutions, the same arithmetic either way: TensorFlow's "
         "own, or the forward convolution with the flipped kernel (less memory and faster where TensorFlow "
         "has no oneDNN); auto = flipped on such CPUs",

@@ -10,8 +10,8 @@ The arithmetic is the same; only the kernel that computes it differs:
   pixel's 3×3 neighbourhood of output gradients — 1.8 GB for `block1_conv2` at 1024×768 — which
   sets the evaluation's peak memory.
 - `flipped`: the forward convolution with W', which works through the image block by block. With
-  Eigen it needed a third less memory at 1024 px and was about a quarter faster
-  (docs/performance.md); with oneDNN it was slower, so it is not the choice there.
+  Eigen it needed a quarter to a third less memory and was a fifth to a third faster at 512 and
+  1024 px (docs/performance.md); with oneDNN it was slower, so it is not the choice there.
 - `auto`: `flipped` where TensorFlow convolves on the CPU with Eigen, else `tensorflow`.
 
 The `tutorial` preset keeps `tensorflow`: it computes the tutorial's loop as the tutorial does.

@@ -96,7 +96,8 @@ class Settings:
             ("conv_gradient", CONV_GRADIENTS),
         ):
             if getattr(self, name) not in allowed:
-                raise BadInputError(f"--{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+                option = "--" + name.replace("_", "-")
+                raise BadInputError(f"{option} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or (
             self.style_weights and sum(self.style_weights) <= 0
         ):

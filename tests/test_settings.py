@@ -55,6 +55,7 @@ def test_bad_values_are_refused_with_the_option_named(field, value):
     with pytest.raises(BadInputError) as info:
         preset("balanced", **{field: value})
     assert info.value.exit_code == 2
+    assert "--" + field.replace("_", "-") in str(info.value)
 
 
 def test_unknown_preset():
