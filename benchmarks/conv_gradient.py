@@ -29,19 +29,18 @@ KERNELS = ("tensorflow", "flipped")
 def measure(kernel: str, size: int, evaluations: int, precision: str) -> dict:
     """In this process: evaluate the loss and gradient `evaluations` times at `size` px."""
     import tensorflow as tf
+    from speed_vs_tutorial import load_pair, tutorial_objective
 
     from nst_engine import cpu, transfer, weights
-    from nst_engine.images import load_image, resize, scaled_size
-    from nst_engine.objective import Objective, build_extractor
+    from nst_engine.images import resize, scaled_size
+    from nst_engine.objective import build_extractor
     from nst_engine.vgg19 import preprocess
 
     device = transfer.prepare_device()
-    content = load_image(ROOT / "examples" / "tubingen.jpg").rgb
-    content = resize(content, scaled_size((content.shape[1], content.shape[0]), size))
-    style = load_image(ROOT / "examples" / "the_scream.jpg", "style").rgb
-    style = resize(style, scaled_size((style.shape[1], style.shape[0]), size))
+    content, style = load_pair("tubingen", "the_scream")
     extractor = build_extractor(str(weights.locate()), precision, kernel)
-    objective = Objective(extractor, content, [style], [1.0], 1e3, 1e-2, 0.0)
+    objective = tutorial_objective(extractor, content, style, size)
+    content = resize(content, scaled_size((content.shape[1], content.shape[0]), size))
 
     @tf.function(autograph=False)
     def loss_and_gradient(x):

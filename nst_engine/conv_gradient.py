@@ -10,7 +10,7 @@ The arithmetic is the same; only the kernel that computes it differs:
   pixel's 3×3 neighbourhood of output gradients — 1.8 GB for `block1_conv2` at 1024×768 — which
   sets the evaluation's peak memory.
 - `flipped`: the forward convolution with W', which works through the image block by block. With
-  Eigen it needed a quarter to a third less memory and was a fifth to a third faster at 512 and
+  Eigen it needed a fifth to a third less memory and was a fifth to a third faster at 512 and
   1024 px (docs/performance.md); with oneDNN it was slower, so it is not the choice there.
 - `auto`: `flipped` where TensorFlow convolves on the CPU with Eigen, else `tensorflow`.
 
@@ -48,7 +48,7 @@ def conv2d_with_flipped_gradient(kernel):
     size = int(kernel.shape[0])
     if kernel.shape[1] != size or size % 2 != 1:
         raise ValueError(f"a square kernel of odd size is needed, not {tuple(kernel.shape[:2])}")
-    backward = tf.constant(flipped_kernel(kernel))
+    backward = flipped_kernel(kernel)  # computed once, when the network is built
 
     @tf.custom_gradient
     def conv(x):
