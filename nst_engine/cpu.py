@@ -1,10 +1,10 @@
 """What the CPU offers, read before TensorFlow loads: its instruction-set flags, and from them
 whether TensorFlow will run convolutions through oneDNN or through its own Eigen kernels.
 
-The memory plan needs this: an evaluation on an AVX2-only CPU keeps about a third more bytes per
-pixel than on the AVX-512 CPUs where TensorFlow takes oneDNN (docs/performance.md), and `memory.py`
-plans tiles before TensorFlow is imported. So does the choice of gradient kernel
-(`conv_gradient.py`), which pays only where TensorFlow uses its Eigen kernels.
+The memory plan needs this: with TensorFlow's gradient kernel an evaluation on an AVX2-only CPU
+keeps about a third more bytes per pixel than on the AVX-512 CPUs where TensorFlow takes oneDNN,
+and with the flipped kernel (`conv_gradient.py`, which pays only where TensorFlow uses its Eigen
+kernels) far fewer (docs/performance.md); `memory.py` plans tiles before TensorFlow is imported.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from . import cpu
+from . import conv_gradient, cpu
 from .errors import BadInputError
 
 MIB = 1024**2
@@ -28,17 +28,31 @@ rounded up; bfloat16 convolutions and today's L-BFGS (20 corrections stored in 1
 so the plan errs on the safe side."""
 
 OTHER_CPU_EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 4600, "adam": 4600}
-"""The same on every other CPU: the AVX2-only kernels keep more per pixel, whether TensorFlow runs
-its own Eigen convolutions (its default there) or oneDNN's AVX2 ones. Measured on an AVX2-only
-AMD EPYC at 256–1536 px, float32, both paths, then rounded up (docs/performance.md, "The memory
-model behind `--max-memory`"). Where the CPU cannot be read, these too: the safe side."""
+"""The same on every other CPU with TensorFlow's own gradient kernel (`conv_gradient.py`): the
+AVX2-only kernels keep more per pixel, whether TensorFlow runs its own Eigen convolutions (its
+default there) or oneDNN's AVX2 ones. Measured on an AVX2-only AMD EPYC at 256–1536 px, float32,
+both paths, then rounded up (docs/performance.md, "The memory model behind `--max-memory`").
+Where the CPU cannot be read, these too: the safe side."""
+
+FLIPPED_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 3000, "adam": 2200}
+"""The same where TensorFlow uses its Eigen kernels and the gradient through the convolutions is
+the forward convolution with the flipped kernel (`auto` there), which does not write out
+TensorFlow's 3×3 neighbourhood matrix. Measured on the AVX2-only AMD EPYC, float32
+(`benchmarks/memory_per_pixel.py`): L-BFGS 2000–2700 bytes at 512–2048 px (most at 1536: what
+glibc's heap keeps varies with the size), Adam 1900–2000 at 512–1536 px; rounded up to leave at
+least 10 % over every point."""
 
 
-def evaluation_bytes_per_pixel(optimizer: str) -> int:
-    """Peak bytes per optimised pixel for `optimizer`: the figures measured with oneDNN on AVX-512
-    CPUs where that is the path TensorFlow will take, the larger ones anywhere else."""
-    lean = cpu.onednn_enabled() and "avx512f" in cpu.flags()
-    return (EVALUATION_BYTES_PER_PIXEL if lean else OTHER_CPU_EVALUATION_BYTES_PER_PIXEL)[optimizer]
+def evaluation_bytes_per_pixel(optimizer: str, gradient: str) -> int:
+    """Peak bytes per optimised pixel for `optimizer` with the gradient kernel `gradient` (a
+    `--conv-gradient` choice; 'auto' is resolved as on the CPU, since the plan is made before
+    TensorFlow loads): the figures measured on the path TensorFlow will take on this CPU, the
+    largest ones where that path was not measured or the CPU cannot be read."""
+    if cpu.onednn_enabled() and "avx512f" in cpu.flags():
+        return EVALUATION_BYTES_PER_PIXEL[optimizer]
+    if conv_gradient.resolve(gradient, "CPU") == "flipped" and not cpu.onednn_enabled() and cpu.flags():
+        return FLIPPED_GRADIENT_BYTES_PER_PIXEL[optimizer]
+    return OTHER_CPU_EVALUATION_BYTES_PER_PIXEL[optimizer]
 
 
 WHOLE_IMAGE_BYTES_PER_PIXEL = 96
@@ -76,10 +90,10 @@ def budget(requested: int | None) -> int:
     return requested or default_budget()
 
 
-def tile_pixels(budget: int, canvas_pixels: int, optimizer: str) -> int:
+def tile_pixels(budget: int, canvas_pixels: int, optimizer: str, gradient: str) -> int:
     """The most pixels one tile may have so that the whole run stays within `budget` bytes."""
     free = budget - BASE_BYTES - WHOLE_IMAGE_BYTES_PER_PIXEL * canvas_pixels
-    per_pixel = evaluation_bytes_per_pixel(optimizer)
+    per_pixel = evaluation_bytes_per_pixel(optimizer, gradient)
     pixels = free // per_pixel
     if pixels < MIN_TILE_SIDE**2:
         need = BASE_BYTES + WHOLE_IMAGE_BYTES_PER_PIXEL * canvas_pixels

@@ -179,7 +179,9 @@ def plan(
 ) -> list[Stage]:
     """The stages of a run, coarsest first, tiled where a stage would exceed `budget` bytes."""
     budget = budget if budget is not None else memory.budget(settings.max_memory)
-    tile_pixels = memory.tile_pixels(budget, content_size[0] * content_size[1], settings.optimizer)
+    tile_pixels = memory.tile_pixels(
+        budget, content_size[0] * content_size[1], settings.optimizer, settings.conv_gradient
+    )
     if settings.tile_size:
         tile_pixels = min(tile_pixels, settings.tile_size**2)
     wanted: list[tuple[int, int]] = []  # (longest side, evaluations)

@@ -83,32 +83,71 @@ def test_tile_size_caps_the_tiles():
 
 def test_tile_budget_follows_the_memory_model_and_refuses_too_little():
     canvas = 4096 * 4096
-    small, large = memory.tile_pixels(3 * GIB, canvas, "lbfgs"), memory.tile_pixels(12 * GIB, canvas, "lbfgs")
+    small, large = (memory.tile_pixels(budget, canvas, "lbfgs", "auto") for budget in (3 * GIB, 12 * GIB))
     assert 0 < small < large
     spent = memory.BASE_BYTES + memory.WHOLE_IMAGE_BYTES_PER_PIXEL * canvas
-    assert spent + memory.evaluation_bytes_per_pixel("lbfgs") * large <= 12 * GIB
+    assert spent + memory.evaluation_bytes_per_pixel("lbfgs", "auto") * large <= 12 * GIB
     with pytest.raises(BadInputError, match="too little") as caught:
-        memory.tile_pixels(1 * GIB, canvas, "lbfgs")
+        memory.tile_pixels(1 * GIB, canvas, "lbfgs", "auto")
     assert caught.value.code == "memory_too_small" and caught.value.exit_code == 2
+
+
+def _pretend_cpu(monkeypatch, onednn: bool, flags) -> None:
+    monkeypatch.setattr(memory.cpu, "onednn_enabled", lambda: onednn)
+    monkeypatch.setattr(memory.cpu, "flags", lambda: frozenset(flags))
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_only_the_measured_lean_path_gets_the_lean_figures(monkeypatch, optimizer):
-    """oneDNN on an AVX-512 CPU is where the small figures were measured; an AVX2-only CPU, with or
-    without oneDNN, or a CPU whose flags we cannot read, is planned with the larger ones."""
+    """oneDNN on an AVX-512 CPU is where the small figures were measured, whatever the gradient
+    kernel; with TensorFlow's kernel an AVX2-only CPU, with or without oneDNN, or a CPU whose flags
+    we cannot read, is planned with larger ones."""
     canvas = 4096 * 3072
 
-    def plan(onednn, flags):
-        monkeypatch.setattr(memory.cpu, "onednn_enabled", lambda: onednn)
-        monkeypatch.setattr(memory.cpu, "flags", lambda: frozenset(flags))
-        return memory.evaluation_bytes_per_pixel(optimizer), memory.tile_pixels(4 * GIB, canvas, optimizer)
+    def plan(onednn, flags, gradient="tensorflow"):
+        _pretend_cpu(monkeypatch, onednn, flags)
+        return memory.evaluation_bytes_per_pixel(optimizer, gradient), memory.tile_pixels(
+            4 * GIB, canvas, optimizer, gradient
+        )
 
     lean = plan(True, {"avx2", "avx512f", "avx512_vnni"})
     assert lean[0] == memory.EVALUATION_BYTES_PER_PIXEL[optimizer]
+    assert plan(True, {"avx2", "avx512f", "avx512_vnni"}, "flipped") == lean
     for onednn, flags in [(False, {"avx2"}), (True, {"avx2", "avx_vnni"}), (False, {"avx2", "avx512f"}), (True, ())]:
         other = plan(onednn, flags)
         assert other[0] == memory.OTHER_CPU_EVALUATION_BYTES_PER_PIXEL[optimizer] > lean[0]
         assert other[1] < lean[1]  # smaller tiles for the same ceiling
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_the_flipped_gradient_is_planned_with_its_own_figure_only_where_it_was_measured(monkeypatch, optimizer):
+    """Its figure was measured where TensorFlow uses Eigen; 'auto' picks it there, so the plan (made
+    before TensorFlow loads) does too. With oneDNN, or where the CPU cannot be read, the safe side."""
+    figure = memory.FLIPPED_GRADIENT_BYTES_PER_PIXEL[optimizer]
+    tensorflow_figure = memory.OTHER_CPU_EVALUATION_BYTES_PER_PIXEL[optimizer]
+    assert figure < tensorflow_figure
+    _pretend_cpu(monkeypatch, False, {"avx2"})
+    assert memory.evaluation_bytes_per_pixel(optimizer, "auto") == figure
+    assert memory.evaluation_bytes_per_pixel(optimizer, "flipped") == figure
+    assert memory.evaluation_bytes_per_pixel(optimizer, "tensorflow") == tensorflow_figure
+    for onednn, flags in [(True, {"avx2", "avx_vnni"}), (False, ())]:
+        _pretend_cpu(monkeypatch, onednn, flags)
+        assert memory.evaluation_bytes_per_pixel(optimizer, "flipped") == tensorflow_figure
+
+
+def test_presets_on_an_eigen_cpu_get_fewer_larger_tiles_than_the_tutorial_kernel(monkeypatch):
+    """The same canvas and ceiling: `balanced` (flipped gradient there) needs fewer tiles than the
+    same run with TensorFlow's gradient kernel, and each still fits the plan's figure."""
+    _pretend_cpu(monkeypatch, False, {"avx2"})
+    size, budget = (4000, 3000), 6 * GIB
+    flipped = schedule.plan(size, [(800, 600)], preset("balanced", full_resolution=True), budget)
+    settings = preset("balanced", full_resolution=True, conv_gradient="tensorflow")
+    kept = schedule.plan(size, [(800, 600)], settings, budget)
+    tiles = [sum(len(p) for p in stage.boxes()) for stage in (flipped[-1], kept[-1])]
+    assert tiles[0] < tiles[1]
+    largest = max((x1 - x0) * (y1 - y0) for p in flipped[-1].boxes() for x0, y0, x1, y1 in p)
+    spent = memory.BASE_BYTES + memory.WHOLE_IMAGE_BYTES_PER_PIXEL * size[0] * size[1]
+    assert spent + memory.evaluation_bytes_per_pixel("lbfgs", "auto") * largest <= budget
 
 
 @pytest.mark.parametrize(
