@@ -58,13 +58,6 @@ def main() -> None:
         return style_residuals + [f - t for f, t in zip(outputs[count:], objective.content_targets)]
 
     @tf.function(autograph=False)
-    def loss_and_gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            total = objective(x)[0]
-        return total, tape.gradient(total, x)
-
-    @tf.function(autograph=False)
     def curvature_product(x, v):
         """JᵀJ·v, weighted as the loss weighs each residual: the gradient of Σ w·mean(r·stop(J·v)), times 2."""
         with tf.GradientTape() as tape:
@@ -94,7 +87,7 @@ def main() -> None:
 
     def evaluate(x):
         started = time.perf_counter()
-        loss, grad = loss_and_gradient(x)
+        (loss, *_), grad = objective.loss_and_gradient(x)
         loss = float(loss)
         record("evaluations", started, loss)
         return loss, grad

@@ -112,6 +112,8 @@ class Objective:
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.tv_weight = tv_weight
+        # No control flow on tensors: tracing without AutoGraph is quicker.
+        self.loss_and_gradient = tf.function(self._loss_and_gradient, autograph=False)
         if content is not None:
             self.content_targets = content_targets(extractor, content)
             self.gram_targets = gram_targets(extractor, styles, style_blend)
@@ -141,6 +143,14 @@ class Objective:
         tv = total_variation_loss(image) if self.tv_weight else tf.constant(0.0)
         content, style, tv = self.content_weight * content, self.style_weight * style, self.tv_weight * tv
         return content + style + tv, content, style, tv
+
+    def _loss_and_gradient(self, image: tf.Tensor) -> tuple[tuple[tf.Tensor, ...], tf.Tensor]:
+        """((total, content, style, tv), d total / d image) as one graph, traced once per image size:
+        what L-BFGS evaluates, and the benchmarks time. Called as `loss_and_gradient`."""
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = self(image)
+        return terms, tape.gradient(terms[0], image)
 
     def evaluate(self, rgb: np.ndarray) -> LossTerms:
         """The loss terms of a float RGB 0..255 image (for tests and benchmarks)."""

@@ -89,13 +89,6 @@ def run_lbfgs(
     low = tf.constant(-BGR_MEANS)
     high = tf.constant(255.0 - BGR_MEANS)
 
-    @tf.function(autograph=False)  # no control flow on tensors: tracing without AutoGraph is quicker
-    def loss_and_gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            total, content, style, tv = objective(x)
-        return (total, content, style, tv), tape.gradient(total, x)
-
     best = {"loss": np.inf, "x": None, "count": 0}
 
     def evaluate(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -103,7 +96,7 @@ def run_lbfgs(
             raise lbfgs.BudgetSpent
         if should_stop():
             raise CancelledError()
-        values, grad = loss_and_gradient(x)
+        values, grad = objective.loss_and_gradient(x)
         best["count"] += 1
         terms = LossTerms(*(float(v) for v in values))
         if terms.total < best["loss"]:

@@ -68,6 +68,31 @@ def test_the_tutorial_objective_has_the_same_gradient_through_vgg19(dtype, weigh
     assert error < (1e-5 if dtype == "float32" else 2e-2), error
 
 
+@pytest.mark.weights
+def test_the_objectives_graph_gives_its_terms_and_the_gradient_of_their_total(weights_path, small_images):
+    """`Objective.loss_and_gradient`, which L-BFGS and the benchmarks evaluate, against the terms
+    and an eager gradient of the same objective (a total-variation weight, so all four terms count)."""
+    import tensorflow as tf
+
+    from conftest import read_rgba
+    from nst_engine.objective import Objective, build_extractor
+    from nst_engine.vgg19 import preprocess
+
+    content = read_rgba(small_images["tubingen"])[..., :3]
+    style = read_rgba(small_images["starry_night"])[..., :3]
+    noisy = np.clip(content + np.random.default_rng(3).normal(0, 20, content.shape), 0, 255)
+    objective = Objective(build_extractor(str(weights_path)), content, [style], [1.0], 1e3, 1e-2, 1e-3)
+    x = tf.constant(preprocess(noisy.astype(np.float32)))
+    terms, gradient = objective.loss_and_gradient(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        eager = objective(x)
+    np.testing.assert_allclose([float(t) for t in terms], [float(t) for t in eager], rtol=1e-5)
+    assert all(float(t) > 0 for t in terms)
+    reference = tape.gradient(eager[0], x).numpy()
+    assert np.linalg.norm(gradient.numpy() - reference) / np.linalg.norm(reference) < 1e-5
+
+
 def test_auto_takes_the_flipped_kernel_only_on_a_cpu_without_onednn(monkeypatch):
     monkeypatch.setattr(conv_gradient.cpu, "onednn_enabled", lambda: False)
     assert conv_gradient.resolve("auto", "CPU") == "flipped"
