@@ -28,9 +28,11 @@ sys.path.insert(0, str(ROOT))
 from speed_vs_tutorial import child_peak_rss  # noqa: E402
 
 from nst_engine import conv_gradient, cpu, memory, weights  # noqa: E402
+from nst_engine.images import load_image, scaled_size  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
+CONTENT = EXAMPLES / "tubingen.jpg"
 MIB = memory.MIB
 EVALUATIONS = 22
 
@@ -52,13 +54,12 @@ def measure(size: int, name: str, gradient: str, weights_path: Path, folder: str
     """(exit code, peak RSS in bytes, pixels optimised) of one untiled CLI run."""
     command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
     command += ["--conv-gradient", gradient, "--precision", "float32", "--iterations", str(EVALUATIONS)]
-    command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
+    command += ["--content", str(CONTENT), "--style", str(EXAMPLES / "starry_night.jpg")]
     command += ["--max-memory", "1T", "--output", str(Path(folder) / "o.png"), "--progress", "none"]
     command += ["--weights", str(weights_path)]
     code, peak = child_peak_rss(command)
-    width, height = 1024, 768  # tubingen.jpg, scaled so that its longest side is `size`
-    pixels = round(width * size / max(width, height)) * round(height * size / max(width, height))
-    return code, peak, pixels
+    width, height = scaled_size(load_image(CONTENT, "content").size, size)  # as the engine sizes it
+    return code, peak, width * height
 
 
 def main() -> None:
