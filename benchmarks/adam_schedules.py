@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -21,13 +20,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 KERNELS = ("tensorflow", "flipped")
 
 
 def measure(kernel: str, size: int, evaluations: int, precision: str) -> dict:
     """In this process: evaluate the loss and gradient `evaluations` times at `size` px."""
+    from nst_engine import tensorflow_env
+
+    tensorflow_env.prepare()  # before TensorFlow loads, as the engine does
     import tensorflow as tf
     from speed_vs_tutorial import load_pair, tutorial_objective
 

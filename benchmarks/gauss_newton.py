@@ -19,12 +19,10 @@ handled as L-BFGS does (pixels held at a bound stay out of the step, which is cl
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402

@@ -54,10 +54,10 @@ after 12)."""
 
 def prepare(bundle: Path) -> None:
     """Weights (float16), the 512 px images as the benchmark sizes them, and the engine's answers."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    from nst_engine import tensorflow_env
+
+    tensorflow_env.prepare()  # before TensorFlow loads, as the engine does
     import tensorflow as tf
     from speed_vs_tutorial import load_pair, tutorial_objective
 

@@ -16,11 +16,9 @@ image, as `fitted_h0.py` does, with a `lbfgs.History` subclass that counts; the 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speed_vs_tutorial import evaluations_to_reach, tutorial_problem  # noqa: E402

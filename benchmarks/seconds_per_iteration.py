@@ -15,11 +15,11 @@ import platform
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from nst_engine import weights  # noqa: E402
+from nst_engine import tensorflow_env, weights  # noqa: E402
 from nst_engine.images import load_image, resize, scaled_size  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
+
+tensorflow_env.prepare()  # before TensorFlow loads, as the engine does
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -29,15 +29,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nst_engine import cpu, schedule, weights  # noqa: E402
+from nst_engine import cpu, schedule, tensorflow_env, weights  # noqa: E402
 from nst_engine import precision as precision_module  # noqa: E402
 from nst_engine.images import load_image, resize, scaled_size  # noqa: E402
 from nst_engine.settings import DEFAULT_PRESET, PRESETS  # noqa: E402
+
+tensorflow_env.prepare()  # before TensorFlow loads, as the engine does
 
 EXAMPLES = ROOT / "examples"
 PAIRS = [("tubingen", "starry_night"), ("tubingen", "the_scream")]

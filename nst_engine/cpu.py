@@ -54,3 +54,11 @@ def onednn_enabled() -> bool:
     if system == "Linux":
         return bool(flags() & ONEDNN_DEFAULT_FLAGS)
     return False
+
+
+def eigen_convolutions() -> bool:
+    """Whether TensorFlow will convolve with its own Eigen kernels on a CPU we could read: oneDNN
+    off by its rule, and the flags known (Linux on x86). That is where the flipped-kernel gradient
+    and TensorFlow's BFC allocator were measured to pay (docs/performance.md); elsewhere the engine
+    keeps TensorFlow's defaults."""
+    return not onednn_enabled() and bool(flags())

@@ -6,14 +6,13 @@ so a mistake costs the user a second, not a model load.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import memory, schedule, weights
+from . import memory, schedule, tensorflow_env, weights
 from .colors import keep_colors
 from .compose import compose
 from .errors import BadInputError, CancelledError
@@ -95,7 +94,7 @@ def prepare(request: RunRequest) -> PreparedRun:
 def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[], bool]) -> Path:
     """Optimise and write the output; raise CancelledError (writing nothing) when asked to stop."""
     request, settings = prepared.request, prepared.request.settings
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tensorflow_env.prepare()
     reporter.log("loading TensorFlow and VGG19")
     from . import conv_gradient, precision, transfer
     from .objective import build_extractor

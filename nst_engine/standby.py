@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 
+from . import tensorflow_env
 from .errors import BadInputError
 from .progress import Reporter
 
@@ -26,7 +27,7 @@ def load(weights_path: str, reporter: Reporter) -> str:
 
     An evaluation on a small image as a warm-up was measured and gave nothing: TensorFlow sets up
     its kernels per image size, which only the run knows."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tensorflow_env.prepare()
     reporter.log("standby: loading TensorFlow and VGG19")
     from . import transfer
     from .objective import build_extractor

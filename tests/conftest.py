@@ -13,6 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nst_engine import tensorflow_env
+
+tensorflow_env.prepare()  # tests that load TensorFlow in this process get the engine's settings
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 

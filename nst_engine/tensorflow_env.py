@@ -1,0 +1,51 @@
+"""The settings TensorFlow reads from the process's environment, set before it loads.
+
+TensorFlow reads these once, when it starts (the allocator at its first operation), so every
+entry point that loads it calls `prepare()` first: a run, a standby engine, the benchmarks and the
+tests. Each is only a default: a value the user has set is left alone, so any of them can be
+turned off again (`TF_CPU_ALLOCATOR_USE_BFC=0`) to compare.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import cpu, memory
+
+QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+"""TensorFlow's info and warning lines would bury the engine's own messages on stderr."""
+
+BFC_ALLOCATOR = {"TF_CPU_ALLOCATOR_USE_BFC": "1"}
+"""TensorFlow's best-fit-with-coalescing allocator for tensors in main memory, instead of the C
+library's malloc, where TensorFlow uses its Eigen kernels (`cpu.eigen_convolutions`). One evaluation
+frees and allocates the same large tensors as the one before; the C library hands blocks over its
+mmap threshold back to the system and faults them in afresh, zeroed, every time, while this
+allocator keeps them for the next evaluation. Measured on an AVX2-only CPU (docs/performance.md,
+table of changes): 10–15 % less time per evaluation for `balanced`, 20–25 % for `tutorial`; peaks
+3–6 % lower with the presets' flipped-kernel gradient, but up to a fifth higher with TensorFlow's
+own gradient kernel (`tutorial`), which `memory.py` plans for. Not measured with oneDNN (the AVX-512
+CPUs) or where the CPU cannot be read, so TensorFlow's default stays there."""
+
+BFC_LIMIT_NAME = "TF_CPU_BFC_MEM_LIMIT_IN_MB"
+BFC_DEFAULT_LIMIT_MIB = 64 * 1024
+"""The allocator refuses to grow past this (TensorFlow's default: 64 GiB), so on a machine with more
+RAM the limit is raised to the RAM's size: `--max-memory` is the ceiling a painter sets, not this."""
+
+
+def settings() -> dict[str, str]:
+    """The environment TensorFlow should start with on this machine."""
+    wanted = dict(QUIET)
+    if not cpu.eigen_convolutions():
+        return wanted
+    wanted.update(BFC_ALLOCATOR)
+    total = memory.physical_memory()
+    if total and total // memory.MIB > BFC_DEFAULT_LIMIT_MIB:
+        wanted[BFC_LIMIT_NAME] = str(total // memory.MIB)
+    return wanted
+
+
+def prepare() -> None:
+    """Set each of `settings()` that the environment does not already set. Call before TensorFlow's
+    first operation; later it changes nothing."""
+    for name, value in settings().items():
+        os.environ.setdefault(name, value)

@@ -1,0 +1,77 @@
+"""The environment TensorFlow starts with: the engine's defaults, and the user's word over them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+from nst_engine import cpu, memory, tensorflow_env
+
+ALLOCATOR = "TF_CPU_ALLOCATOR_USE_BFC"
+
+PROBE = """
+from nst_engine import tensorflow_env
+tensorflow_env.prepare()
+import tensorflow as tf
+tf.matmul(tf.ones((64, 64)), tf.ones((64, 64)))
+try:
+    print("bfc", tf.config.experimental.get_memory_info("CPU:0")["peak"])
+except ValueError:  # the C library's malloc keeps no statistics
+    print("malloc")
+"""
+
+
+def probe_allocator(env: dict[str, str]) -> str:
+    """Which allocator TensorFlow used for a tensor in a fresh process started with `env`."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    return done.stdout.split()[0]
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in (ALLOCATOR, tensorflow_env.BFC_LIMIT_NAME)}
+
+
+def test_tensorflow_allocates_as_prepare_decided():
+    """BFC where TensorFlow uses its Eigen kernels (an AVX2-only CPU), malloc where it uses oneDNN."""
+    assert probe_allocator(clean_env()) == ("bfc" if cpu.eigen_convolutions() else "malloc")
+
+
+def pretend_cpu(monkeypatch, onednn: bool, flags) -> None:
+    monkeypatch.setattr(cpu, "onednn_enabled", lambda: onednn)
+    monkeypatch.setattr(cpu, "flags", lambda: frozenset(flags))
+
+
+def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(monkeypatch):
+    pretend_cpu(monkeypatch, False, {"avx2", "fma"})
+    assert tensorflow_env.settings()[ALLOCATOR] == "1"
+    for onednn, flags in [(True, {"avx512f", "avx512_vnni"}), (False, ())]:  # oneDNN; flags unreadable
+        pretend_cpu(monkeypatch, onednn, flags)
+        assert ALLOCATOR not in tensorflow_env.settings()
+        assert tensorflow_env.settings()["TF_CPP_MIN_LOG_LEVEL"] == "2"
+
+
+def test_the_users_setting_wins():
+    assert probe_allocator({**clean_env(), ALLOCATOR: "0"}) == "malloc"
+    assert probe_allocator({**clean_env(), ALLOCATOR: "1"}) == "bfc"
+
+
+def test_prepare_only_fills_in_what_is_unset(monkeypatch):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    monkeypatch.delenv(ALLOCATOR, raising=False)
+    tensorflow_env.prepare()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    assert os.environ[ALLOCATOR] == "1"
+
+
+def test_allocator_limit_follows_ram_above_tensorflows_default(monkeypatch):
+    pretend_cpu(monkeypatch, False, {"avx2"})
+    monkeypatch.setattr(memory, "physical_memory", lambda: 256 * memory.GIB)
+    assert tensorflow_env.settings()[tensorflow_env.BFC_LIMIT_NAME] == str(256 * 1024)
+    monkeypatch.setattr(memory, "physical_memory", lambda: 16 * memory.GIB)
+    assert tensorflow_env.BFC_LIMIT_NAME not in tensorflow_env.settings()
+    monkeypatch.setattr(memory, "physical_memory", lambda: None)
+    assert tensorflow_env.BFC_LIMIT_NAME not in tensorflow_env.settings()
