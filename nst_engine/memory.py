@@ -47,8 +47,8 @@ BFC_TENSORFLOW_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 5400, "adam": 5400}
 """The same where TensorFlow uses its Eigen kernels with its own gradient kernel (`tutorial`), under
 the BFC allocator the engine asks for there (`tensorflow_env.py`): faster, but the gradient kernel's
 large scratch matrices leave that allocator's memory fragmented. Measured on the AVX2-only AMD EPYC,
-float32, 22 evaluations: L-BFGS 4890 and Adam 4800 bytes at 1024 px (malloc: about 3700), rounded up
-to leave 10 %."""
+float32, 22 evaluations (`benchmarks/memory_per_pixel.py`): L-BFGS 4890 bytes at 1024 px, Adam 4800
+at 1024 px and 4810 at 1536 px (malloc: 3500–3700), rounded up to leave at least 10 %."""
 
 
 def evaluation_bytes_per_pixel(optimizer: str, gradient: str) -> int:

@@ -22,8 +22,9 @@ frees and allocates the same large tensors as the one before; the C library hand
 mmap threshold back to the system and faults them in afresh, zeroed, every time, while this
 allocator keeps them for the next evaluation. Measured on an AVX2-only CPU (docs/performance.md,
 table of changes): 10–15 % less time per evaluation for `balanced`, 20–25 % for `tutorial`; peaks
-3–6 % lower with the presets' flipped-kernel gradient, but up to a fifth higher with TensorFlow's
-own gradient kernel (`tutorial`), which `memory.py` plans for. Not measured with oneDNN (the AVX-512
+3–11 % lower at 512–1536 px with the presets' flipped-kernel gradient (5 % higher at 2048), but a
+fifth to a third higher with TensorFlow's own gradient kernel (`tutorial`) at 1024–1536 px, which
+`memory.py` plans for. Not measured with oneDNN (the AVX-512
 CPUs) or where the CPU cannot be read, so TensorFlow's default stays there."""
 
 BFC_LIMIT_NAME = "TF_CPU_BFC_MEM_LIMIT_IN_MB"
