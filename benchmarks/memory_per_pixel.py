@@ -17,6 +17,7 @@ optimiser keeps is at its full size.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from speed_vs_tutorial import child_peak_rss  # noqa: E402
 
-from nst_engine import conv_gradient, cpu, memory, weights  # noqa: E402
+from nst_engine import conv_gradient, cpu, memory, tensorflow_env, weights  # noqa: E402
 from nst_engine.images import load_image, scaled_size  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 
@@ -72,7 +73,9 @@ def main() -> None:
     args = parser.parse_args()
     weights_path = weights.locate(args.weights)
     machine = platform.processor() or platform.machine()
-    print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, base {memory.BASE_BYTES // MIB} MiB")
+    environment = {**tensorflow_env.settings(), **os.environ}  # what each engine run starts with
+    allocator = "BFC" if environment.get("TF_CPU_ALLOCATOR_USE_BFC") in ("1", "true") else "malloc"
+    print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, allocator: {allocator}, base {memory.BASE_BYTES // MIB} MiB")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
