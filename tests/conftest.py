@@ -39,6 +39,18 @@ def weights_path() -> Path:
     return require_weights()
 
 
+@pytest.fixture
+def pretend_cpu(monkeypatch):
+    """Make the engine believe it runs on a CPU with these flags, with or without oneDNN."""
+    from nst_engine import cpu
+
+    def pretend(onednn: bool, flags) -> None:
+        monkeypatch.setattr(cpu, "onednn_enabled", lambda: onednn)
+        monkeypatch.setattr(cpu, "flags", lambda: frozenset(flags))
+
+    return pretend
+
+
 @pytest.fixture(scope="session")
 def small_images(tmp_path_factory) -> dict[str, Path]:
     """The bundled samples at 128 px on the longest side (tests run on 2 CPU cores)."""

@@ -92,20 +92,15 @@ def test_tile_budget_follows_the_memory_model_and_refuses_too_little():
     assert caught.value.code == "memory_too_small" and caught.value.exit_code == 2
 
 
-def _pretend_cpu(monkeypatch, onednn: bool, flags) -> None:
-    monkeypatch.setattr(memory.cpu, "onednn_enabled", lambda: onednn)
-    monkeypatch.setattr(memory.cpu, "flags", lambda: frozenset(flags))
-
-
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-def test_only_the_measured_lean_path_gets_the_lean_figures(monkeypatch, optimizer):
+def test_only_the_measured_lean_path_gets_the_lean_figures(pretend_cpu, optimizer):
     """oneDNN on an AVX-512 CPU is where the small figures were measured, whatever the gradient
     kernel; with TensorFlow's kernel an AVX2-only CPU, with or without oneDNN, or a CPU whose flags
     we cannot read, is planned with larger ones."""
     canvas = 4096 * 3072
 
     def plan(onednn, flags, gradient="tensorflow"):
-        _pretend_cpu(monkeypatch, onednn, flags)
+        pretend_cpu(onednn, flags)
         return memory.evaluation_bytes_per_pixel(optimizer, gradient), memory.tile_pixels(
             4 * GIB, canvas, optimizer, gradient
         )
@@ -125,25 +120,25 @@ def test_only_the_measured_lean_path_gets_the_lean_figures(monkeypatch, optimize
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-def test_the_flipped_gradient_is_planned_with_its_own_figure_only_where_it_was_measured(monkeypatch, optimizer):
+def test_the_flipped_gradient_is_planned_with_its_own_figure_only_where_it_was_measured(pretend_cpu, optimizer):
     """Its figure was measured where TensorFlow uses Eigen; 'auto' picks it there, so the plan (made
     before TensorFlow loads) does too. With oneDNN, or where the CPU cannot be read, the safe side."""
     figure = memory.FLIPPED_GRADIENT_BYTES_PER_PIXEL[optimizer]
     tensorflow_figure = memory.OTHER_CPU_EVALUATION_BYTES_PER_PIXEL[optimizer]
     assert figure < tensorflow_figure
-    _pretend_cpu(monkeypatch, False, {"avx2"})
+    pretend_cpu(False, {"avx2"})
     assert memory.evaluation_bytes_per_pixel(optimizer, "auto") == figure
     assert memory.evaluation_bytes_per_pixel(optimizer, "flipped") == figure
     assert memory.evaluation_bytes_per_pixel(optimizer, "tensorflow") > tensorflow_figure  # BFC
     for onednn, flags in [(True, {"avx2", "avx_vnni"}), (False, ())]:
-        _pretend_cpu(monkeypatch, onednn, flags)
+        pretend_cpu(onednn, flags)
         assert memory.evaluation_bytes_per_pixel(optimizer, "flipped") == tensorflow_figure
 
 
-def test_presets_on_an_eigen_cpu_get_fewer_larger_tiles_than_the_tutorial_kernel(monkeypatch):
+def test_presets_on_an_eigen_cpu_get_fewer_larger_tiles_than_the_tutorial_kernel(pretend_cpu):
     """The same canvas and ceiling: `balanced` (flipped gradient there) needs fewer tiles than the
     same run with TensorFlow's gradient kernel, and each still fits the plan's figure."""
-    _pretend_cpu(monkeypatch, False, {"avx2"})
+    pretend_cpu(False, {"avx2"})
     size, budget = (4000, 3000), 6 * GIB
     flipped = schedule.plan(size, [(800, 600)], preset("balanced", full_resolution=True), budget)
     settings = preset("balanced", full_resolution=True, conv_gradient="tensorflow")

@@ -40,16 +40,11 @@ def test_tensorflow_allocates_as_prepare_decided():
     assert probe_allocator(clean_env()) == ("bfc" if cpu.eigen_convolutions() else "malloc")
 
 
-def pretend_cpu(monkeypatch, onednn: bool, flags) -> None:
-    monkeypatch.setattr(cpu, "onednn_enabled", lambda: onednn)
-    monkeypatch.setattr(cpu, "flags", lambda: frozenset(flags))
-
-
-def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(monkeypatch):
-    pretend_cpu(monkeypatch, False, {"avx2", "fma"})
+def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(pretend_cpu):
+    pretend_cpu(False, {"avx2", "fma"})
     assert tensorflow_env.settings()[ALLOCATOR] == "1"
     for onednn, flags in [(True, {"avx512f", "avx512_vnni"}), (False, ())]:  # oneDNN; flags unreadable
-        pretend_cpu(monkeypatch, onednn, flags)
+        pretend_cpu(onednn, flags)
         assert ALLOCATOR not in tensorflow_env.settings()
         assert tensorflow_env.settings()["TF_CPP_MIN_LOG_LEVEL"] == "2"
 
@@ -67,8 +62,8 @@ def test_prepare_only_fills_in_what_is_unset(monkeypatch):
     assert os.environ[ALLOCATOR] == "1"
 
 
-def test_allocator_limit_follows_ram_above_tensorflows_default(monkeypatch):
-    pretend_cpu(monkeypatch, False, {"avx2"})
+def test_allocator_limit_follows_ram_above_tensorflows_default(monkeypatch, pretend_cpu):
+    pretend_cpu(False, {"avx2"})
     monkeypatch.setattr(memory, "physical_memory", lambda: 256 * memory.GIB)
     assert tensorflow_env.settings()[tensorflow_env.BFC_LIMIT_NAME] == str(256 * 1024)
     monkeypatch.setattr(memory, "physical_memory", lambda: 16 * memory.GIB)
