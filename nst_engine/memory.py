@@ -34,13 +34,14 @@ default there) or oneDNN's AVX2 ones. Measured on an AVX2-only AMD EPYC at 256�
 both paths, then rounded up (docs/performance.md, "The memory model behind `--max-memory`").
 Where the CPU cannot be read, these too: the safe side."""
 
-FLIPPED_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 3000, "adam": 2200}
+FLIPPED_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 3000, "adam": 2800}
 """The same where TensorFlow uses its Eigen kernels and the gradient through the convolutions is
 the forward convolution with the flipped kernel (`auto` there), which does not write out
 TensorFlow's 3×3 neighbourhood matrix. Measured on the AVX2-only AMD EPYC, float32
-(`benchmarks/memory_per_pixel.py`): L-BFGS 2000–2700 bytes at 512–2048 px (most at 1536: what
-glibc's heap keeps varies with the size), Adam 1900–2000 at 512–1536 px; rounded up to leave at
-least 10 % over every point."""
+(`benchmarks/memory_per_pixel.py`), with glibc's malloc and with the BFC allocator the engine asks
+for there (`tensorflow_env.py`): L-BFGS 2000–2700 bytes at 512–2048 px (most at 1536 px under
+malloc; 2300 under BFC), Adam 1900–2000 at 512–1536 px under malloc but 2460–2510 at 1024–1536 px
+under BFC; rounded up to leave at least 10 % over every point."""
 
 
 BFC_TENSORFLOW_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 5400, "adam": 5400}
