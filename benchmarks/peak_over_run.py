@@ -1,0 +1,79 @@
+"""How an engine run's peak memory grows step by step: does it level off, or creep all run long?
+
+`memory_per_pixel.py` measures the peak after 22 evaluations, which the `--max-memory` plan is
+built on. That is only safe if the peak stops growing by then, whatever allocator TensorFlow uses
+(`nst_engine/tensorflow_env.py`). This script runs the CLI untiled with JSON progress and, after
+every step, reads the child's high-water mark (VmHWM) from /proc; it prints a line whenever the
+peak rises and every `--every` steps, then the whole process's peak from wait4. Linux only.
+
+    .venv/bin/python benchmarks/peak_over_run.py --preset tutorial --size 1024 --iterations 120
+    .venv/bin/python benchmarks/peak_over_run.py --preset balanced --size 1024 --iterations 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nst_engine import conv_gradient, tensorflow_env, weights  # noqa: E402
+from nst_engine.settings import PRESETS  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+MIB = 1024 * 1024
+
+
+def high_water_mark(pid: int) -> int:
+    """The process's peak resident memory so far, in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status: this script needs Linux")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="tutorial")
+    parser.add_argument("--size", type=int, default=1024, help="working size, px")
+    parser.add_argument("--iterations", type=int, default=120)
+    parser.add_argument("--conv-gradient", choices=conv_gradient.CHOICES, help="default: the preset's own")
+    parser.add_argument("--every", type=int, default=10, help="also print every this many steps")
+    parser.add_argument("--weights", type=Path, help="VGG19 weights (default: where the engine finds them)")
+    args = parser.parse_args()
+    environment = {**tensorflow_env.settings(), **os.environ}  # what the engine run starts with
+    allocator = "BFC" if environment.get("TF_CPU_ALLOCATOR_USE_BFC") in ("1", "true") else "malloc"
+    print(f"# {args.preset} at {args.size} px, float32, allocator: {allocator}", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "nst_engine", "run", "--preset", args.preset, "--max-size", str(args.size)]
+        command += ["--precision", "float32", "--iterations", str(args.iterations), "--max-memory", "1T"]
+        command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
+        command += ["--output", str(Path(folder) / "o.png"), "--progress", "json"]
+        command += ["--weights", str(weights.locate(args.weights))]
+        if args.conv_gradient:
+            command += ["--conv-gradient", args.conv_gradient]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        last = 0
+        for line in child.stdout:
+            event = json.loads(line)
+            if event["event"] != "progress":
+                continue
+            peak, step = high_water_mark(child.pid), event["iteration"]
+            if peak > last or step % args.every == 0:
+                print(f"step {step}: {event['elapsed']:.1f} s, peak {peak / MIB:.0f} MiB", flush=True)
+                last = peak
+        _, status, usage = os.wait4(child.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    print(f"whole process: peak {usage.ru_maxrss * 1024 / MIB:.0f} MiB, exit {code}")
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
