@@ -39,8 +39,8 @@ FLIPPED_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 3000, "adam": 2800}
 the forward convolution with the flipped kernel (`auto` there), which does not write out
 TensorFlow's 3×3 neighbourhood matrix. Measured on the AVX2-only AMD EPYC, float32
 (`benchmarks/memory_per_pixel.py`), with glibc's malloc and with the BFC allocator the engine asks
-for there (`tensorflow_env.py`): L-BFGS 2000–2700 bytes at 512–2048 px (most at 1536 px under
-malloc; 2300 under BFC), Adam 1900–2000 at 512–1536 px under malloc but 2460–2510 at 1024–1536 px
+for there (`tensorflow_env.py`): L-BFGS 2000–2700 bytes at 512–2048 px under malloc (most at 1536 px;
+1430–2330 under BFC), Adam 1900–2000 at 512–1536 px under malloc but 2460–2510 at 1024–1536 px
 under BFC; rounded up to leave at least 10 % over every point."""
 
 
