@@ -17,7 +17,6 @@ optimiser keeps is at its full size.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import tempfile
@@ -51,14 +50,20 @@ def parse_run(text: str) -> tuple[str, str]:
     return name, gradient
 
 
+def untiled_command(
+    name: str, size: int, gradient: str, iterations: int, weights_path: Path, folder: str, progress: str = "none"
+) -> list[str]:
+    """The CLI run whose memory the plan's figures stand for: one untiled image, float32."""
+    command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
+    command += ["--conv-gradient", gradient, "--precision", "float32", "--iterations", str(iterations)]
+    command += ["--content", str(CONTENT), "--style", str(EXAMPLES / "starry_night.jpg")]
+    command += ["--max-memory", "1T", "--output", str(Path(folder) / "o.png"), "--progress", progress]
+    return command + ["--weights", str(weights_path)]
+
+
 def measure(size: int, name: str, gradient: str, weights_path: Path, folder: str) -> tuple[int, int, int]:
     """(exit code, peak RSS in bytes, pixels optimised) of one untiled CLI run."""
-    command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
-    command += ["--conv-gradient", gradient, "--precision", "float32", "--iterations", str(EVALUATIONS)]
-    command += ["--content", str(CONTENT), "--style", str(EXAMPLES / "starry_night.jpg")]
-    command += ["--max-memory", "1T", "--output", str(Path(folder) / "o.png"), "--progress", "none"]
-    command += ["--weights", str(weights_path)]
-    code, peak = child_peak_rss(command)
+    code, peak = child_peak_rss(untiled_command(name, size, gradient, EVALUATIONS, weights_path, folder))
     width, height = scaled_size(load_image(CONTENT, "content").size, size)  # as the engine sizes it
     return code, peak, width * height
 
@@ -73,8 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     weights_path = weights.locate(args.weights)
     machine = platform.processor() or platform.machine()
-    environment = {**tensorflow_env.settings(), **os.environ}  # what each engine run starts with
-    allocator = "BFC" if environment.get("TF_CPU_ALLOCATOR_USE_BFC") in ("1", "true") else "malloc"
+    allocator = tensorflow_env.allocator()  # what each engine run starts with
     print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, allocator: {allocator}, base {memory.BASE_BYTES // MIB} MiB")
     rows = []
     with tempfile.TemporaryDirectory() as folder:

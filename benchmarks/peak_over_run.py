@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nst_engine import conv_gradient, tensorflow_env, weights  # noqa: E402
+from memory_per_pixel import untiled_command  # noqa: E402
+
+from nst_engine import conv_gradient, memory, tensorflow_env, weights  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 
-EXAMPLES = ROOT / "examples"
-MIB = 1024 * 1024
+MIB = memory.MIB
 
 
 def high_water_mark(pid: int) -> int:
@@ -48,17 +49,11 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10, help="also print every this many steps")
     parser.add_argument("--weights", type=Path, help="VGG19 weights (default: where the engine finds them)")
     args = parser.parse_args()
-    environment = {**tensorflow_env.settings(), **os.environ}  # what the engine run starts with
-    allocator = "BFC" if environment.get("TF_CPU_ALLOCATOR_USE_BFC") in ("1", "true") else "malloc"
-    print(f"# {args.preset} at {args.size} px, float32, allocator: {allocator}", flush=True)
+    print(f"# {args.preset} at {args.size} px, float32, allocator: {tensorflow_env.allocator()}", flush=True)
+    gradient = args.conv_gradient or PRESETS[args.preset].conv_gradient
+    weights_path = weights.locate(args.weights)
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "nst_engine", "run", "--preset", args.preset, "--max-size", str(args.size)]
-        command += ["--precision", "float32", "--iterations", str(args.iterations), "--max-memory", "1T"]
-        command += ["--content", str(EXAMPLES / "tubingen.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")]
-        command += ["--output", str(Path(folder) / "o.png"), "--progress", "json"]
-        command += ["--weights", str(weights.locate(args.weights))]
-        if args.conv_gradient:
-            command += ["--conv-gradient", args.conv_gradient]
+        command = untiled_command(args.preset, args.size, gradient, args.iterations, weights_path, folder, "json")
         child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         last = 0
         for line in child.stdout:

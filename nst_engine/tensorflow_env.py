@@ -15,7 +15,8 @@ from . import cpu, memory
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 """TensorFlow's info and warning lines would bury the engine's own messages on stderr."""
 
-BFC_ALLOCATOR = {"TF_CPU_ALLOCATOR_USE_BFC": "1"}
+BFC_NAME = "TF_CPU_ALLOCATOR_USE_BFC"
+BFC_ALLOCATOR = {BFC_NAME: "1"}
 """TensorFlow's best-fit-with-coalescing allocator for tensors in main memory, instead of the C
 library's malloc, where TensorFlow uses its Eigen kernels (`cpu.eigen_convolutions`). One evaluation
 frees and allocates the same large tensors as the one before; the C library hands blocks over its
@@ -44,6 +45,13 @@ def settings() -> dict[str, str]:
     if total and total // memory.MIB > BFC_DEFAULT_LIMIT_MIB:
         wanted[BFC_LIMIT_NAME] = str(total // memory.MIB)
     return wanted
+
+
+def allocator() -> str:
+    """'BFC' or 'malloc': the allocator TensorFlow will use in an engine started from this process's
+    environment, the user's setting over the engine's default (TensorFlow reads "1" or "true")."""
+    value = {**settings(), **os.environ}.get(BFC_NAME, "")
+    return "BFC" if value.lower() in ("1", "true") else "malloc"
 
 
 def prepare() -> None:

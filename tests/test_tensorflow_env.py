@@ -9,7 +9,7 @@ import sys
 from conftest import ROOT
 from nst_engine import cpu, memory, tensorflow_env
 
-ALLOCATOR = "TF_CPU_ALLOCATOR_USE_BFC"
+ALLOCATOR = tensorflow_env.BFC_NAME
 
 PROBE = """
 from nst_engine import tensorflow_env
@@ -35,9 +35,13 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in (ALLOCATOR, tensorflow_env.BFC_LIMIT_NAME)}
 
 
-def test_tensorflow_allocates_as_prepare_decided():
-    """BFC where TensorFlow uses its Eigen kernels (an AVX2-only CPU), malloc where it uses oneDNN."""
-    assert probe_allocator(clean_env()) == ("bfc" if cpu.eigen_convolutions() else "malloc")
+def test_tensorflow_allocates_as_prepare_decided(monkeypatch):
+    """BFC where TensorFlow uses its Eigen kernels (an AVX2-only CPU), malloc where it uses oneDNN;
+    `allocator()`, which the benchmarks print, names the same one."""
+    used = probe_allocator(clean_env())
+    assert used == ("bfc" if cpu.eigen_convolutions() else "malloc")
+    monkeypatch.delenv(ALLOCATOR, raising=False)
+    assert tensorflow_env.allocator().lower() == used
 
 
 def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(pretend_cpu):
@@ -49,9 +53,12 @@ def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(pretend_cpu):
         assert tensorflow_env.settings()["TF_CPP_MIN_LOG_LEVEL"] == "2"
 
 
-def test_the_users_setting_wins():
+def test_the_users_setting_wins(monkeypatch):
     assert probe_allocator({**clean_env(), ALLOCATOR: "0"}) == "malloc"
     assert probe_allocator({**clean_env(), ALLOCATOR: "1"}) == "bfc"
+    for value, named in [("0", "malloc"), ("1", "BFC"), ("True", "BFC"), ("false", "malloc")]:
+        monkeypatch.setenv(ALLOCATOR, value)
+        assert tensorflow_env.allocator() == named
 
 
 def test_prepare_only_fills_in_what_is_unset(monkeypatch):
