@@ -67,9 +67,15 @@ class PeakRSS:
             self.peak = max(self.peak, self.current())
 
 
+def example(name: str) -> Path:
+    """An image named by its stem in examples/ ("the_scream"), or by its own path."""
+    path = Path(name)
+    return path if path.suffix else EXAMPLES / f"{name}.jpg"
+
+
 def load_pair(content_name: str, style_name: str):
-    content = load_image(EXAMPLES / f"{content_name}.jpg").rgb
-    style = load_image(EXAMPLES / f"{style_name}.jpg", "style").rgb
+    content = load_image(example(content_name)).rgb
+    style = load_image(example(style_name), "style").rgb
     return content, style
 
 
@@ -232,7 +238,7 @@ def main() -> None:
         nargs=2,
         action="append",
         metavar=("CONTENT", "STYLE"),
-        help="benchmark this pair of examples/ images instead (repeatable), e.g. starry_night the_scream",
+        help="benchmark this pair instead (repeatable): examples/ names, e.g. starry_night the_scream, or paths",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -257,8 +263,8 @@ def main() -> None:
         if args.styles:
             parser.error("--pair chooses the pairs itself; leave out --styles")
         names = sorted(path.stem for path in EXAMPLES.glob("*.jpg"))
-        if unknown := {name for pair in args.pair for name in pair} - set(names):
-            parser.error(f"no image {', '.join(sorted(unknown))} in examples/; choose from {', '.join(names)}")
+        if unknown := {name for pair in args.pair for name in pair if not example(name).is_file()}:
+            parser.error(f"no image {', '.join(sorted(unknown))}; give a path or one of examples/: {', '.join(names)}")
         pairs = [tuple(pair) for pair in args.pair]
     device = transfer.prepare_device()
     print(
@@ -274,7 +280,7 @@ def main() -> None:
     results = []
     for content_name, style_name in pairs:
         content, style = load_pair(content_name, style_name)
-        label = f"{content_name}+{style_name}"
+        label = f"{Path(content_name).stem}+{Path(style_name).stem}"
         print(f"{label}: tutorial, {tutorial_steps} steps at {size} px ...", flush=True)
         curve, tutorial_seconds, tutorial_loss, tutorial_rss = run_tutorial(
             tutorial_extractor, content, style, size, tutorial_steps, memory
