@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+# Red, yellow, blue, and off-white three times, so that about half the fields are white.
 PALETTE = [(221, 33, 38), (248, 206, 38), (32, 74, 158), (242, 240, 232), (242, 240, 232), (242, 240, 232)]
 LINE = (24, 22, 24)
 

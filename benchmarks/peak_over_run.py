@@ -24,20 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from memory_per_pixel import untiled_command  # noqa: E402
+from speed_vs_tutorial import proc_status_bytes  # noqa: E402
 
 from nst_engine import conv_gradient, memory, tensorflow_env, weights  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 
 MIB = memory.MIB
-
-
-def high_water_mark(pid: int) -> int:
-    """The process's peak resident memory so far, in bytes."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmHWM in /proc/{pid}/status: this script needs Linux")
 
 
 def main() -> None:
@@ -60,7 +52,7 @@ def main() -> None:
             event = json.loads(line)
             if event["event"] != "progress":
                 continue
-            peak, step = high_water_mark(child.pid), event["iteration"]
+            peak, step = proc_status_bytes("VmHWM", child.pid), event["iteration"]
             if peak > last or step % args.every == 0:
                 print(f"step {step}: {event['elapsed']:.1f} s, peak {peak / MIB:.0f} MiB", flush=True)
                 last = peak

@@ -43,6 +43,15 @@ EXAMPLES = ROOT / "examples"
 PAIRS = [("tubingen", "starry_night"), ("tubingen", "the_scream")]
 
 
+def proc_status_bytes(field: str, pid: int | str = "self") -> int:
+    """A memory figure of a process from /proc (Linux), in bytes: "VmRSS" now, "VmHWM" its peak so far."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/{pid}/status: this benchmark needs Linux")
+
+
 class PeakRSS:
     """Samples this process's resident memory every 20 ms; `peak` is the highest seen since reset."""
 
@@ -53,11 +62,7 @@ class PeakRSS:
 
     @staticmethod
     def current() -> int:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
+        return proc_status_bytes("VmRSS")
 
     def reset(self) -> None:
         self.peak = self.current()
