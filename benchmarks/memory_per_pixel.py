@@ -51,11 +51,18 @@ def parse_run(text: str) -> tuple[str, str]:
 
 
 def untiled_command(
-    name: str, size: int, gradient: str, iterations: int, weights_path: Path, folder: str, progress: str = "none"
+    name: str,
+    size: int,
+    gradient: str,
+    iterations: int,
+    weights_path: Path,
+    folder: str,
+    progress: str = "none",
+    precision: str = "float32",
 ) -> list[str]:
-    """The CLI run whose memory the plan's figures stand for: one untiled image, float32."""
+    """The CLI run whose memory the plan's figures stand for: one untiled image, float32 unless asked."""
     command = [sys.executable, "-m", "nst_engine", "run", "--preset", name, "--max-size", str(size)]
-    command += ["--conv-gradient", gradient, "--precision", "float32", "--iterations", str(iterations)]
+    command += ["--conv-gradient", gradient, "--precision", precision, "--iterations", str(iterations)]
     command += ["--content", str(CONTENT), "--style", str(EXAMPLES / "starry_night.jpg")]
     command += ["--max-memory", "1T", "--output", str(Path(folder) / "o.png"), "--progress", progress]
     return command + ["--weights", str(weights_path)]
