@@ -12,7 +12,8 @@ that same objective. Reported per pair: the default's time, the time the tutoria
 reach a loss as low as the default's final one, their ratio (">=" marks a lower bound: the default
 ended below anything the tutorial reached, so the tutorial's full time is used), both final losses,
 and peak RSS. The preview preset's time to its first image and each preset's peak memory at 512
-and 1024 px (in separate processes) come last.
+and 1024 px (in separate processes) come last. `--images DIR` also saves the tutorial's and each
+preset's final image at the working size, to look at side by side.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from nst_engine import cpu, schedule, tensorflow_env, weights  # noqa: E402
 from nst_engine import precision as precision_module  # noqa: E402
-from nst_engine.images import load_image, resize, scaled_size  # noqa: E402
+from nst_engine.images import RasterImage, load_image, resize, save_atomic, scaled_size  # noqa: E402
 from nst_engine.settings import DEFAULT_PRESET, PRESETS  # noqa: E402
 
 tensorflow_env.prepare()  # before TensorFlow loads, as the engine does
@@ -105,7 +106,8 @@ def tutorial_problem(style_name: str, size: int, content_name: str = "tubingen")
 
 
 def run_tutorial(extractor, content, style, size, iterations, memory):
-    """The tutorial preset, timed; returns [(seconds, loss)] per step and the final best loss."""
+    """The tutorial preset, timed; returns [(seconds, loss)] per step, the time, the best image's
+    loss, the peak RSS and the best image."""
     from nst_engine.optimizers import run_adam
 
     s = PRESETS["tutorial"]
@@ -118,7 +120,7 @@ def run_tutorial(extractor, content, style, size, iterations, memory):
     best = run_adam(objective, start, iterations, s.learning_rate, s.beta1, s.beta2, s.epsilon, record)
     seconds = time.perf_counter() - started
     final = objective.evaluate(best).total
-    return curve, seconds, final, memory.peak
+    return curve, seconds, final, memory.peak, best
 
 
 def run_preset(name, weights_path, content, style, size, precision, memory, extractors, device):
@@ -246,6 +248,7 @@ def main() -> None:
         help="benchmark this pair instead (repeatable): examples/ names, e.g. starry_night the_scream, or paths",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--images", type=Path, help="also save each run's image here, at the working size")
     args = parser.parse_args()
 
     from nst_engine import conv_gradient, transfer
@@ -271,6 +274,8 @@ def main() -> None:
         if unknown := {name for pair in args.pair for name in pair if not example(name).is_file()}:
             parser.error(f"no image {', '.join(sorted(unknown))}; give a path or one of examples/: {', '.join(names)}")
         pairs = [tuple(pair) for pair in args.pair]
+    if args.images:
+        args.images.mkdir(parents=True, exist_ok=True)
     device = transfer.prepare_device()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: {cpu.has_native_bfloat16()}, "
@@ -287,9 +292,11 @@ def main() -> None:
         content, style = load_pair(content_name, style_name)
         label = f"{Path(content_name).stem}+{Path(style_name).stem}"
         print(f"{label}: tutorial, {tutorial_steps} steps at {size} px ...", flush=True)
-        curve, tutorial_seconds, tutorial_loss, tutorial_rss = run_tutorial(
+        curve, tutorial_seconds, tutorial_loss, tutorial_rss, tutorial_image = run_tutorial(
             tutorial_extractor, content, style, size, tutorial_steps, memory
         )
+        if args.images:
+            save_atomic(RasterImage(tutorial_image), args.images / f"{label}_tutorial.png")
         print(f"  {tutorial_seconds:.0f} s, final loss {tutorial_loss:.4g}", flush=True)
         objective = tutorial_objective(tutorial_extractor, content, style, size)
         for precision in args.precisions:
@@ -297,6 +304,8 @@ def main() -> None:
                 args.preset, weights_path, content, style, size, precision, memory, extractors, device
             )
             loss = objective.evaluate(image).total
+            if args.images:
+                save_atomic(RasterImage(image), args.images / f"{label}_{args.preset}_{precision}.png")
             reached = time_to_reach(curve, loss)
             bound = reached is None
             ratio = (tutorial_seconds if bound else reached) / seconds
