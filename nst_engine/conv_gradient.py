@@ -11,7 +11,9 @@ The arithmetic is the same; only the kernel that computes it differs:
   sets the evaluation's peak memory.
 - `flipped`: the forward convolution with W', which works through the image block by block. With
   Eigen it needed a fifth to a third less memory and was a fifth to a third faster at 512 and
-  1024 px (docs/performance.md); with oneDNN it was slower, so it is not the choice there.
+  1024 px (docs/performance.md). With oneDNN it was no faster on an AVX-512 CPU that takes oneDNN
+  by itself, in float32 or bfloat16, and used up to 7 % more memory (slower still where oneDNN was
+  forced on an AVX2 CPU), so it is not the choice there.
 - `auto`: `flipped` where TensorFlow convolves on the CPU with Eigen, else `tensorflow`.
 
 The `tutorial` preset keeps `tensorflow`: it computes the tutorial's loop as the tutorial does.

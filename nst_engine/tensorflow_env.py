@@ -25,8 +25,8 @@ allocator keeps them for the next evaluation. Measured on an AVX2-only CPU (docs
 table of changes): 10–15 % less time per evaluation for `balanced`, 20–25 % for `tutorial`; peaks
 3–11 % lower at 512–1536 px with the presets' flipped-kernel gradient (5 % higher at 2048), but a
 fifth to a third higher with TensorFlow's own gradient kernel (`tutorial`) at 1024–1536 px, which
-`memory.py` plans for. Either way the peak levels off within the first 30 steps. With oneDNN
-(forced on there, as a stand-in for the AVX-512 CPUs that use it) it gained nothing, and where the
+`memory.py` plans for. Either way the peak levels off within the first 30 steps. With oneDNN it
+gained nothing, on an AVX-512 CPU that takes oneDNN by itself or forced on there, and where the
 CPU cannot be read it was not measured, so TensorFlow's default stays in both."""
 
 BFC_LIMIT_NAME = "TF_CPU_BFC_MEM_LIMIT_IN_MB"
