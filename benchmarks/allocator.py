@@ -1,11 +1,12 @@
-"""Seconds per step and peak memory of engine runs under each of TensorFlow's CPU allocators.
+"""Seconds per step and peak memory of engine runs with and without TensorFlow's BFC allocator.
 
 The engine asks for TensorFlow's BFC allocator where TensorFlow uses its Eigen kernels
-(`nst_engine/tensorflow_env.py`) and leaves the C library's malloc elsewhere. That choice rests on
-measurements of one kind of CPU; this script repeats them on any machine. Each run is the CLI,
-untiled, in a process of its own with `TF_CPU_ALLOCATOR_USE_BFC` set to 0 or 1; the allocators take
-turns, round after round, so that drift in the machine's state hits them alike. Per run: the median
-seconds per step from the fourth on (the first traces graphs) and the child's peak RSS from wait4.
+(`nst_engine/tensorflow_env.py`) and leaves TensorFlow's default elsewhere: oneDNN's allocator
+where TensorFlow uses oneDNN, the C library's malloc otherwise. This script measures that choice on
+any machine. Each run is the CLI, untiled, in a process of its own with `TF_CPU_ALLOCATOR_USE_BFC`
+set to 0 (TensorFlow's default) or 1 (BFC); the two take turns, round after round, so that drift in
+the machine's state hits them alike. Per run: the median seconds per step from the fourth on (the
+first traces graphs) and the child's peak RSS from wait4.
 
     .venv/bin/python benchmarks/allocator.py                                  # 512 px, twice each
     .venv/bin/python benchmarks/allocator.py --sizes 1024 --rounds 1 --runs tutorial balanced:auto
@@ -35,7 +36,8 @@ from nst_engine import precision as precision_module  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
 from nst_engine.tensorflow_env import BFC_NAME  # noqa: E402
 
-ALLOCATORS = {"malloc": "0", "BFC": "1"}
+DEFAULT_ALLOCATOR = "oneDNN" if cpu.onednn_enabled() else "malloc"  # TensorFlow's, without the setting
+ALLOCATORS = {DEFAULT_ALLOCATOR: "0", "BFC": "1"}
 SKIPPED_STEPS = 3
 
 
@@ -83,8 +85,8 @@ def main() -> None:
         parser.error(f"--iterations must be at least {SKIPPED_STEPS + 3}: the first {SKIPPED_STEPS} are not timed")
     weights_path = weights.locate(args.weights)
     machine = platform.processor() or platform.machine()
-    print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, engine's default allocator here: ", end="")
-    print("BFC" if cpu.eigen_convolutions() else "malloc", flush=True)
+    print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, the engine's allocator here: ", end="")
+    print("BFC" if cpu.eigen_convolutions() else DEFAULT_ALLOCATOR, flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size, name, precision, round_ in [

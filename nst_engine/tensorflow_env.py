@@ -25,9 +25,11 @@ allocator keeps them for the next evaluation. Measured on an AVX2-only CPU (docs
 table of changes): 10–15 % less time per evaluation for `balanced`, 20–25 % for `tutorial`; peaks
 3–11 % lower at 512–1536 px with the presets' flipped-kernel gradient (5 % higher at 2048), but a
 fifth to a third higher with TensorFlow's own gradient kernel (`tutorial`) at 1024–1536 px, which
-`memory.py` plans for. Either way the peak levels off within the first 30 steps. With oneDNN it
-gained nothing, on an AVX-512 CPU that takes oneDNN by itself or forced on there, and where the
-CPU cannot be read it was not measured, so TensorFlow's default stays in both."""
+`memory.py` plans for. Either way the peak levels off within the first 30 steps. Where TensorFlow
+uses oneDNN its default is not malloc but oneDNN's own allocator (`MklCPUAllocator`), which keeps
+large blocks in a BFC allocator of its own: asking for BFC there gained nothing, on an AVX-512 CPU
+that takes oneDNN by itself or with oneDNN forced on an AVX2 one, so TensorFlow's default stays.
+Where the CPU cannot be read it was not measured, so the default stays there too."""
 
 BFC_LIMIT_NAME = "TF_CPU_BFC_MEM_LIMIT_IN_MB"
 BFC_DEFAULT_LIMIT_MIB = 64 * 1024
@@ -48,10 +50,14 @@ def settings() -> dict[str, str]:
 
 
 def allocator() -> str:
-    """'BFC' or 'malloc': the allocator TensorFlow will use in an engine started from this process's
-    environment, the user's setting over the engine's default (TensorFlow reads "1" or "true")."""
+    """'BFC', 'oneDNN' or 'malloc': the allocator TensorFlow will use for tensors in main memory in an
+    engine started from this process's environment, the user's setting over the engine's default
+    (TensorFlow reads "1" or "true"). Without that setting TensorFlow takes oneDNN's allocator where
+    it uses oneDNN, else the C library's malloc."""
     value = {**settings(), **os.environ}.get(BFC_NAME, "")
-    return "BFC" if value.lower() in ("1", "true") else "malloc"
+    if value.lower() in ("1", "true"):
+        return "BFC"
+    return "oneDNN" if cpu.onednn_enabled() else "malloc"
 
 
 def prepare() -> None:

@@ -17,14 +17,18 @@ tensorflow_env.prepare()
 import tensorflow as tf
 tf.matmul(tf.ones((64, 64)), tf.ones((64, 64)))
 try:
-    print("bfc", tf.config.experimental.get_memory_info("CPU:0")["peak"])
+    print("counts", tf.config.experimental.get_memory_info("CPU:0")["peak"])
 except ValueError:  # the C library's malloc keeps no statistics
     print("malloc")
 """
 
+COUNTING = {"BFC": "counts", "oneDNN": "counts", "malloc": "malloc"}
+"""What the probe sees of each allocator: BFC, alone or inside oneDNN's, counts its bytes."""
+
 
 def probe_allocator(env: dict[str, str]) -> str:
-    """Which allocator TensorFlow used for a tensor in a fresh process started with `env`."""
+    """'counts' or 'malloc': whether TensorFlow's allocator for a tensor in a fresh process started
+    with `env` keeps statistics (BFC, or oneDNN's, which holds one) or is the C library's malloc."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
     )
@@ -36,12 +40,15 @@ def clean_env() -> dict[str, str]:
 
 
 def test_tensorflow_allocates_as_prepare_decided(monkeypatch):
-    """BFC where TensorFlow uses its Eigen kernels (an AVX2-only CPU), malloc where it uses oneDNN;
-    `allocator()`, which the benchmarks print, names the same one."""
-    used = probe_allocator(clean_env())
-    assert used == ("bfc" if cpu.eigen_convolutions() else "malloc")
+    """BFC where TensorFlow uses its Eigen kernels (an AVX2-only CPU); where it uses oneDNN, oneDNN's
+    own allocator; `allocator()`, which the benchmarks print, names the one TensorFlow took."""
     monkeypatch.delenv(ALLOCATOR, raising=False)
-    assert tensorflow_env.allocator().lower() == used
+    named = tensorflow_env.allocator()
+    if cpu.eigen_convolutions():
+        assert named == "BFC"
+    elif cpu.onednn_enabled():
+        assert named == "oneDNN"
+    assert probe_allocator(clean_env()) == COUNTING[named]
 
 
 def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(pretend_cpu):
@@ -53,10 +60,22 @@ def test_bfc_only_where_tensorflow_uses_eigen_on_a_known_cpu(pretend_cpu):
         assert tensorflow_env.settings()["TF_CPP_MIN_LOG_LEVEL"] == "2"
 
 
+def test_allocator_names_what_tensorflow_takes_on_each_kind_of_cpu(pretend_cpu, monkeypatch):
+    monkeypatch.delenv(ALLOCATOR, raising=False)
+    for onednn, flags, named in [
+        (False, {"avx2", "fma"}, "BFC"),  # Eigen: the engine asks for BFC
+        (True, {"avx512f", "avx512_vnni"}, "oneDNN"),  # TensorFlow's own choice, left alone
+        (False, (), "malloc"),  # a CPU that cannot be read: TensorFlow's default without oneDNN
+    ]:
+        pretend_cpu(onednn, flags)
+        assert tensorflow_env.allocator() == named
+
+
 def test_the_users_setting_wins(monkeypatch):
-    assert probe_allocator({**clean_env(), ALLOCATOR: "0"}) == "malloc"
-    assert probe_allocator({**clean_env(), ALLOCATOR: "1"}) == "bfc"
-    for value, named in [("0", "malloc"), ("1", "BFC"), ("True", "BFC"), ("false", "malloc")]:
+    default = "oneDNN" if cpu.onednn_enabled() else "malloc"  # TensorFlow's own choice without BFC
+    assert probe_allocator({**clean_env(), ALLOCATOR: "0"}) == COUNTING[default]
+    assert probe_allocator({**clean_env(), ALLOCATOR: "1"}) == COUNTING["BFC"]
+    for value, named in [("0", default), ("1", "BFC"), ("True", "BFC"), ("false", default)]:
         monkeypatch.setenv(ALLOCATOR, value)
         assert tensorflow_env.allocator() == named
 
@@ -66,7 +85,7 @@ def test_prepare_only_fills_in_what_is_unset(monkeypatch):
     monkeypatch.delenv(ALLOCATOR, raising=False)
     tensorflow_env.prepare()
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
-    assert os.environ[ALLOCATOR] == "1"
+    assert os.environ.get(ALLOCATOR) == ("1" if cpu.eigen_convolutions() else None)
 
 
 def test_allocator_limit_follows_ram_above_tensorflows_default(monkeypatch, pretend_cpu):
