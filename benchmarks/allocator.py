@@ -34,10 +34,9 @@ from memory_per_pixel import untiled_command  # noqa: E402
 from nst_engine import cpu, memory, weights  # noqa: E402
 from nst_engine import precision as precision_module  # noqa: E402
 from nst_engine.settings import PRESETS  # noqa: E402
-from nst_engine.tensorflow_env import BFC_NAME  # noqa: E402
+from nst_engine.tensorflow_env import BFC_NAME, allocator, default_allocator  # noqa: E402
 
-DEFAULT_ALLOCATOR = "oneDNN" if cpu.onednn_enabled() else "malloc"  # TensorFlow's, without the setting
-ALLOCATORS = {DEFAULT_ALLOCATOR: "0", "BFC": "1"}
+ALLOCATORS = {default_allocator(): "0", "BFC": "1"}  # TensorFlow's own choice, and BFC
 SKIPPED_STEPS = 3
 
 
@@ -54,9 +53,10 @@ def parse_run(text: str) -> tuple[str, str]:
     return name, precision
 
 
-def measure(command: list[str], allocator: str) -> tuple[float, int, float]:
-    """(median seconds per step after the first few, peak RSS in bytes, last loss) of one CLI run."""
-    env = {**os.environ, BFC_NAME: ALLOCATORS[allocator]}
+def measure(command: list[str], name: str) -> tuple[float, int, float]:
+    """(median seconds per step after the first few, peak RSS in bytes, last loss) of one CLI run
+    under the allocator `name` (a key of ALLOCATORS)."""
+    env = {**os.environ, BFC_NAME: ALLOCATORS[name]}
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     times, loss = [], float("nan")
     for line in child.stdout:
@@ -68,7 +68,7 @@ def measure(command: list[str], allocator: str) -> tuple[float, int, float]:
             print(f"  engine error: {event['message']}", file=sys.stderr)
     _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"the engine failed under {allocator}: {' '.join(command)}")
+        raise SystemExit(f"the engine failed under {name}: {' '.join(command)}")
     steps = [later - earlier for earlier, later in zip(times[SKIPPED_STEPS:], times[SKIPPED_STEPS + 1 :])]
     return statistics.median(steps), usage.ru_maxrss * 1024, loss
 
@@ -85,8 +85,7 @@ def main() -> None:
         parser.error(f"--iterations must be at least {SKIPPED_STEPS + 3}: the first {SKIPPED_STEPS} are not timed")
     weights_path = weights.locate(args.weights)
     machine = platform.processor() or platform.machine()
-    print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, the engine's allocator here: ", end="")
-    print("BFC" if cpu.eigen_convolutions() else DEFAULT_ALLOCATOR, flush=True)
+    print(f"# {machine}, oneDNN: {cpu.onednn_enabled()}, the engine's allocator here: {allocator()}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size, name, precision, round_ in [
@@ -94,19 +93,19 @@ def main() -> None:
         ]:
             gradient = PRESETS[name].conv_gradient
             command = untiled_command(name, size, gradient, args.iterations, weights_path, folder, "json", precision)
-            for allocator in ALLOCATORS:
-                seconds, peak, loss = measure(command, allocator)
-                rows.append((size, name, precision, allocator, seconds, peak, loss))
+            for allocator_name in ALLOCATORS:
+                seconds, peak, loss = measure(command, allocator_name)
+                rows.append((size, name, precision, allocator_name, seconds, peak, loss))
                 print(
-                    f"{name} {precision} {size} px, round {round_ + 1}, {allocator}: {seconds:.3f} s per step, "
+                    f"{name} {precision} {size} px, round {round_ + 1}, {allocator_name}: {seconds:.3f} s per step, "
                     f"peak {peak / memory.MIB:.0f} MiB, loss {loss:.6g}",
                     flush=True,
                 )
     print("\n| size | preset | precision | allocator | seconds per step | peak RSS | last loss |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for size, name, precision, allocator, seconds, peak, loss in rows:
+    for size, name, precision, allocator_name, seconds, peak, loss in rows:
         print(
-            f"| {size} | {name} | {precision} | {allocator} | {seconds:.3f} "
+            f"| {size} | {name} | {precision} | {allocator_name} | {seconds:.3f} "
             f"| {peak / memory.MIB:.0f} MiB | {loss:.6g} |"
         )
 

@@ -49,15 +49,18 @@ def settings() -> dict[str, str]:
     return wanted
 
 
+def default_allocator() -> str:
+    """'oneDNN' or 'malloc': what TensorFlow takes for tensors in main memory when nobody asks for
+    BFC: oneDNN's own allocator where it uses oneDNN, else the C library's malloc."""
+    return "oneDNN" if cpu.onednn_enabled() else "malloc"
+
+
 def allocator() -> str:
     """'BFC', 'oneDNN' or 'malloc': the allocator TensorFlow will use for tensors in main memory in an
     engine started from this process's environment, the user's setting over the engine's default
-    (TensorFlow reads "1" or "true"). Without that setting TensorFlow takes oneDNN's allocator where
-    it uses oneDNN, else the C library's malloc."""
+    (TensorFlow reads "1" or "true")."""
     value = {**settings(), **os.environ}.get(BFC_NAME, "")
-    if value.lower() in ("1", "true"):
-        return "BFC"
-    return "oneDNN" if cpu.onednn_enabled() else "malloc"
+    return "BFC" if value.lower() in ("1", "true") else default_allocator()
 
 
 def prepare() -> None:

@@ -72,7 +72,8 @@ def test_allocator_names_what_tensorflow_takes_on_each_kind_of_cpu(pretend_cpu, 
 
 
 def test_the_users_setting_wins(monkeypatch):
-    default = "oneDNN" if cpu.onednn_enabled() else "malloc"  # TensorFlow's own choice without BFC
+    default = tensorflow_env.default_allocator()
+    assert default == ("oneDNN" if cpu.onednn_enabled() else "malloc")
     assert probe_allocator({**clean_env(), ALLOCATOR: "0"}) == COUNTING[default]
     assert probe_allocator({**clean_env(), ALLOCATOR: "1"}) == COUNTING["BFC"]
     for value, named in [("0", default), ("1", "BFC"), ("True", "BFC"), ("false", default)]:
