@@ -1,4 +1,9 @@
-"""Cancellation: SIGTERM, SIGINT, or the parent closing our stdin stop the run at the next step."""
+"""Cancelling and finishing early, asked for from outside the run while it optimises.
+
+Cancel (SIGTERM, SIGINT, or the parent closing stdin): stop at the next step and write nothing.
+Finish (a line `finish` on stdin): stop optimising at the next step and write the image as it is,
+so that a painter who likes the preview need not wait for the rest (docs/protocol.md).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,17 @@ import stat
 import sys
 import threading
 
+FINISH_COMMAND = b"finish"
+
 
 class Cancellation:
-    """A flag set from signal handlers or a stdin watcher; the optimiser polls it every step."""
+    """Two flags set from signal handlers or a stdin watcher; the optimiser polls both every step.
+
+    Calling the object asks whether to cancel; `finishing()` whether to finish early."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._finish = threading.Event()
         self.reason = ""
 
     def __call__(self) -> bool:
@@ -24,6 +34,12 @@ class Cancellation:
             self.reason = reason
             self._event.set()
 
+    def finish(self) -> None:
+        self._finish.set()
+
+    def finishing(self) -> bool:
+        return self._finish.is_set()
+
     def install(self) -> None:
         """Handle SIGTERM/SIGINT, and watch stdin when it is a pipe (a terminal or /dev/null is not)."""
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -32,12 +48,19 @@ class Cancellation:
             threading.Thread(target=self._watch_stdin, name="stdin-watch", daemon=True).start()
 
     def _watch_stdin(self) -> None:
+        """Finish on a `finish` line; cancel at end of file unless a finish came first (the parent
+        asked for the result and then let go). Other lines are ignored: they may be commands of a
+        later protocol."""
+        pending = b""
         try:
-            while os.read(sys.stdin.fileno(), 4096):
-                pass
+            while chunk := os.read(sys.stdin.fileno(), 4096):
+                *lines, pending = (pending + chunk).split(b"\n")
+                if any(line.strip() == FINISH_COMMAND for line in lines):
+                    self.finish()
         except OSError:
             pass
-        self.cancel("stdin closed")
+        if not self.finishing():
+            self.cancel("stdin closed")
 
 
 def stdin_is_pipe() -> bool:

@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         preview_every=args.preview_every,
         preview_path=args.preview_path,
     )
-    output = run(request, reporter, cancellation)
+    output = run(request, reporter, cancellation, cancellation.finishing)
     reporter.done(str(output))
     return EXIT_OK
 

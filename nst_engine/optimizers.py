@@ -1,7 +1,7 @@
 """Minimising an objective over the image pixels: Adam (the tutorial's) and projected L-BFGS.
 
 Both keep every pixel inside the valid range, keep the best image seen, poll for cancellation
-before each evaluation, and report each evaluation through `on_step`.
+and for finishing early before each evaluation, and report each evaluation through `on_step`.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ def run_adam(
     epsilon: float = 0.1,
     on_step: StepCallback | None = None,
     should_stop: Callable[[], bool] = _no_stop,
+    should_finish: Callable[[], bool] = _no_stop,
 ) -> np.ndarray:
-    """The tutorial's loop: Adam on the pixels, clipped after every step; the best image seen."""
+    """The tutorial's loop: Adam on the pixels, clipped after every step; the best image seen
+    (the start, if finishing was asked for before the first step)."""
     image = tf.Variable(preprocess(start))
     m = tf.Variable(tf.zeros_like(image))
     v = tf.Variable(tf.zeros_like(image))
@@ -66,6 +68,8 @@ def run_adam(
     for iteration in range(1, iterations + 1):
         if should_stop():
             raise CancelledError()
+        if should_finish():
+            break
         terms = LossTerms(*(float(t) for t in step(tf.constant(float(iteration)))))
         if on_step:
             on_step(iteration, terms, lambda: deprocess(image.numpy()))
@@ -80,8 +84,10 @@ def run_lbfgs(
     on_step: StepCallback | None = None,
     should_stop: Callable[[], bool] = _no_stop,
     h0: lbfgs.Shape = lbfgs.identity,
+    should_finish: Callable[[], bool] = _no_stop,
 ) -> np.ndarray:
     """Projected L-BFGS in TensorFlow (`lbfgs.py`); `iterations` counts loss+gradient evaluations.
+    Returns the best image evaluated (the start, if finishing was asked for before the first).
 
     The history (2·`memory` 16-bit images) stays on TensorFlow's device with the image: no host
     round trip per evaluation, and an eighth of the memory a float64 history on the host needs.
@@ -92,10 +98,10 @@ def run_lbfgs(
     best = {"loss": np.inf, "x": None, "count": 0}
 
     def evaluate(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        if best["count"] >= iterations:
-            raise lbfgs.BudgetSpent
         if should_stop():
             raise CancelledError()
+        if best["count"] >= iterations or should_finish():
+            raise lbfgs.BudgetSpent
         values, grad = objective.loss_and_gradient(x)
         best["count"] += 1
         terms = LossTerms(*(float(v) for v in values))
@@ -116,4 +122,4 @@ def run_lbfgs(
         )
     except lbfgs.BudgetSpent:
         pass
-    return deprocess(best["x"].numpy())
+    return start if best["x"] is None else deprocess(best["x"].numpy())

@@ -19,6 +19,7 @@ class Reporter:
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.optimising_since = self.started
+        self.early = False  # whether the run was asked to finish before its last evaluation
 
     def timing(self, step) -> tuple[float, float]:
         """(elapsed, eta) in seconds; the rate is work (pixels × evaluations) per second so far."""
@@ -44,6 +45,11 @@ class Reporter:
 
     def preview(self, iteration: int, path: str) -> None:
         pass
+
+    def finished_early(self, evaluations: int, planned: int) -> None:
+        """Asked to finish, the run stopped optimising after `evaluations` of `planned`."""
+        self.early = True
+        self.log(f"finishing as asked: the result is the image after evaluation {evaluations} of {planned}")
 
     def done(self, output: str) -> None:
         pass
@@ -93,7 +99,8 @@ class JsonReporter(Reporter):
         self.emit("preview", iteration=iteration, path=path)
 
     def done(self, output) -> None:
-        self.emit("done", output=output, seconds=round(time.monotonic() - self.started, 3))
+        seconds = round(time.monotonic() - self.started, 3)
+        self.emit("done", output=output, seconds=seconds, finished_early=self.early)
 
     def error(self, error) -> None:
         self.emit("error", code=error.code, exit_code=error.exit_code, message=error.message)
@@ -129,6 +136,11 @@ class HumanReporter(Reporter):
             print("\r" + line + "\x1b[K", end=end, file=sys.stderr, flush=True)
         elif iteration == total or iteration % max(1, total // 20) == 0:
             self.log(line)
+
+    def finished_early(self, evaluations: int, planned: int) -> None:
+        if self.tty:
+            print(file=sys.stderr)  # end the status line
+        super().finished_early(evaluations, planned)
 
     def done(self, output) -> None:
         self.log(f"done in {_clock(time.monotonic() - self.started)}: {output}")

@@ -91,8 +91,16 @@ def prepare(request: RunRequest) -> PreparedRun:
     return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path, budget)
 
 
-def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[], bool]) -> Path:
-    """Optimise and write the output; raise CancelledError (writing nothing) when asked to stop."""
+def execute(
+    prepared: PreparedRun,
+    reporter: Reporter,
+    should_stop: Callable[[], bool],
+    should_finish: Callable[[], bool] = lambda: False,
+) -> Path:
+    """Optimise and write the output; raise CancelledError (writing nothing) when asked to stop.
+
+    When asked to finish, optimising ends at the next evaluation and the image as it is then is
+    written like a finished run's (`transfer.stylize`)."""
     request, settings = prepared.request, prepared.request.settings
     tensorflow_env.prepare()
     reporter.log("loading TensorFlow and VGG19")
@@ -106,12 +114,13 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
     gradient = conv_gradient.resolve(settings.conv_gradient, device)
     extractor = build_extractor(str(prepared.weights_path), dtype, gradient)
     final = prepared.stages[-1]
+    planned = sum(stage.evaluations for stage in prepared.stages)
     reporter.start(
         content_size=list(prepared.content.size),
         work_size=list(final.size),
         style_sizes=[list(size) for size in final.style_sizes],
         stage_sizes=[list(stage.size) for stage in prepared.stages],
-        iterations=sum(stage.evaluations for stage in prepared.stages),
+        iterations=planned,
         stage_tiles=[sum(len(boxes) for boxes in stage.boxes()) for stage in prepared.stages],
         max_memory=prepared.budget,
         preset=request.preset,
@@ -121,7 +130,10 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
         device=device,
     )
 
+    done = [0]  # evaluations so far
+
     def on_step(step) -> None:
+        done[0] = step.iteration
         reporter.progress(step)
         last = step.iteration == step.total
         if prepared.preview_path and step.iteration % request.preview_every == 0 and not last:
@@ -134,11 +146,21 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
     blend = settings.style_weights or (1.0,) * len(prepared.styles)
     try:
         result = transfer.stylize(
-            extractor, prepared.content.rgb, prepared.styles, blend, settings, prepared.stages, on_step, should_stop
+            extractor,
+            prepared.content.rgb,
+            prepared.styles,
+            blend,
+            settings,
+            prepared.stages,
+            on_step,
+            should_stop,
+            should_finish,
         )
     finally:
         if prepared.preview_path and request.preview_path is None:
             prepared.preview_path.unlink(missing_ok=True)
+    if should_finish() and done[0] < planned:
+        reporter.finished_early(done[0], planned)
     image = compose(prepared.content, result, prepared.mask, settings.preserve_colors, request.mask_output)
     if should_stop():
         raise CancelledError()
@@ -146,9 +168,14 @@ def execute(prepared: PreparedRun, reporter: Reporter, should_stop: Callable[[],
     return prepared.output
 
 
-def run(request: RunRequest, reporter: Reporter, should_stop: Callable[[], bool] = lambda: False) -> Path:
+def run(
+    request: RunRequest,
+    reporter: Reporter,
+    should_stop: Callable[[], bool] = lambda: False,
+    should_finish: Callable[[], bool] = lambda: False,
+) -> Path:
     """Prepare and execute; the output path on success, an EngineError otherwise."""
     prepared = prepare(request)
     if should_stop():
         raise CancelledError()
-    return execute(prepared, reporter, should_stop)
+    return execute(prepared, reporter, should_stop, should_finish)

@@ -87,11 +87,18 @@ def stylize(
     stages: list[Stage],
     on_step: Callable[[Step], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    should_finish: Callable[[], bool] = lambda: False,
 ) -> np.ndarray:
-    """Run every stage; return the final stage's image (float RGB at the last stage's size)."""
+    """Run every stage; return the final stage's image (float RGB at the last stage's size).
+
+    When `should_finish` turns true, the image as it is then is the result: the stage being
+    optimised, with the best image of the tile in hand blended in, at that stage's size (the
+    caller resizes it like any result). No further evaluation, tile or stage is started."""
     progress = _Progress(stages, on_step)
     result = None
     for index, stage in enumerate(stages, start=1):
+        if result is not None and should_finish():
+            break
         content_stage = resize(content, stage.size)
         styles_stage = [resize(style, size) for style, size in zip(styles, stage.style_sizes)]
         grams = gram_targets(extractor, styles_stage, blend, stage.tile_pixels or None)
@@ -99,11 +106,15 @@ def stylize(
             start = initial_image(content_stage, settings.init, settings.seed)
         else:
             start = np.clip(resize(result, stage.size), 0.0, 255.0)
-        result = _run_stage(extractor, stage, index, content_stage, grams, start, settings, progress, should_stop)
+        result = _run_stage(
+            extractor, stage, index, content_stage, grams, start, settings, progress, should_stop, should_finish
+        )
     return result
 
 
-def _run_stage(extractor, stage, index, content, grams, image, settings, progress, should_stop) -> np.ndarray:
+def _run_stage(
+    extractor, stage, index, content, grams, image, settings, progress, should_stop, should_finish
+) -> np.ndarray:
     """One stage: every tile in turn, its optimiser's best image blended into the stage's image
     (an untiled stage is one tile of weight 1, so its result is the optimiser's best image).
 
@@ -115,6 +126,8 @@ def _run_stage(extractor, stage, index, content, grams, image, settings, progres
     number = 0
     for boxes in stage.boxes():
         for box in boxes:
+            if number and should_finish():
+                return image
             number += 1
             x0, y0, x1, y1 = box
             objective = Objective.from_targets(
@@ -133,12 +146,14 @@ def _run_stage(extractor, stage, index, content, grams, image, settings, progres
                 return whole
 
             report = progress.reporter(index, number, tiles, (x1 - x0) * (y1 - y0), pasted)
-            tile = _optimise(objective, image[y0:y1, x0:x1], stage.iterations, settings, report, should_stop)
+            tile = _optimise(
+                objective, image[y0:y1, x0:x1], stage.iterations, settings, report, should_stop, should_finish
+            )
             image[y0:y1, x0:x1] = _blended(image, box, weight, tile)
     return image
 
 
-def _optimise(objective, start, iterations, settings, report, should_stop) -> np.ndarray:
+def _optimise(objective, start, iterations, settings, report, should_stop, should_finish) -> np.ndarray:
     if settings.optimizer == "adam":
         return run_adam(
             objective,
@@ -150,9 +165,10 @@ def _optimise(objective, start, iterations, settings, report, should_stop) -> np
             settings.epsilon,
             report,
             should_stop,
+            should_finish,
         )
     h0 = lbfgs.multiscale(settings.lbfgs_levels)
-    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop, h0)
+    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop, h0, should_finish)
 
 
 def prepare_device() -> str:

@@ -66,7 +66,7 @@ def test_events_parse_and_arrive_in_order(real_run):
     for index, event in enumerate(result.events):
         if event["event"] == "preview":
             assert result.events[index - 1] == {**result.events[index - 1], "iteration": event["iteration"]}
-    assert result.last["output"] == str(output)
+    assert result.last["output"] == str(output) and result.last["finished_early"] is False
 
 
 def test_a_real_run_lowers_the_style_loss_and_keeps_the_content(real_run, small_images, weights_path):
@@ -189,6 +189,51 @@ def test_cancellation_writes_nothing(how, weights_path, small_images, tmp_path):
     assert events[-2]["iteration"] < 100
     assert output.read_bytes() == b"the painter's old file"
     assert sorted(os.listdir(tmp_path)) == ["out.png"]  # no preview, no temporary files
+
+
+@pytest.mark.parametrize(
+    "extra, close_stdin",
+    [
+        ([], False),
+        (["--preset", "tutorial"], True),
+        (["--scales", "0.5,1"], False),
+        (["--tile-size", "80"], False),
+    ],
+    ids=["lbfgs", "adam-then-stdin-closed", "coarse-to-fine-in-first-stage", "tiled-in-first-tile"],
+)
+def test_finish_writes_the_image_as_it_is_now(extra, close_stdin, weights_path, small_images, tmp_path):
+    """A `finish` line on stdin: optimising stops at the next evaluation and the run ends as a
+    finished one, with the image as the last preview showed it, at the content's size; closing
+    stdin after it does not turn it into a cancel."""
+    output, preview = tmp_path / "out.png", tmp_path / "preview.png"
+    args = [
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", output, "--max-size", "128", "--iterations", "500", "--preview-every", "1",
+        "--preview-path", preview, "--progress", "json", *extra,
+    ]  # fmt: skip
+    process, lines = _start_and_wait_for_progress(args, iteration=8)
+    process.stdin.write("finish\n")
+    process.stdin.flush()
+    if close_stdin:
+        process.stdin.close()
+    process.wait(timeout=60)
+    rest, stderr = process.stdout.read(), process.stderr.read()
+    events = parse_events("".join(lines) + rest)
+    assert process.returncode == 0, stderr
+    assert events[-1]["event"] == "done" and events[-1]["finished_early"] is True
+    progress = [event for event in events if event["event"] == "progress"]
+    assert progress[-1]["iteration"] < 100
+    assert {event["stage"] for event in progress} == {1} and {event["tile"] for event in progress} == {1}
+    if "--tile-size" in extra:
+        assert events[0]["stage_tiles"][0] > 1
+    assert "finishing as asked" in stderr
+    content = read_rgba(small_images["tubingen"])
+    result, last_preview = read_rgba(output), read_rgba(preview)
+    assert result.shape == content.shape  # coarse to fine: the first stage's image, scaled up
+    if "--scales" not in extra:  # the preview is at the stage's size, here the content's
+        moved = np.abs(result - content)[..., :3].mean()
+        assert moved > 1.0  # painting had begun (in the first tile only, when tiled)...
+        assert np.abs(result - last_preview)[..., :3].mean() < 0.5 * moved  # ...and stopped where it was
 
 
 def test_human_progress_goes_to_stderr(weights_path, small_images, tmp_path):

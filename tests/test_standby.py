@@ -141,3 +141,19 @@ def test_missing_weights_are_reported_before_anything_loads(tmp_path):
     assert standby.finish(timeout=30) == 3
     assert [event["event"] for event in standby.events] == ["error"]
     assert standby.events[0]["code"] == "weights_missing" and "missing.h5" in standby.events[0]["message"]
+
+
+def test_a_finish_line_after_the_job_ends_it_with_the_image_as_it_is(small_images, tmp_path):
+    """The rest of stdin after the job line carries `finish` as it does for `run`. Sent with the
+    job, before any evaluation, the result is the start image, the content itself."""
+    standby = Standby()
+    assert standby.next_event()["event"] == "ready"
+    output = tmp_path / "out.png"
+    standby.send(json.dumps(_job(small_images, output, "--iterations", "500", "--max-size", "128")) + "\n")
+    standby.send("finish\n")
+    events = standby.events_until_end()
+    assert standby.finish() == 0, standby.stderr
+    assert events[-1]["event"] == "done" and events[-1]["finished_early"] is True
+    assert not [event for event in events if event["event"] == "progress"]
+    content = read_rgba(small_images["tubingen"])
+    assert np.abs(read_rgba(output) - content).max() <= 1.0

@@ -58,6 +58,10 @@ FULL_RESOLUTION_TIP = (
     "pixel size: sharper detail on large layers, but much slower. On a CPU a large canvas can take many "
     "minutes; the time left is shown below while it runs."
 )
+FINISH_TIP = (
+    "Happy with the preview? Stop painting now and add the layer from the image as it is: the result "
+    "then looks like the preview, at your layer's size. Cancel instead adds nothing."
+)
 
 
 def _format_eta(seconds) -> str:
@@ -78,6 +82,7 @@ class StyleDialog(QDialog):
         self.job: StyleJob | None = None
         self.standby: EngineProcess | None = None  # a warm engine, waiting for the next run
         self.last_result: JobResult | None = None
+        self.finishing = False  # the painter pressed "Finish now" during this run
         self._build()
         self.load_settings()
 
@@ -170,12 +175,16 @@ class StyleDialog(QDialog):
         self.run_button = QPushButton("Stylise")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.start_run)
+        self.finish_button = QPushButton("Finish now")
+        self.finish_button.setEnabled(False)
+        self.finish_button.setToolTip(FINISH_TIP)
+        self.finish_button.clicked.connect(self.finish_run)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_run)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
-        for button in (self.run_button, self.cancel_button, self.close_button):
+        for button in (self.run_button, self.finish_button, self.cancel_button, self.close_button):
             buttons.addWidget(button)
         outer.addLayout(buttons)
 
@@ -361,6 +370,14 @@ class StyleDialog(QDialog):
             self.message_label.setText("Cancelling…")
             self.job.cancel()
 
+    def finish_run(self) -> None:
+        """The painter likes the preview: stop painting and add the layer from the image as it is."""
+        if self.job is not None:
+            self.finishing = True
+            self.finish_button.setEnabled(False)
+            self.message_label.setText("Finishing: adding the layer from the image as it is now…")
+            self.job.finish()
+
     def stop_run(self) -> None:
         """Stop a running job now and wait until the engine has ended (its window is closing)."""
         if self.job is not None:
@@ -369,6 +386,8 @@ class StyleDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.finish_button.setEnabled(False)  # until the painter has seen a preview
+        self.finishing = False
         for widget in (
             self.style_combo,
             self.browse_button,
@@ -388,7 +407,8 @@ class StyleDialog(QDialog):
         done = int(event.get("iteration") or 0)
         self.progress_bar.setValue(int(100 * done / total))
         self.eta_label.setText(_format_eta(event.get("eta")))
-        self.message_label.setText(f"Painting… step {done} of {total}")
+        if not self.finishing:
+            self.message_label.setText(f"Painting… step {done} of {total}")
 
     def _on_preview(self, path: str) -> None:
         image = QImage(path)
@@ -397,6 +417,7 @@ class StyleDialog(QDialog):
                 THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
             self.preview_label.setPixmap(QPixmap.fromImage(scaled))
+            self.finish_button.setEnabled(self.job is not None and not self.finishing)
 
     def _on_finished(self, result: JobResult) -> None:
         self.last_result = result
@@ -405,7 +426,8 @@ class StyleDialog(QDialog):
         self.eta_label.setText("")
         if result.ok:
             self.progress_bar.setValue(100)
-            self.message_label.setText(f"Done: added the layer “{result.layer.name()}”.")
+            early = " from the image as it was when you finished" if result.finished_early else ""
+            self.message_label.setText(f"Done: added the layer “{result.layer.name()}”{early}.")
         else:
             self.progress_bar.setValue(0)
             self.message_label.setText(result.message)

@@ -32,6 +32,7 @@ class EngineResult:
     message: str = ""
     exit_code: int | None = None
     stderr_tail: str = ""
+    finished_early: bool = False  # the painter asked for the image as it was (:meth:`EngineProcess.finish`)
 
 
 class EngineProcess(QObject):
@@ -110,6 +111,13 @@ class EngineProcess(QObject):
         self.process.start(self.python, self._arguments)
         if self.process.waitForStarted(10000):
             self.pid = int(self.process.processId())
+
+    def finish(self) -> None:
+        """Ask the engine to stop optimising and write the image as it is now (a ``finish`` line on
+        its stdin, docs/protocol.md): the run then ends with ``done`` like any other."""
+        if self._done or self.request is None or self.process.state() == QProcess.ProcessState.NotRunning:
+            return
+        self.process.write(b"finish\n")
 
     def cancel(self) -> None:
         """Ask the engine to stop (SIGTERM and closing its stdin); kill it after a grace period."""
@@ -203,7 +211,8 @@ class EngineProcess(QObject):
         tail = self.stderr_tail()
         if done and exit_code == 0 and not crashed and not self._cancelled and self.request is not None:
             output = str(done.get("output") or self.request.output)
-            result = EngineResult(ok=True, output=output, exit_code=0, stderr_tail=tail)
+            early = bool(done.get("finished_early"))
+            result = EngineResult(ok=True, output=output, exit_code=0, stderr_tail=tail, finished_early=early)
         elif self._cancelled:
             result = EngineResult(
                 ok=False,

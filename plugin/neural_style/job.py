@@ -28,6 +28,7 @@ class JobResult:
     code: str = ""
     message: str = ""
     details: str = ""  # the engine's stderr tail, for a "details" view
+    finished_early: bool = False  # the layer holds the image as it was when the painter said "finish"
 
 
 class StyleJob(QObject):
@@ -108,6 +109,11 @@ class StyleJob(QObject):
     def cancel(self) -> None:
         if self.process is not None and self.result is None:
             self.process.cancel()
+
+    def finish(self) -> None:
+        """Stop painting and make the layer from the image as it is now (what the preview shows)."""
+        if self.process is not None and self.result is None:
+            self.process.finish()
 
     def stop(self, wait_ms: int = 3000) -> None:
         """Cancel and block until the engine has ended (kill it after ``wait_ms``); for shutdown
@@ -191,7 +197,7 @@ class StyleJob(QObject):
         except Exception as exc:  # noqa: BLE001
             self._finish(JobResult(False, code="internal", message=f"Unexpected problem: {exc}"))
             return
-        self._finish(JobResult(True, layer=layer, details=result.stderr_tail))
+        self._finish(JobResult(True, layer=layer, details=result.stderr_tail, finished_early=result.finished_early))
 
     def _finish(self, result: JobResult) -> None:
         if self.result is not None:

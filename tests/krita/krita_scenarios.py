@@ -416,6 +416,59 @@ def case_warm_engine(spec):
     return facts
 
 
+def case_finish_now(spec):
+    """The dialog's "Finish now": enabled once a preview is shown; pressed, the run stops and the
+    layer is made from the image as it is."""
+    from neural_style.dialog import StyleDialog
+
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+    settings = MemorySettings()
+    settings.set("engine_python", spec["engine"]["python"])
+    settings.set("engine_weights", spec["engine"]["weights"])
+    settings.set("preset", "balanced")
+    dlg = StyleDialog(document=doc, node=layer, settings=settings)
+    dlg.set_style(spec["style"])
+    before = snapshot(doc)
+    dlg.start_run()
+    job = dlg.job
+    facts = {"enabled_at_start": dlg.finish_button.isEnabled(), "progress": []}
+
+    def on_progress(event):
+        if not facts["progress"]:
+            facts["enabled_before_a_preview"] = dlg.finish_button.isEnabled()
+        facts["progress"].append([event.get("iteration"), event.get("total")])
+
+    def on_preview(_path):
+        if "enabled_at_preview" not in facts:
+            facts["enabled_at_preview"] = dlg.finish_button.isEnabled()
+            dlg.finish_button.click()
+            facts["enabled_after_press"] = dlg.finish_button.isEnabled()
+            facts["message_after_press"] = dlg.message_label.text()
+
+    job.progress.connect(on_progress)
+    job.preview.connect(on_preview)
+    if dlg.job is not None:
+        _wait(job.finished, 180)
+    result = dlg.last_result
+    after = snapshot(doc)
+    added = [node for node in after["nodes"] if node not in before["nodes"]]
+    facts.update(
+        ok=result.ok,
+        finished_early=result.finished_early,
+        message=dlg.message_label.text(),
+        layers_before=len(before["nodes"]),
+        layers_after=len(after["nodes"]),
+        added=added,
+        others_identical=[n for n in after["nodes"] if n not in added] == before["nodes"],
+        enabled_after_end=dlg.finish_button.isEnabled(),
+        leftovers=leftovers(),
+    )
+    if result.ok:
+        facts.update(layer_facts(doc, result.layer, layer))
+    return facts
+
+
 def case_dialog(spec):
     """The dialog's widgets (Qt offscreen): presets, samples, thumbnail, remembered settings."""
     from neural_style.dialog import StyleDialog

@@ -7,7 +7,15 @@ from krita_helpers import case, require_krita, require_weights, run_scenarios
 
 pytestmark = pytest.mark.krita
 
-ENGINE_CASES = ["whole_layer", "rect_selection", "ellipse_selection", "cancel", "weights_missing", "warm_engine"]
+ENGINE_CASES = [
+    "whole_layer",
+    "rect_selection",
+    "ellipse_selection",
+    "cancel",
+    "weights_missing",
+    "warm_engine",
+    "finish_now",
+]
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +203,22 @@ def test_the_dialog_runs_in_a_warm_engine_and_ends_it_when_closed(engine_results
     assert not facts["standby_after_close"] and facts["second_ended_after_close"]
     assert facts["third_pid"] and facts["third_ended_at_quit"]
     assert facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_finish_now_adds_the_layer_from_the_image_as_it_is(engine_results):
+    facts = case(engine_results, "finish_now")
+    assert not facts["enabled_at_start"] and not facts["enabled_before_a_preview"], "nothing to finish on yet"
+    assert facts["enabled_at_preview"] and not facts["enabled_after_press"]
+    assert "Finishing" in facts["message_after_press"]
+    assert facts["ok"] and facts["finished_early"], facts["message"]
+    assert "when you finished" in facts["message"]
+    iteration, total = facts["progress"][-1]
+    assert iteration < total // 2, "the run should stop soon after the press, not run to its end"
+    assert facts["layers_after"] == facts["layers_before"] + 1 and facts["others_identical"]
+    assert facts["bounds"] == [0, 0, 96, 64]
+    assert sum(facts["changed"]) > 0.5 * len(facts["changed"]), "the layer holds the painting as it was"
+    assert not facts["enabled_after_end"] and facts["leftovers"] == []
 
 
 @pytest.mark.weights
