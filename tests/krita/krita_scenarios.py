@@ -368,10 +368,8 @@ def _ended_within(pid, seconds: float) -> bool:
     return not process_alive(pid)
 
 
-def case_warm_engine(spec):
-    """The dialog keeps a warm engine: shown, it starts one; Stylise runs in it; another waits for
-    the next run; closing the dialog ends that one, and so does Krita's quit handler."""
-    from neural_style import engine
+def _dialog_on_a_new_layer(spec, preset: str):
+    """A new document with one colourful layer, and the dialog on it with the test's engine and style."""
     from neural_style.dialog import StyleDialog
 
     doc = new_doc()
@@ -379,9 +377,18 @@ def case_warm_engine(spec):
     settings = MemorySettings()
     settings.set("engine_python", spec["engine"]["python"])
     settings.set("engine_weights", spec["engine"]["weights"])
-    settings.set("preset", "preview")
+    settings.set("preset", preset)
     dlg = StyleDialog(document=doc, node=layer, settings=settings)
     dlg.set_style(spec["style"])
+    return doc, layer, dlg
+
+
+def case_warm_engine(spec):
+    """The dialog keeps a warm engine: shown, it starts one; Stylise runs in it; another waits for
+    the next run; closing the dialog ends that one, and so does Krita's quit handler."""
+    from neural_style import engine
+
+    doc, layer, dlg = _dialog_on_a_new_layer(spec, "preview")
     dlg.show()
     first = dlg.standby
     facts = {"standby_started": first is not None}
@@ -419,16 +426,7 @@ def case_warm_engine(spec):
 def case_finish_now(spec):
     """The dialog's "Finish now": enabled once a preview is shown; pressed, the run stops and the
     layer is made from the image as it is."""
-    from neural_style.dialog import StyleDialog
-
-    doc = new_doc()
-    layer = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
-    settings = MemorySettings()
-    settings.set("engine_python", spec["engine"]["python"])
-    settings.set("engine_weights", spec["engine"]["weights"])
-    settings.set("preset", "balanced")
-    dlg = StyleDialog(document=doc, node=layer, settings=settings)
-    dlg.set_style(spec["style"])
+    doc, layer, dlg = _dialog_on_a_new_layer(spec, "balanced")
     before = snapshot(doc)
     dlg.start_run()
     job = dlg.job
