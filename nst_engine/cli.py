@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     out = r.add_argument_group("progress")
     out.add_argument("--progress", choices=["human", "json", "none"], default="human")
     out.add_argument("--preview-every", type=int, default=0, metavar="N", help="write a preview every N iterations")
+    out.add_argument(
+        "--preview-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="but at most one every S seconds (for fast GPUs; default 0: no limit)",
+    )
     out.add_argument("--preview-path", type=Path, help="default: <output stem>.preview.png, removed at the end")
 
     s = commands.add_parser(
@@ -173,6 +180,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         mask_output=args.mask_output,
         weights=args.weights,
         preview_every=args.preview_every,
+        preview_seconds=args.preview_seconds,
         preview_path=args.preview_path,
     )
     output = run(request, reporter, cancellation, cancellation.finishing)

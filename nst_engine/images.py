@@ -188,8 +188,11 @@ def check_output_path(path: str | os.PathLike, needs_alpha: bool) -> Path:
     return path
 
 
-def save_atomic(image: RasterImage, path: str | os.PathLike) -> Path:
-    """Write to a temporary file beside `path`, then rename: a half-written image never exists."""
+def save_atomic(image: RasterImage, path: str | os.PathLike, quick: bool = False) -> Path:
+    """Write to a temporary file beside `path`, then rename: a half-written image never exists.
+
+    `quick` (previews, overwritten seconds later): PNG at zlib level 1 instead of Pillow's 6, a
+    third of the time (28 against 85 ms at 512x384) for 8 % more bytes."""
     path = Path(path)
     rgb = to_uint8(image.rgb)
     if image.alpha is not None:
@@ -201,7 +204,7 @@ def save_atomic(image: RasterImage, path: str | os.PathLike) -> Path:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
-            pil.save(handle, format=fmt)
+            pil.save(handle, format=fmt, **({"compress_level": 1} if quick and fmt == "PNG" else {}))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, 0o666 & ~_umask())

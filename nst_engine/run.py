@@ -6,6 +6,8 @@ so a mistake costs the user a second, not a model load.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ class RunRequest:
     mask_output: str = "blend"
     weights: str | None = None
     preview_every: int = 0
+    preview_seconds: float = 0.0  # at most one preview this often (on a fast GPU, writing them costs more)
     preview_path: Path | None = None
 
 
@@ -75,6 +78,8 @@ def prepare(request: RunRequest) -> PreparedRun:
         raise BadInputError(f"--mask-output must be 'blend' or 'cutout', not {request.mask_output!r}")
     if request.preview_every < 0:
         raise BadInputError(f"--preview-every must not be negative, not {request.preview_every}")
+    if not (math.isfinite(request.preview_seconds) and request.preview_seconds >= 0):
+        raise BadInputError(f"--preview-seconds must be a number of seconds, 0 or more, not {request.preview_seconds}")
     content = load_image(request.content, "content")
     styles = [_flatten_on_white(load_image(path, "style")) for path in request.styles]
     mask = load_mask(request.mask, content.size) if request.mask else None
@@ -131,17 +136,21 @@ def execute(
     )
 
     done = [0]  # evaluations so far
+    previewed = [-math.inf]  # when the last preview was written (time.monotonic)
 
     def on_step(step) -> None:
         done[0] = step.iteration
         reporter.progress(step)
-        last = step.iteration == step.total
-        if prepared.preview_path and step.iteration % request.preview_every == 0 and not last:
-            rgb = step.current()
-            if settings.preserve_colors:
-                rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
-            save_atomic(RasterImage(rgb), prepared.preview_path)
-            reporter.preview(step.iteration, str(prepared.preview_path))
+        if not prepared.preview_path or step.iteration % request.preview_every or step.iteration == step.total:
+            return
+        if time.monotonic() - previewed[0] < request.preview_seconds:
+            return
+        rgb = step.current()
+        if settings.preserve_colors:
+            rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
+        save_atomic(RasterImage(rgb), prepared.preview_path, quick=True)
+        previewed[0] = time.monotonic()
+        reporter.preview(step.iteration, str(prepared.preview_path))
 
     blend = settings.style_weights or (1.0,) * len(prepared.styles)
     try:

@@ -61,6 +61,7 @@ CASES = {
     "memory size without a unit we know": (["--max-memory", "lots"], "usage", 2),
     "memory ceiling too low": (["--max-memory", "500M"], "memory_too_small", 2),
     "tiny tiles": (["--tile-size", "8"], "bad_option", 2),
+    "negative preview seconds": (["--preview-every", "2", "--preview-seconds", "-1"], "bad_option", 2),
     "weights of the wrong hash": (["--weights", "{wrong_weights}"], "weights_invalid", 3),
     "weights file missing": (["--weights", "{tmp}/none.h5"], "weights_missing", 3),
 }

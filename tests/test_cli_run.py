@@ -236,6 +236,19 @@ def test_finish_writes_the_image_as_it_is_now(extra, close_stdin, weights_path, 
         assert np.abs(result - last_preview)[..., :3].mean() < 0.5 * moved  # ...and stopped where it was
 
 
+@pytest.mark.parametrize("seconds, previews", [("0", [1, 2, 3, 4, 5]), ("3600", [1])])
+def test_preview_seconds_keeps_previews_apart(seconds, previews, weights_path, small_images, tmp_path):
+    """`--preview-seconds` drops a due preview when the last one is more recent than that (on a
+    fast GPU they would otherwise cost more than the evaluations); 0 keeps every one."""
+    result = run_engine(
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", tmp_path / "out.png", "--max-size", "64", "--iterations", "6",
+        "--preview-every", "1", "--preview-seconds", seconds, "--progress", "json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [event["iteration"] for event in result.of("preview")] == previews
+
+
 def test_human_progress_goes_to_stderr(weights_path, small_images, tmp_path):
     result = run_engine(
         "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],

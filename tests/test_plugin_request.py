@@ -78,6 +78,7 @@ def test_the_engine_accepts_the_plugins_arguments():
     parsed = build_parser().parse_args(args[2:])
     assert parsed.max_size == 384
     assert parsed.full_resolution is True
+    assert parsed.preview_every == 10 and parsed.preview_seconds == 2.0  # a GPU is not slowed by previews
     plain = build_parser().parse_args(request().arguments()[2:])
     assert plain.max_size is None and not plain.full_resolution
 
