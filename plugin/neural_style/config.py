@@ -27,9 +27,11 @@ PRESETS = [
     ("tutorial", "Best (tutorial)", "the classic full-quality run: slow on a CPU"),
 ]
 DEFAULT_PRESET = "balanced"
-PREVIEW_EVERY = {"preview": 5}
+PREVIEW_EVERY = {"preview": 5, "balanced": 5}
 """Evaluations between two preview images in the dialog, where a preset differs from the usual
-10: Quick preview's 30 evaluations are recognisably stylised after 5, so it shows them then."""
+10: L-BFGS's image is recognisably stylised after 5 evaluations (Quick preview at 256 px and
+Balanced at 512 px), so the painter sees it then and can Finish now; Best's Adam steps change the
+picture slowly, so 10 of them. `request.PREVIEW_SECONDS` keeps fast GPUs from writing too many."""
 DEFAULT_PREVIEW_EVERY = 10
 
 

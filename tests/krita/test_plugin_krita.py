@@ -85,8 +85,8 @@ def test_dialog_widgets_and_remembered_settings(basic_results):
     assert facts["remembered_engine"] == "/opt/engine/bin/python"
     assert "not found" in facts["bad_engine_message"] and facts["run_enabled_after_error"]
     assert facts["recent"] and facts["recent"][0].endswith("starry_night.jpg")
-    # Quick preview's 30 evaluations show an image every 5, the longer presets every 10
-    assert facts["preview_intervals"] == {"preview": "5", "balanced": "10", "tutorial": "10"}
+    # L-BFGS's presets show an image every 5 evaluations, the tutorial's Adam every 10 steps
+    assert facts["preview_intervals"] == {"preview": "5", "balanced": "5", "tutorial": "10"}
 
 
 def test_dialog_working_size_and_full_resolution(basic_results):
