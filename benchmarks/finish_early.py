@@ -1,0 +1,111 @@
+"""The ratio at every quality a painter might stop at with Finish now (a benchmark, not a test).
+
+    .venv/bin/python benchmarks/finish_early.py                        # tubingen + the_scream, 512 px
+    .venv/bin/python benchmarks/finish_early.py --style starry_night --precision float32
+    .venv/bin/python benchmarks/finish_early.py --size 256 --steps 300  # a quick look
+
+`speed_vs_tutorial.py` times the default preset to its end, against the tutorial's loss after its
+1000 steps. A painter who watches the preview and presses Finish now stops earlier, at whatever
+quality is good enough, so the ratio at each loss on the way matters too. In one process: the
+`tutorial` preset runs, its loss recorded against wall time after every step; then the default
+preset runs, its loss recorded after every evaluation. For the tutorial's loss after each of a few
+step counts, it prints the tutorial's time to it, the default's first evaluation at or below it
+(its running minimum) and the time to that, and their ratio.
+
+The default's loss is the one it optimises: the tutorial's objective at the working size, the same
+function in float32 (its last stage, untiled, is that objective; `evaluations_to_target.py` relies
+on the same). In bfloat16 (`auto` on CPUs with native bfloat16) it reads about 2 % above the
+float32 objective, so the default's evaluation counts there are a little pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from speed_vs_tutorial import PeakRSS, load_pair, run_tutorial  # noqa: E402
+
+from nst_engine import schedule, weights  # noqa: E402
+from nst_engine.settings import DEFAULT_PRESET, PRESETS  # noqa: E402
+
+CHECKPOINTS = (25, 50, 100, 250, 500, 750, 1000)
+
+
+def run_default(extractor, content, style, size: int, precision: str) -> list[tuple[float, float]]:
+    """The default preset through the engine's driver; [(seconds, loss)] after each evaluation."""
+    from nst_engine import transfer
+
+    settings = replace(PRESETS[DEFAULT_PRESET], max_size=size, precision=precision)
+    stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
+    curve: list[tuple[float, float]] = []
+    started = time.perf_counter()
+    transfer.stylize(
+        extractor,
+        content,
+        [style],
+        [1.0],
+        settings,
+        stages,
+        lambda step: curve.append((time.perf_counter() - started, step.terms.total)),
+    )
+    return curve
+
+
+def first_at_or_below(curve: list[tuple[float, float]], target: float) -> tuple[int, float] | None:
+    """(evaluation number from 1, seconds) where the running minimum of `curve` first reaches `target`."""
+    return next(((n, seconds) for n, (seconds, loss) in enumerate(curve, start=1) if loss <= target), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--content", default="tubingen")
+    parser.add_argument("--style", default="the_scream")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=1000, help="the tutorial's steps")
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
+    args = parser.parse_args()
+
+    from nst_engine import conv_gradient, precision, transfer
+    from nst_engine.objective import build_extractor
+
+    device = transfer.prepare_device()
+    dtype = precision.resolve(args.precision)
+    gradient = conv_gradient.resolve(PRESETS[DEFAULT_PRESET].conv_gradient, device)
+    content, style = load_pair(args.content, args.style)
+    path = str(weights.locate())
+    print(f"{args.content} + {args.style}, {args.size} px: tutorial, {args.steps} steps ...", flush=True)
+    tutorial, seconds, _loss, _rss, _image = run_tutorial(
+        build_extractor(path, "float32"), content, style, args.size, args.steps, PeakRSS()
+    )
+    print(f"  {seconds:.0f} s", flush=True)
+    print(f"{DEFAULT_PRESET}, {dtype} convolutions, {gradient} gradient kernel ...", flush=True)
+    default = run_default(build_extractor(path, dtype, gradient), content, style, args.size, args.precision)
+    print(f"  {default[-1][0]:.0f} s, {len(default)} evaluations", flush=True)
+
+    print(
+        f"\n| tutorial steps | tutorial loss | tutorial s | {DEFAULT_PRESET} evaluations | {DEFAULT_PRESET} s | ratio |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    best = float("inf")
+    for step, (seconds, loss) in enumerate(tutorial, start=1):
+        best = min(best, loss)
+        if step not in CHECKPOINTS and step != len(tutorial):
+            continue
+        reached = first_at_or_below(default, best)
+        if reached is None:
+            print(f"| {step} | {best:.4g} | {seconds:.0f} | not reached | — | < {seconds / default[-1][0]:.1f} |")
+        else:
+            evaluations, default_seconds = reached
+            print(
+                f"| {step} | {best:.4g} | {seconds:.0f} | {evaluations} | {default_seconds:.0f} | "
+                f"{seconds / default_seconds:.1f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
