@@ -23,42 +23,29 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_tutorial import PeakRSS, load_pair, run_tutorial  # noqa: E402
+from speed_vs_tutorial import PeakRSS, evaluations_to_reach, load_pair, run_preset, run_tutorial  # noqa: E402
 
-from nst_engine import schedule, weights  # noqa: E402
-from nst_engine.settings import DEFAULT_PRESET, PRESETS  # noqa: E402
+from nst_engine import weights  # noqa: E402
+from nst_engine.settings import DEFAULT_PRESET  # noqa: E402
 
 CHECKPOINTS = (25, 50, 100, 250, 500, 750, 1000)
 
 
-def run_default(extractor, content, style, size: int, precision: str) -> list[tuple[float, float]]:
-    """The default preset through the engine's driver; [(seconds, loss)] after each evaluation."""
-    from nst_engine import transfer
-
-    settings = replace(PRESETS[DEFAULT_PRESET], max_size=size, precision=precision)
-    stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
+def run_default(weights_path, content, style, size: int, precision: str, device: str):
+    """The default preset as `speed_vs_tutorial.py` runs it; ([(seconds, loss)] after each
+    evaluation, the precision and the gradient kernel it resolved to)."""
     curve: list[tuple[float, float]] = []
     started = time.perf_counter()
-    transfer.stylize(
-        extractor,
-        content,
-        [style],
-        [1.0],
-        settings,
-        stages,
-        lambda step: curve.append((time.perf_counter() - started, step.terms.total)),
+    record = lambda step: curve.append((time.perf_counter() - started, step.terms.total))  # noqa: E731
+    seconds, _image, _rss, dtype, gradient = run_preset(
+        DEFAULT_PRESET, weights_path, content, style, size, precision, PeakRSS(), {}, device, record
     )
-    return curve
-
-
-def first_at_or_below(curve: list[tuple[float, float]], target: float) -> tuple[int, float] | None:
-    """(evaluation number from 1, seconds) where the running minimum of `curve` first reaches `target`."""
-    return next(((n, seconds) for n, (seconds, loss) in enumerate(curve, start=1) if loss <= target), None)
+    set_up = time.perf_counter() - started - seconds  # reading the weights: the tutorial's clock leaves it out too
+    return [(at - set_up, loss) for at, loss in curve], dtype, gradient
 
 
 def main() -> None:
@@ -70,22 +57,20 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     args = parser.parse_args()
 
-    from nst_engine import conv_gradient, precision, transfer
+    from nst_engine import transfer
     from nst_engine.objective import build_extractor
 
     device = transfer.prepare_device()
-    dtype = precision.resolve(args.precision)
-    gradient = conv_gradient.resolve(PRESETS[DEFAULT_PRESET].conv_gradient, device)
     content, style = load_pair(args.content, args.style)
-    path = str(weights.locate())
+    path = weights.locate()
     print(f"{args.content} + {args.style}, {args.size} px: tutorial, {args.steps} steps ...", flush=True)
     tutorial, seconds, _loss, _rss, _image = run_tutorial(
-        build_extractor(path, "float32"), content, style, args.size, args.steps, PeakRSS()
+        build_extractor(str(path), "float32"), content, style, args.size, args.steps, PeakRSS()
     )
-    print(f"  {seconds:.0f} s", flush=True)
-    print(f"{DEFAULT_PRESET}, {dtype} convolutions, {gradient} gradient kernel ...", flush=True)
-    default = run_default(build_extractor(path, dtype, gradient), content, style, args.size, args.precision)
-    print(f"  {default[-1][0]:.0f} s, {len(default)} evaluations", flush=True)
+    print(f"  {seconds:.0f} s\n{DEFAULT_PRESET}, --precision {args.precision} ...", flush=True)
+    default, dtype, gradient = run_default(path, content, style, args.size, args.precision, device)
+    print(f"  {default[-1][0]:.0f} s, {len(default)} evaluations, {dtype}, {gradient} gradient kernel", flush=True)
+    default_losses = [loss for _seconds, loss in default]
 
     print(
         f"\n| tutorial steps | tutorial loss | tutorial s | {DEFAULT_PRESET} evaluations | {DEFAULT_PRESET} s | ratio |"
@@ -96,11 +81,11 @@ def main() -> None:
         best = min(best, loss)
         if step not in CHECKPOINTS and step != len(tutorial):
             continue
-        reached = first_at_or_below(default, best)
-        if reached is None:
+        evaluations = evaluations_to_reach(default_losses, best)
+        if evaluations is None:
             print(f"| {step} | {best:.4g} | {seconds:.0f} | not reached | — | < {seconds / default[-1][0]:.1f} |")
         else:
-            evaluations, default_seconds = reached
+            default_seconds = default[evaluations - 1][0]
             print(
                 f"| {step} | {best:.4g} | {seconds:.0f} | {evaluations} | {default_seconds:.0f} | "
                 f"{seconds / default_seconds:.1f} |"

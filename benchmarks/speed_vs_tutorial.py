@@ -123,9 +123,10 @@ def run_tutorial(extractor, content, style, size, iterations, memory):
     return curve, seconds, final, memory.peak, best
 
 
-def run_preset(name, weights_path, content, style, size, precision, memory, extractors, device):
+def run_preset(name, weights_path, content, style, size, precision, memory, extractors, device, on_step=None):
     """A preset through the engine's own multi-stage driver, with the precision and gradient kernel
-    that the CLI would resolve; returns (seconds, best image, peak RSS, precision, gradient)."""
+    that the CLI would resolve; returns (seconds, best image, peak RSS, precision, gradient).
+    `on_step` receives each evaluation's `transfer.Step`, as the CLI's reporter does."""
     from nst_engine import conv_gradient, transfer
     from nst_engine.objective import build_extractor
 
@@ -137,7 +138,7 @@ def run_preset(name, weights_path, content, style, size, precision, memory, extr
     stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
     memory.reset()
     started = time.perf_counter()
-    image = transfer.stylize(extractors[dtype, gradient], content, [style], [1.0], settings, stages)
+    image = transfer.stylize(extractors[dtype, gradient], content, [style], [1.0], settings, stages, on_step)
     return time.perf_counter() - started, image, memory.peak, dtype, gradient
 
 

@@ -192,7 +192,7 @@ def save_atomic(image: RasterImage, path: str | os.PathLike, quick: bool = False
     """Write to a temporary file beside `path`, then rename: a half-written image never exists.
 
     `quick` (previews, overwritten seconds later): PNG at zlib level 1 instead of Pillow's 6, a
-    third of the time (28 against 85 ms at 512x384) for 8 % more bytes."""
+    third of the time (25 against 75 ms at 512x384 on a 2-core AVX2 EPYC) for 8 % more bytes."""
     path = Path(path)
     rgb = to_uint8(image.rgb)
     if image.alpha is not None:

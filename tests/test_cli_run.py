@@ -239,7 +239,7 @@ def test_finish_writes_the_image_as_it_is_now(extra, close_stdin, weights_path, 
 @pytest.mark.parametrize("seconds, previews", [("0", [1, 2, 3, 4, 5]), ("3600", [1])])
 def test_preview_seconds_keeps_previews_apart(seconds, previews, weights_path, small_images, tmp_path):
     """`--preview-seconds` drops a due preview when the last one is more recent than that (on a
-    fast GPU they would otherwise cost more than the evaluations); 0 keeps every one."""
+    fast GPU they would otherwise cost nearly as much as the evaluations); 0 keeps every one."""
     result = run_engine(
         "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
         "--output", tmp_path / "out.png", "--max-size", "64", "--iterations", "6",
