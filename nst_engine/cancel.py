@@ -16,41 +16,51 @@ import threading
 FINISH_COMMAND = b"finish"
 
 
-class Cancellation:
-    """Two flags set from signal handlers or a stdin watcher; the optimiser polls both every step.
+class RunControl:
+    """What the optimiser asks before every evaluation: cancel (stop, write nothing) or finish
+    (stop, write the image as it is). This base asks for neither: scripts, tests and benchmarks
+    that run to the end pass nothing and get `UNINTERRUPTED`."""
 
-    Calling the object asks whether to cancel; `finishing()` whether to finish early."""
+    def cancelled(self) -> bool:
+        return False
+
+    def finishing(self) -> bool:
+        return False
+
+
+UNINTERRUPTED = RunControl()
+
+
+class Interruptions(RunControl):
+    """The command line's control: two flags set from signal handlers or a stdin watcher."""
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._cancel = threading.Event()
         self._finish = threading.Event()
-        self.reason = ""
 
-    def __call__(self) -> bool:
-        return self._event.is_set()
-
-    def cancel(self, reason: str) -> None:
-        if not self._event.is_set():
-            self.reason = reason
-            self._event.set()
-
-    def finish(self) -> None:
-        self._finish.set()
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     def finishing(self) -> bool:
         return self._finish.is_set()
 
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def finish(self) -> None:
+        self._finish.set()
+
     def install(self) -> None:
         """Handle SIGTERM/SIGINT, and watch stdin when it is a pipe (a terminal or /dev/null is not)."""
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda number, _frame: self.cancel(signal.Signals(number).name))
+            signal.signal(signum, lambda _number, _frame: self.cancel())
         if stdin_is_pipe():
             threading.Thread(target=self._watch_stdin, name="stdin-watch", daemon=True).start()
 
     def _watch_stdin(self) -> None:
-        """Finish on a `finish` line; cancel at end of file unless a finish came first (the parent
-        asked for the result and then let go). Other lines are ignored: they may be commands of a
-        later protocol."""
+        """Finish on a `finish` line (the last one may lack its newline); cancel at end of file
+        unless a finish came first (the parent asked for the result and then let go). Other lines
+        are ignored: they may be commands of a later protocol."""
         pending = b""
         try:
             while chunk := os.read(sys.stdin.fileno(), 4096):
@@ -59,8 +69,10 @@ class Cancellation:
                     self.finish()
         except OSError:
             pass
+        if pending.strip() == FINISH_COMMAND:
+            self.finish()
         if not self.finishing():
-            self.cancel("stdin closed")
+            self.cancel()
 
 
 def stdin_is_pipe() -> bool:

@@ -6,13 +6,15 @@ The protocol that front ends rely on (JSON events, exit codes, cancellation) is 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from . import __version__, memory, standby, weights
-from .cancel import Cancellation
+from .cancel import Interruptions
 from .errors import EXIT_OK, BadInputError, EngineError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .run import RunRequest, run
@@ -168,8 +170,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(args: argparse.Namespace, reporter: Reporter) -> int:
-    cancellation = Cancellation()
-    cancellation.install()
+    interruptions = Interruptions()
+    interruptions.install()
     request = RunRequest(
         content=args.content,
         styles=args.style,
@@ -183,15 +185,15 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         preview_seconds=args.preview_seconds,
         preview_path=args.preview_path,
     )
-    output = run(request, reporter, cancellation, cancellation.finishing)
+    output = run(request, reporter, interruptions)
     reporter.done(str(output))
     return EXIT_OK
 
 
 def _standby(args: argparse.Namespace, reporter: Reporter) -> int:
     """Load, say `ready`, then run the one job that arrives on stdin (or exit when none does)."""
-    if args.idle_timeout <= 0:
-        raise BadInputError(f"--idle-timeout must be greater than 0, not {args.idle_timeout}")
+    if not (math.isfinite(args.idle_timeout) and 0 < args.idle_timeout <= threading.TIMEOUT_MAX):
+        raise BadInputError(f"--idle-timeout must be a number of seconds above 0, not {args.idle_timeout}")
     path = weights.locate(args.weights)
     device = standby.load(str(path), reporter)
     reporter.ready(device=device, idle_timeout=args.idle_timeout)
@@ -200,7 +202,13 @@ def _standby(args: argparse.Namespace, reporter: Reporter) -> int:
         reporter.log("standby: no run arrived; exiting")
         return EXIT_OK
     reporter.restart_clock()
-    return _run(build_parser().parse_args(["run", *standby.job_arguments(line)]), reporter)
+    try:
+        job = build_parser().parse_args(["run", *standby.job_arguments(line)])
+    except SystemExit:  # --help: argparse would print it and exit 0, without the protocol's last event
+        raise BadInputError("the job line asks for help, not a run: send `nst-engine run` arguments", "usage") from None
+    if job.weights is None:  # the weights the standby checked and loaded, unless the job names others
+        job.weights = str(path)
+    return _run(job, reporter)
 
 
 def _weights(args: argparse.Namespace, reporter: Reporter) -> int:

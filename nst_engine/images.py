@@ -7,6 +7,7 @@ in 0..1 (H, W) or None for opaque images.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ class RasterImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def open_checked(path: str | os.PathLike, role: str, expected_size: tuple[int, int] | None = None) -> Image.Image:
-    """Open `path` lazily and refuse what cannot be an image we can work on, before decoding it."""
+def open_checked(path: str | os.PathLike, role: str, min_side: int = MIN_SIDE) -> Image.Image:
+    """Open `path` lazily and refuse what cannot be an image we can work on, before decoding it.
+
+    A mask passes `min_side=1`: it must have the content's size, and saying so is the better message."""
     path = Path(path)
     if not path.exists():
         raise BadInputError(f"{role} image {path} does not exist: check the path", "input_missing")
@@ -59,21 +62,15 @@ def open_checked(path: str | os.PathLike, role: str, expected_size: tuple[int, i
             "input_unreadable",
         ) from None
     width, height = image.size
-    if expected_size is not None and image.size != expected_size:
-        raise BadInputError(
-            f"{role} is {width}x{height} but the content is {expected_size[0]}x{expected_size[1]}: "
-            f"export the {role} at the content's size",
-            "mask_size_mismatch",
-        )
     if width * height > MAX_INPUT_PIXELS:
         raise BadInputError(
             f"{role} image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
             f"limit of {MAX_INPUT_PIXELS / 1e6:.0f}: scale it down first",
             "image_too_large",
         )
-    if min(width, height) < MIN_SIDE:
+    if min(width, height) < min_side:
         raise BadInputError(
-            f"{role} image is {width}x{height} pixels: it needs at least {MIN_SIDE} pixels on each side",
+            f"{role} image is {width}x{height} pixels: it needs at least {min_side} pixels on each side",
             "image_too_small",
         )
     return image
@@ -91,19 +88,29 @@ def _decode(image: Image.Image, path: Path, role: str) -> Image.Image:
 
 
 def _to_float(image: Image.Image) -> RasterImage:
-    """Convert any Pillow mode (RGB, RGBA, L, LA, P, CMYK, 1, I;16, I, F) to RasterImage."""
+    """Convert any Pillow mode (RGB, RGBA, L, LA, P, CMYK, 1, I;16, I, F) to RasterImage.
+
+    Alpha is kept only where some pixel is not fully opaque: an opaque alpha channel carries
+    nothing, and would keep the result from being written as JPEG."""
     mode = image.mode
     if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         grey = np.asarray(image, dtype=np.float32)
-        peak = 65535.0 if mode != "F" and grey.max(initial=0) > 255 else 255.0
-        if mode == "F" and grey.max(initial=0) <= 1.0:
-            peak = 1.0
+        if mode.startswith("I;16"):  # 16 bits per pixel whatever the values: a dark photo stays dark
+            peak = 65535.0
+        elif mode == "I":  # 32-bit integers: 8- or 16-bit data widened, told apart by their range
+            peak = 65535.0 if grey.max(initial=0) > 255 else 255.0
+        else:  # floating point: 0..1 or 0..255
+            peak = 1.0 if grey.max(initial=0) <= 1.0 else 255.0
         grey = np.clip(grey * (255.0 / peak), 0, 255)
         return RasterImage(np.repeat(grey[:, :, None], 3, axis=2))
-    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info)
+    # Palette, grey and RGB images can carry transparency too: a tRNS chunk, a GIF's clear colour.
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        mode in ("P", "L", "RGB") and "transparency" in image.info
+    )
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        return RasterImage(rgba[:, :, :3].copy(), rgba[:, :, 3] / 255.0)
+        alpha = rgba[:, :, 3] / 255.0
+        return RasterImage(rgba[:, :, :3].copy(), alpha if alpha.min(initial=1.0) < 1.0 else None)
     return RasterImage(np.asarray(image.convert("RGB"), dtype=np.float32))
 
 
@@ -115,9 +122,17 @@ def load_image(path: str | os.PathLike, role: str = "content") -> RasterImage:
 
 
 def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
-    """Load a grey-level mask (white = stylise) of exactly `size`; alpha, if any, multiplies it."""
+    """Load a grey-level mask (white = stylise) of exactly `size`; alpha, if any, multiplies it.
+
+    The size is compared after EXIF orientation is applied, as the content's is."""
     path = Path(path)
-    image = _decode(open_checked(path, "mask", expected_size=size), path, "mask")
+    image = _decode(open_checked(path, "mask", min_side=1), path, "mask")
+    if image.size != tuple(size):
+        raise BadInputError(
+            f"mask is {image.size[0]}x{image.size[1]} but the content is {size[0]}x{size[1]}: "
+            "export the mask at the content's size",
+            "mask_size_mismatch",
+        )
     raster = _to_float(image)
     mask = luminance(raster.rgb) / 255.0
     if raster.alpha is not None:
@@ -172,6 +187,13 @@ def check_output_path(path: str | os.PathLike, needs_alpha: bool) -> Path:
             f"the content has transparency but {fmt} cannot store it: write the output as .png",
             "output_unwritable",
         )
+    try:  # some formats Pillow names cannot take a colour image, or have no writer installed
+        Image.new("RGBA" if needs_alpha else "RGB", (MIN_SIDE, MIN_SIDE)).save(io.BytesIO(), format=fmt)
+    except Exception as exc:  # noqa: BLE001 - any failure here is the format's, reported as such
+        raise BadInputError(
+            f"output {path.name}: Pillow cannot write a colour image as {fmt} ({exc}): use .png",
+            "output_unwritable",
+        ) from None
     folder = path.parent
     if not folder.is_dir():
         raise BadInputError(f"output folder {folder} does not exist: create it first", "output_unwritable")

@@ -12,16 +12,13 @@ import numpy as np
 import tensorflow as tf
 
 from . import lbfgs
+from .cancel import UNINTERRUPTED, RunControl
 from .errors import CancelledError
 from .objective import LossTerms, Objective
 from .vgg19 import BGR_MEANS, deprocess, preprocess
 
 # on_step(evaluation number within this run, loss terms, fetch-the-current-image-as-RGB)
 StepCallback = Callable[[int, LossTerms, Callable[[], np.ndarray]], None]
-
-
-def _no_stop() -> bool:
-    return False
 
 
 def adam_update(var, grad, m, v, step, learning_rate, beta1, beta2, epsilon) -> None:
@@ -41,8 +38,7 @@ def run_adam(
     beta2: float = 0.999,
     epsilon: float = 0.1,
     on_step: StepCallback | None = None,
-    should_stop: Callable[[], bool] = _no_stop,
-    should_finish: Callable[[], bool] = _no_stop,
+    control: RunControl = UNINTERRUPTED,
 ) -> np.ndarray:
     """The tutorial's loop: Adam on the pixels, clipped after every step; the best image seen
     (the start, if finishing was asked for before the first step)."""
@@ -66,9 +62,9 @@ def run_adam(
         return total, content, style, tv
 
     for iteration in range(1, iterations + 1):
-        if should_stop():
+        if control.cancelled():
             raise CancelledError()
-        if should_finish():
+        if control.finishing():
             break
         terms = LossTerms(*(float(t) for t in step(tf.constant(float(iteration)))))
         if on_step:
@@ -82,9 +78,8 @@ def run_lbfgs(
     iterations: int,
     memory: int = 10,
     on_step: StepCallback | None = None,
-    should_stop: Callable[[], bool] = _no_stop,
     h0: lbfgs.Shape = lbfgs.identity,
-    should_finish: Callable[[], bool] = _no_stop,
+    control: RunControl = UNINTERRUPTED,
 ) -> np.ndarray:
     """Projected L-BFGS in TensorFlow (`lbfgs.py`); `iterations` counts loss+gradient evaluations.
     Returns the best image evaluated (the start, if finishing was asked for before the first).
@@ -98,9 +93,9 @@ def run_lbfgs(
     best = {"loss": np.inf, "x": None, "count": 0}
 
     def evaluate(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        if should_stop():
+        if control.cancelled():
             raise CancelledError()
-        if best["count"] >= iterations or should_finish():
+        if best["count"] >= iterations or control.finishing():
             raise lbfgs.BudgetSpent
         values, grad = objective.loss_and_gradient(x)
         best["count"] += 1

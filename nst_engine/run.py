@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import memory, schedule, tensorflow_env, weights
+from .cancel import UNINTERRUPTED, RunControl
 from .colors import keep_colors
 from .compose import compose
 from .errors import BadInputError, CancelledError
@@ -64,6 +64,19 @@ def _flatten_on_white(image: RasterImage) -> np.ndarray:
     return image.rgb * alpha + 255.0 * (1.0 - alpha)
 
 
+def _check_preview_is_its_own_file(preview: Path, request: RunRequest) -> None:
+    """Previews are overwritten during the run and, unless `--preview-path` names them, removed
+    at its end: they must never be the output or one of the inputs."""
+    others = [("--output", request.output), ("--content", request.content), ("--mask", request.mask)]
+    others += [("--style", style) for style in request.styles]
+    for option, path in others:
+        if path is not None and Path(path).resolve() == preview.resolve():
+            raise BadInputError(
+                f"the preview would be written to {preview}, which is the {option} file: give another --preview-path",
+                "bad_option",
+            )
+
+
 def prepare(request: RunRequest) -> PreparedRun:
     """Load and check every input without TensorFlow; raise an EngineError on the first problem."""
     settings = request.settings
@@ -90,6 +103,7 @@ def prepare(request: RunRequest) -> PreparedRun:
     if request.preview_every:
         preview_path = request.preview_path or output.with_name(output.stem + ".preview.png")
         preview_path = check_output_path(preview_path, needs_alpha=False)
+        _check_preview_is_its_own_file(preview_path, request)
     budget = memory.budget(settings.max_memory)
     stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings, budget)
     weights_path = weights.locate(request.weights)
@@ -99,8 +113,7 @@ def prepare(request: RunRequest) -> PreparedRun:
 def execute(
     prepared: PreparedRun,
     reporter: Reporter,
-    should_stop: Callable[[], bool],
-    should_finish: Callable[[], bool] = lambda: False,
+    control: RunControl = UNINTERRUPTED,
 ) -> Path:
     """Optimise and write the output; raise CancelledError (writing nothing) when asked to stop.
 
@@ -112,7 +125,7 @@ def execute(
     from . import conv_gradient, precision, transfer
     from .objective import build_extractor
 
-    if should_stop():
+    if control.cancelled():
         raise CancelledError()
     device = transfer.prepare_device()
     dtype = precision.resolve(settings.precision)
@@ -162,29 +175,33 @@ def execute(
             settings,
             prepared.stages,
             on_step,
-            should_stop,
-            should_finish,
+            control,
         )
     finally:
         if prepared.preview_path and request.preview_path is None:
             prepared.preview_path.unlink(missing_ok=True)
-    if should_finish() and done[0] < planned:
+    if control.finishing() and done[0] < planned:
         reporter.finished_early(done[0], planned)
     image = compose(prepared.content, result, prepared.mask, settings.preserve_colors, request.mask_output)
-    if should_stop():
+    if control.cancelled():
         raise CancelledError()
-    save_atomic(image, prepared.output)
+    try:
+        save_atomic(image, prepared.output)
+    except OSError as exc:  # checked writable at the start; the disk may have filled up since
+        raise BadInputError(
+            f"could not write {prepared.output} ({exc.strerror or exc}): free some disk space or choose another folder",
+            "output_unwritable",
+        ) from None
     return prepared.output
 
 
 def run(
     request: RunRequest,
     reporter: Reporter,
-    should_stop: Callable[[], bool] = lambda: False,
-    should_finish: Callable[[], bool] = lambda: False,
+    control: RunControl = UNINTERRUPTED,
 ) -> Path:
     """Prepare and execute; the output path on success, an EngineError otherwise."""
     prepared = prepare(request)
-    if should_stop():
+    if control.cancelled():
         raise CancelledError()
-    return execute(prepared, reporter, should_stop, should_finish)
+    return execute(prepared, reporter, control)

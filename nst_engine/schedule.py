@@ -80,11 +80,12 @@ def _checked(size: tuple[int, int], longest: int, role: str) -> tuple[int, int]:
 def cut_edges(length: int, count: int, shift: float = 0.0, grid: int = 1) -> list[int]:
     """0, the boundaries of `count` equal pieces moved by `shift` pieces (0 ≤ shift < 1), length.
 
-    Boundaries are rounded to multiples of `grid` (the style Gram pieces align to VGG19's strides).
+    Boundaries are rounded to multiples of `grid` (the style Gram pieces align to VGG19's strides);
+    none is closer than `grid` to the end, where it would leave a piece too thin for the strides.
     """
     step = length / count
     cuts = {grid * math.floor((i + shift) * step / grid + 0.5) for i in range(count + 1)}
-    return [0, *sorted(c for c in cuts if 0 < c < length), length]
+    return [0, *sorted(c for c in cuts if 0 < c <= length - grid), length]
 
 
 def _spans(length: int, count: int, shift: float, overlap: int) -> list[tuple[int, int]]:
@@ -179,11 +180,6 @@ def plan(
 ) -> list[Stage]:
     """The stages of a run, coarsest first, tiled where a stage would exceed `budget` bytes."""
     budget = budget if budget is not None else memory.budget(settings.max_memory)
-    tile_pixels = memory.tile_pixels(
-        budget, content_size[0] * content_size[1], settings.optimizer, settings.conv_gradient
-    )
-    if settings.tile_size:
-        tile_pixels = min(tile_pixels, settings.tile_size**2)
     wanted: list[tuple[int, int]] = []  # (longest side, evaluations)
     for scale, iterations in zip(settings.scales, settings.iterations):
         wanted.append((max(1, round(settings.max_size * scale)), iterations))
@@ -193,9 +189,15 @@ def plan(
         for longest in _refine_sizes(content_size, wanted[-1][0]):
             wanted.append((longest, evaluations))
             evaluations = max(settings.refine_iterations // 4, evaluations // 2, 1)
+    sizes = [_checked(content_size, longest, "content") for longest, _ in wanted]
+    # The whole-image arrays are the largest of the content and a stage (a working size above the
+    # content's own scales it up).
+    canvas = max(content_size[0] * content_size[1], *(w * h for w, h in sizes))
+    tile_pixels = memory.tile_pixels(budget, canvas, settings.optimizer, settings.conv_gradient)
+    if settings.tile_size:
+        tile_pixels = min(tile_pixels, settings.tile_size**2)
     stages = []
-    for index, (longest, iterations) in enumerate(wanted):
-        size = _checked(content_size, longest, "content")
+    for index, ((longest, iterations), size) in enumerate(zip(wanted, sizes)):
         matching = max(1, round(longest * settings.style_scale))
         if index >= len(settings.scales):
             # Refining: the style at the matching scale, but never blown up past its own pixels

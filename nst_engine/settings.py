@@ -73,6 +73,8 @@ class Settings:
                 raise BadInputError(f"--{name} must be in [0, 1), not {getattr(self, name)}")
         if self.tile_size is not None and self.tile_size < 64:
             raise BadInputError(f"--tile-size must be at least 64 pixels, not {self.tile_size}")
+        if self.seed is not None and self.seed < 0:
+            raise BadInputError(f"--seed must be 0 or more, not {self.seed}")
         if self.max_size < 16:
             raise BadInputError(f"--max-size must be at least 16 pixels, not {self.max_size}")
         if any(not isinstance(n, int) or n < 1 for n in self.iterations):

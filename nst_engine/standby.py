@@ -41,7 +41,7 @@ def wait_for_job(timeout: float) -> str | None:
     """The first line on stdin, or None at end of file or after `timeout` seconds.
 
     Read byte by byte without Python's buffering, so that nothing after the line is swallowed:
-    the rest of stdin is the run's cancel channel (see `cancel.Cancellation`). A thread makes the
+    the rest of stdin is the run's cancel channel (see `cancel.Interruptions`). A thread makes the
     timeout work on every platform (`select` does not take pipes on Windows)."""
     found: list[bytes | None] = []
 

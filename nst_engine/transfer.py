@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import lbfgs
+from .cancel import UNINTERRUPTED, RunControl
 from .images import resize
 from .objective import LossTerms, Objective, content_targets, gram_targets
 from .optimizers import run_adam, run_lbfgs
@@ -86,18 +87,17 @@ def stylize(
     settings: Settings,
     stages: list[Stage],
     on_step: Callable[[Step], None] | None = None,
-    should_stop: Callable[[], bool] = lambda: False,
-    should_finish: Callable[[], bool] = lambda: False,
+    control: RunControl = UNINTERRUPTED,
 ) -> np.ndarray:
     """Run every stage; return the final stage's image (float RGB at the last stage's size).
 
-    When `should_finish` turns true, the image as it is then is the result: the stage being
+    When `control` asks to finish, the image as it is then is the result: the stage being
     optimised, with the best image of the tile in hand blended in, at that stage's size (the
     caller resizes it like any result). No further evaluation, tile or stage is started."""
     progress = _Progress(stages, on_step)
     result = None
     for index, stage in enumerate(stages, start=1):
-        if result is not None and should_finish():
+        if result is not None and control.finishing():
             break
         content_stage = resize(content, stage.size)
         styles_stage = [resize(style, size) for style, size in zip(styles, stage.style_sizes)]
@@ -106,15 +106,11 @@ def stylize(
             start = initial_image(content_stage, settings.init, settings.seed)
         else:
             start = np.clip(resize(result, stage.size), 0.0, 255.0)
-        result = _run_stage(
-            extractor, stage, index, content_stage, grams, start, settings, progress, should_stop, should_finish
-        )
+        result = _run_stage(extractor, stage, index, content_stage, grams, start, settings, progress, control)
     return result
 
 
-def _run_stage(
-    extractor, stage, index, content, grams, image, settings, progress, should_stop, should_finish
-) -> np.ndarray:
+def _run_stage(extractor, stage, index, content, grams, image, settings, progress, control) -> np.ndarray:
     """One stage: every tile in turn, its optimiser's best image blended into the stage's image
     (an untiled stage is one tile of weight 1, so its result is the optimiser's best image).
 
@@ -126,7 +122,7 @@ def _run_stage(
     number = 0
     for boxes in stage.boxes():
         for box in boxes:
-            if number and should_finish():
+            if number and control.finishing():
                 return image
             number += 1
             x0, y0, x1, y1 = box
@@ -146,14 +142,12 @@ def _run_stage(
                 return whole
 
             report = progress.reporter(index, number, tiles, (x1 - x0) * (y1 - y0), pasted)
-            tile = _optimise(
-                objective, image[y0:y1, x0:x1], stage.iterations, settings, report, should_stop, should_finish
-            )
+            tile = _optimise(objective, image[y0:y1, x0:x1], stage.iterations, settings, report, control)
             image[y0:y1, x0:x1] = _blended(image, box, weight, tile)
     return image
 
 
-def _optimise(objective, start, iterations, settings, report, should_stop, should_finish) -> np.ndarray:
+def _optimise(objective, start, iterations, settings, report, control) -> np.ndarray:
     if settings.optimizer == "adam":
         return run_adam(
             objective,
@@ -164,11 +158,10 @@ def _optimise(objective, start, iterations, settings, report, should_stop, shoul
             settings.beta2,
             settings.epsilon,
             report,
-            should_stop,
-            should_finish,
+            control,
         )
     h0 = lbfgs.multiscale(settings.lbfgs_levels)
-    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, should_stop, h0, should_finish)
+    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, h0, control)
 
 
 def prepare_device() -> str:

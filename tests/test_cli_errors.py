@@ -27,6 +27,8 @@ def files(tmp_path, small_images):
     Image.new("1", (12000, 9000)).save(huge)  # 108 megapixels, a few kilobytes on disk
     mask = tmp_path / "mask.png"
     Image.new("L", (10, 10), 255).save(mask)
+    named_like_a_preview = tmp_path / "out.preview.png"  # where a run writing out.png puts its previews
+    Image.open(small_images["starry_night"]).save(named_like_a_preview)
     wrong_weights = tmp_path / "wrong.h5"
     wrong_weights.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 1000)
     return {
@@ -39,6 +41,7 @@ def files(tmp_path, small_images):
         "mask": mask,
         "style": small_images["starry_night"],
         "wrong_weights": wrong_weights,
+        "named_like_a_preview": named_like_a_preview,
         "out": tmp_path / "out.png",
     }
 
@@ -62,6 +65,15 @@ CASES = {
     "memory ceiling too low": (["--max-memory", "500M"], "memory_too_small", 2),
     "tiny tiles": (["--tile-size", "8"], "bad_option", 2),
     "negative preview seconds": (["--preview-every", "2", "--preview-seconds", "-1"], "bad_option", 2),
+    "negative seed": (["--seed", "-1", "--init", "noise"], "bad_option", 2),
+    "an output format that takes no colour": (["--output", "{tmp}/out.xbm"], "output_unwritable", 2),
+    "preview over the output": (["--preview-every", "1", "--preview-path", "{out}"], "bad_option", 2),
+    "preview over the content": (["--preview-every", "1", "--preview-path", "{ok}"], "bad_option", 2),
+    "default preview over the style": (
+        ["--style", "{named_like_a_preview}", "--preview-every", "1"],
+        "bad_option",
+        2,
+    ),
     "weights of the wrong hash": (["--weights", "{wrong_weights}"], "weights_invalid", 3),
     "weights file missing": (["--weights", "{tmp}/none.h5"], "weights_missing", 3),
 }
@@ -114,6 +126,14 @@ def test_existing_output_survives_a_failed_run(files):
     result = run_engine("run", "--content", files["one"], "--style", files["style"], "--output", files["out"], *FAST)
     assert result.returncode == 2
     assert files["out"].read_bytes() == b"precious"
+
+
+def test_inputs_survive_a_preview_path_that_names_them(files):
+    before = files["ok"].read_bytes()
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
+    result = run_engine(*args, "--preview-every", "1", "--preview-path", files["ok"])
+    assert result.returncode == 2 and "--content" in result.last["message"]
+    assert files["ok"].read_bytes() == before and not files["out"].exists()
 
 
 def test_jpeg_output_is_refused_for_transparent_content(files, tmp_path):

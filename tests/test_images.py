@@ -37,6 +37,8 @@ def test_scaled_size_rounds_like_the_tutorial():
         ("CMYK", (0, 0, 0, 0), (255, 255, 255), None),
         ("I;16", 65535, (255, 255, 255), None),
         ("I;16", 257 * 100, (100, 100, 100), None),
+        ("I;16", 200, (200 / 257, 200 / 257, 200 / 257), None),  # a dark 16-bit image stays dark
+        ("RGBA", (10, 20, 30, 255), (10, 20, 30), None),  # an opaque alpha channel carries nothing
         ("1", 1, (255, 255, 255), None),
     ],
 )
@@ -62,6 +64,16 @@ def test_palette_with_transparency_keeps_alpha(tmp_path):
     np.testing.assert_allclose(loaded.rgb[0, 0], (255, 0, 0))
 
 
+@pytest.mark.parametrize("mode, clear", [("RGB", (0, 255, 0)), ("L", 0)])
+def test_a_transparent_colour_in_grey_and_rgb_pngs_is_alpha(tmp_path, mode, clear):
+    """PNG optimisers store binary alpha as one transparent colour (a tRNS chunk)."""
+    image = Image.new(mode, (20, 20), 200 if mode == "L" else (200, 10, 10))
+    image.paste(clear, (10, 0, 20, 20))
+    image.save(tmp_path / "t.png", transparency=clear)
+    loaded = load_image(tmp_path / "t.png")
+    assert loaded.alpha is not None and loaded.alpha[0, 0] == 1.0 and loaded.alpha[0, 15] == 0.0
+
+
 def test_exif_orientation_is_applied(tmp_path):
     pixels = np.zeros((20, 40, 3), dtype=np.uint8)
     pixels[:, :20] = 255  # white on the left, as stored
@@ -80,6 +92,21 @@ def test_mask_reads_grey_levels_and_checks_size(tmp_path):
     assert loaded[0, 0] == 0 and loaded[0, -1] == 1 and 0.4 < loaded[0, 16] < 0.6
     with pytest.raises(BadInputError) as info:
         load_mask(tmp_path / "m.png", (64, 16))
+    assert info.value.code == "mask_size_mismatch"
+
+
+def test_mask_size_is_compared_as_displayed_after_exif_orientation(tmp_path):
+    """A mask stored sideways with an orientation tag lines up with the upright content."""
+    stored = np.zeros((16, 32), dtype=np.uint8)  # 32 wide, 16 high as stored
+    stored[:, :16] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": displayed 16 wide, 32 high
+    Image.fromarray(stored).save(tmp_path / "m.png", exif=exif)
+    loaded = load_mask(tmp_path / "m.png", (16, 32))
+    assert loaded.shape == (32, 16)
+    assert loaded[2, 8] == 1.0 and loaded[30, 8] == 0.0  # the white left half, turned to the top
+    with pytest.raises(BadInputError) as info:
+        load_mask(tmp_path / "m.png", (32, 16))
     assert info.value.code == "mask_size_mismatch"
 
 
@@ -107,5 +134,7 @@ def test_output_checks(tmp_path):
         check_output_path(tmp_path / "out.jpg", needs_alpha=True)
     with pytest.raises(BadInputError, match="extension"):
         check_output_path(tmp_path / "out.unknown", needs_alpha=False)
+    with pytest.raises(BadInputError, match="cannot write a colour image as XBM"):
+        check_output_path(tmp_path / "out.xbm", needs_alpha=False)  # Pillow writes only 1-bit XBM
     assert check_output_path(tmp_path / "out.jpg", needs_alpha=False).name == "out.jpg"
     assert os.listdir(tmp_path) == []

@@ -184,3 +184,26 @@ def test_blend_ramps_of_a_pass_add_up_to_one_everywhere(size, tile_pixels):
         # Weights fall to almost nothing at a tile's inner edges, so no tile edge shows as a line.
         inner = [box for box in boxes if box[0] > 0]
         assert all(schedule.blend_ramp(box, size, overlap)[:, 0].max() <= 1 / overlap for box in inner)
+
+
+@pytest.mark.parametrize("length", [3508, 2480, 262, 100, 37, 31, 16])
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_gram_pieces_are_never_thinner_than_the_deepest_stride(length, count):
+    """A style image just past a multiple of 16 px must not get a last piece of a few pixels: its
+    deepest style layers would have no positions there (and the summed Gram matrix a 0/0)."""
+    edges = schedule.cut_edges(length, count, grid=16)
+    assert edges[0] == 0 and edges[-1] == length and edges == sorted(set(edges))
+    assert all(b - a >= 16 for a, b in zip(edges, edges[1:])), edges
+    assert all(c % 16 == 0 for c in edges[1:-1]), edges
+
+
+def test_a_working_size_above_the_content_is_planned_at_the_stage_size():
+    """`--max-size` above the content's own size scales the content up: the whole-image arrays
+    the plan reserves memory for are the stage's, not the smaller content's."""
+    settings = preset("balanced", max_size=4096)
+    budget = 8 * GIB
+    (stage,) = schedule.plan((1024, 768), [(512, 512)], settings, budget)
+    assert stage.size == (4096, 3072)
+    planned = memory.tile_pixels(budget, 4096 * 3072, settings.optimizer, settings.conv_gradient)
+    from_content = memory.tile_pixels(budget, 1024 * 768, settings.optimizer, settings.conv_gradient)
+    assert stage.tile_pixels == planned < from_content

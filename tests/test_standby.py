@@ -1,6 +1,7 @@
 """The warm engine (`nst-engine standby`): ready first, then exactly one run from a stdin line."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,13 +17,14 @@ pytestmark = pytest.mark.weights
 class Standby:
     """A standby engine as a front end drives it: stdin stays open until the run has ended."""
 
-    def __init__(self, *args) -> None:
+    def __init__(self, *args, env: dict | None = None) -> None:
         self.process = subprocess.Popen(
             engine_command("standby", *args),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         self.events: list[dict] = []
 
@@ -101,6 +103,7 @@ def test_sigterm_ends_a_waiting_standby_at_once():
     [
         ("--content a.png\n", "JSON list of `nst-engine run` arguments"),
         ('["--style", "s.png"]\n', "--content"),
+        ('["--help"]\n', "asks for help"),  # argparse would print help and exit 0 with no last event
     ],
 )
 def test_a_bad_job_line_gets_a_usage_error(line, words):
@@ -128,8 +131,8 @@ def test_closing_stdin_cancels_the_job_and_writes_nothing(small_images, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("seconds", ["0", "-5"])
-def test_an_idle_timeout_that_is_not_positive_is_refused(seconds):
+@pytest.mark.parametrize("seconds", ["0", "-5", "inf", "nan", "1e300"])
+def test_an_idle_timeout_that_is_not_a_positive_number_of_seconds_is_refused(seconds):
     standby = Standby("--idle-timeout", seconds)
     assert standby.finish(timeout=30) == 2
     assert [event["event"] for event in standby.events] == ["error"]
@@ -141,6 +144,19 @@ def test_missing_weights_are_reported_before_anything_loads(tmp_path):
     assert standby.finish(timeout=30) == 3
     assert [event["event"] for event in standby.events] == ["error"]
     assert standby.events[0]["code"] == "weights_missing" and "missing.h5" in standby.events[0]["message"]
+
+
+def test_a_job_without_weights_uses_the_ones_its_standby_loaded(weights_path, small_images, tmp_path):
+    """A front end that names the weights only when it starts the standby must not get
+    `weights_missing` after `ready`."""
+    nowhere = {"KERAS_HOME": str(tmp_path / "empty-keras"), "NST_VGG19_WEIGHTS": ""}
+    standby = Standby("--weights", str(weights_path), env=nowhere)
+    assert standby.next_event()["event"] == "ready"
+    output = tmp_path / "out.png"
+    standby.send(json.dumps(_job(small_images, output, "--iterations", "2")) + "\n")
+    events = standby.events_until_end()
+    assert standby.finish() == 0, standby.stderr
+    assert events[-1]["event"] == "done" and output.exists()
 
 
 def test_a_finish_line_after_the_job_ends_it_with_the_image_as_it_is(small_images, tmp_path):
