@@ -35,6 +35,8 @@ def run_job(job: StyleJob, timeout: float | None = None) -> JobResult:
         loop.exec()
         if timer is not None:
             timer.stop()
+    if job.result is None:  # the loop was ended from outside (Krita is quitting): stop the engine
+        job.stop()
     return job.result
 
 

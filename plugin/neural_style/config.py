@@ -22,10 +22,11 @@ STYLES_DIR = PACKAGE_DIR / "styles"
 
 PRESETS = [
     # (engine preset, label shown to the painter, hint)
-    ("preview", "Quick preview", "small and fast: a first image within seconds, done in about 20 s on a CPU"),
-    ("balanced", "Balanced", "the default: good quality in a few minutes on a CPU"),
-    ("tutorial", "Best (tutorial)", "the classic full-quality run: slow on a CPU"),
+    ("preview", "Quick preview", "256 px: a first image after 3–6 s, done in about 15 s on a 2-core CPU"),
+    ("balanced", "Balanced", "512 px, the default: 5–13 min on a 2-core CPU, a first image within about 20 s"),
+    ("tutorial", "Best (tutorial)", "512 px, the classic reference run: 25–45 min on a 2-core CPU"),
 ]
+"""The times in the hints are those measured on the project's 2-core machines (README, Presets)."""
 DEFAULT_PRESET = "balanced"
 PREVIEW_EVERY = {"preview": 5, "balanced": 5}
 """Evaluations between two preview images in the dialog, where a preset differs from the usual

@@ -29,6 +29,7 @@ from .qt_compat import (
     QComboBox,
     QDialog,
     QDoubleSpinBox,
+    QEvent,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -83,6 +84,9 @@ class StyleDialog(QDialog):
         self.standby: EngineProcess | None = None  # a warm engine, waiting for the next run
         self.last_result: JobResult | None = None
         self.finishing = False  # the painter pressed "Finish now" during this run
+        # A target given by the caller stays; otherwise Stylise takes Krita's active layer then.
+        self._pinned = document is not None or node is not None
+        self._closing = False  # closed, or its window is going: no new warm engine
         self._build()
         self.load_settings()
 
@@ -280,7 +284,10 @@ class StyleDialog(QDialog):
 
     # -- target --------------------------------------------------------------------------------
     def refresh_target(self) -> None:
-        """Take the active document and layer from Krita (when the dialog is shown)."""
+        """Take the active document and layer from Krita: when the dialog is shown, when the
+        painter comes back to it, and at Stylise. The dialog stays open while the painter works,
+        so the layer it was opened on may not be the one meant any more."""
+        self._pinned = False
         try:
             from krita import Krita
 
@@ -291,8 +298,15 @@ class StyleDialog(QDialog):
         self._show_target()
 
     def set_target(self, document, node) -> None:
-        self.document, self.node = document, node
+        """Style this layer, whichever is active in Krita (scripts and tests)."""
+        self.document, self.node, self._pinned = document, node, True
         self._show_target()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            if not self._pinned and self.job is None:
+                self.refresh_target()
 
     def _show_target(self) -> None:
         if self.document is None or self.node is None:
@@ -306,7 +320,7 @@ class StyleDialog(QDialog):
     def start_run(self) -> None:
         if self.job is not None:
             return
-        if self.document is None:
+        if not self._pinned:
             self.refresh_target()
         opts = self.options()
         self.save_settings()
@@ -340,8 +354,9 @@ class StyleDialog(QDialog):
         A standby that no longer fits them (the painter changed the Engine fields) or that is
         about to exit for having waited too long is replaced. Nothing happens when the engine is
         not set up ("Stylise" then shows what is missing), nor while a run is going on (it would
-        hold a second engine's memory for nothing; the next one starts when the run ends)."""
-        if self.job is not None:
+        hold a second engine's memory for nothing; the next one starts when the run ends), nor
+        once the dialog is closing."""
+        if self.job is not None or self._closing:
             return
         try:
             cfg = load_engine_config(self.settings)
@@ -357,12 +372,16 @@ class StyleDialog(QDialog):
     def end_standby(self) -> None:
         """Let the warm engine go (the dialog closes): it exits and frees its memory."""
         if self.standby is not None:
-            self.standby.finished.connect(self.standby.deleteLater)  # once it has ended
-            self.standby.cancel()
+            if self.standby.is_running():
+                self.standby.finished.connect(self.standby.deleteLater)  # once it has ended
+                self.standby.cancel()
+            else:  # it has ended already (idle timeout): its finished signal will not come again
+                self.standby.deleteLater()
             self.standby = None
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        self._closing = False
         self.warm_up()
 
     def cancel_run(self) -> None:
@@ -379,9 +398,12 @@ class StyleDialog(QDialog):
             self.job.finish()
 
     def stop_run(self) -> None:
-        """Stop a running job now and wait until the engine has ended (its window is closing)."""
+        """Stop a running job now and wait until the engine has ended, and let the warm engine go
+        (its window is closing, or Krita is quitting): no new engine starts after this."""
+        self._closing = True
         if self.job is not None:
             self.job.stop()
+        self.end_standby()
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -421,6 +443,8 @@ class StyleDialog(QDialog):
 
     def _on_finished(self, result: JobResult) -> None:
         self.last_result = result
+        if self.job is not None:
+            self.job.deleteLater()  # its process, its events and its hold on the layers go with it
         self.job = None
         self._set_running(False)
         self.eta_label.setText("")
@@ -434,10 +458,21 @@ class StyleDialog(QDialog):
         if self.isVisible():
             self.warm_up()  # for the next run
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def _wind_down(self) -> None:
+        """Closing, by the window's button or by Esc: keep the settings, cancel the run, let the
+        warm engine go."""
+        self._closing = True
         self.save_settings()
         self.cancel_run()
         self.end_standby()
+
+    def reject(self) -> None:
+        """Esc: QDialog hides itself here without a close event, so wind down as closing does."""
+        self._wind_down()
+        super().reject()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._wind_down()
         super().closeEvent(event)
 
 

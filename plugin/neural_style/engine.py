@@ -129,7 +129,8 @@ class EngineProcess(QObject):
         self.process.closeWriteChannel()
         if sys.platform != "win32":
             self.process.terminate()
-        self._kill_timer.start(CANCEL_GRACE_MS)
+        if not self._kill_timer.isActive():  # a second Cancel must not put the kill off again
+            self._kill_timer.start(CANCEL_GRACE_MS)
 
     def is_running(self) -> bool:
         return not self._done

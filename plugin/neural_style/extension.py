@@ -6,7 +6,7 @@ from __future__ import annotations
 from krita import Extension, Krita
 
 from . import engine, job
-from .qt_compat import QApplication, QMessageBox, QTimer
+from .qt_compat import QApplication, QMessageBox, QTimer, action_menu
 
 ACTION_ID = "neural_style_transfer"
 ACTION_TEXT = "Neural Style Transfer…"
@@ -20,16 +20,17 @@ def add_to_menu(qwindow, action, location: str) -> bool:
     ``createActions`` returns), so the second menu is added here instead: one action, one
     shortcut, in both menus."""
     try:
-        candidates, found = qwindow.menuBar().actions(), None
-    except RuntimeError:  # the window is already gone
+        candidates, menu = qwindow.menuBar().actions(), None
+        for name in location.split("/"):
+            found = next((c for c in candidates if c.objectName().lower() == name.lower() and action_menu(c)), None)
+            if found is None:
+                return False
+            menu = action_menu(found)
+            candidates = menu.actions()
+        menu.addAction(action)
+        return True
+    except Exception:  # noqa: BLE001 - run from a timer: a missing second menu entry is no reason for a traceback
         return False
-    for name in location.split("/"):
-        found = next((c for c in candidates if c.objectName().lower() == name.lower() and c.menu()), None)
-        if found is None:
-            return False
-        candidates = found.menu().actions()
-    found.menu().addAction(action)
-    return True
 
 
 class NeuralStyleExtension(Extension):
@@ -84,7 +85,7 @@ class NeuralStyleExtension(Extension):
         """Krita is quitting: end every engine still running and remove its temporary files."""
         try:
             if self.dialog is not None:
-                self.dialog.cancel_run()
+                self.dialog.stop_run()  # ends its run and its warm engine, and starts no new one
         except RuntimeError:  # the dialog went with its window
             self.dialog = None
         engine.stop_all()

@@ -91,6 +91,14 @@ def validate(document, node) -> None:
             "(RGB/Alpha, 8-bit integer/channel) and try again.",
             "unsupported_color_space",
         )
+    model, depth = document.colorModel(), document.colorDepth()
+    if (model, depth) != ("RGBA", "U8"):  # the new layer takes the image's colour space
+        raise StyleError(
+            f"The image uses the {model}/{depth} colour space; the new layer needs an 8-bit RGB "
+            "image. Convert it with Image ▸ Convert Image Color Space… (RGB/Alpha, 8-bit "
+            "integer/channel) and try again.",
+            "unsupported_color_space",
+        )
     if Region.of(node.bounds()).empty():
         raise StyleError(f"“{node.name()}” is empty: paint something first.", "empty_layer")
 
@@ -180,6 +188,11 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
     """
+    if source.parentNode() is None:  # deleted from the image while the engine worked
+        raise StyleError(
+            f"“{source.name()}” was deleted while the style was being painted: nothing was added.",
+            "layer_gone",
+        )
     layer = document.createNode(name, "paintlayer")
     if layer is None or (layer.colorModel(), layer.colorDepth()) != ("RGBA", "U8"):
         raise StyleError(
@@ -189,8 +202,8 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
     if layer.colorProfile() != source.colorProfile():
         layer.setColorProfile(source.colorProfile())
     layer.setPixelData(bgra, region.x, region.y, region.w, region.h)
-    parent = source.parentNode() or document.rootNode()
-    if not parent.addChildNode(layer, source):
+    # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
+    if not source.parentNode().addChildNode(layer, source) or layer.parentNode() is None:
         raise StyleError("Krita refused to add the new layer.", "add_layer_failed")
     document.refreshProjection()
     return layer

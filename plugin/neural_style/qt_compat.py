@@ -24,6 +24,7 @@ else:
         QT_API = "PyQt6"
 
 Qt = QtCore.Qt
+QEvent = QtCore.QEvent
 QObject = QtCore.QObject
 QProcess = QtCore.QProcess
 QTimer = QtCore.QTimer
@@ -56,6 +57,15 @@ QSpinBox = QtWidgets.QSpinBox
 QToolButton = QtWidgets.QToolButton
 QVBoxLayout = QtWidgets.QVBoxLayout
 QWidget = QtWidgets.QWidget
+
+
+def action_menu(action):
+    """The submenu that a menu-bar action opens, or None. PyQt6 has no ``QAction.menu()``
+    (Qt 6 moved it to ``QMenu.menuInAction``)."""
+    menu = getattr(action, "menu", None)
+    if callable(menu):
+        return menu()
+    return QtWidgets.QMenu.menuInAction(action)
 
 
 def image_bytes(image: QImage) -> bytes:

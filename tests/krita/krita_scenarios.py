@@ -236,6 +236,39 @@ def case_cancel(spec):
     }
 
 
+def case_layer_deleted(spec):
+    """The painter deletes the source layer while the engine works: nothing is added, and the run
+    says so instead of reporting a layer that is not in the image."""
+    from neural_style import api
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+    seen = []
+
+    def on_progress(event):
+        seen.append(event.get("iteration"))
+        if len(seen) == 1:
+            source.remove()
+            doc.waitForDone()
+
+    before = snapshot(doc)
+    try:
+        layer = api.stylize(
+            doc, source, spec["style"], preset="preview", engine=engine_config(spec), on_progress=on_progress, **FAST
+        )
+        result = {"raised": False, "layer_parent": None if layer.parentNode() is None else layer.parentNode().name()}
+    except api.StyleError as exc:
+        result = {"raised": True, "code": exc.code, "message": exc.message}
+    after = snapshot(doc)
+    result.update(
+        progress=seen,
+        nodes_after=[node[1] for node in after["nodes"]],
+        expected_nodes=[node[1] for node in before["nodes"] if node[1] != "Paint"],
+        leftovers=leftovers(),
+    )
+    return result
+
+
 def case_weights_missing(spec):
     from neural_style import api
     from neural_style.config import EngineConfig
@@ -289,6 +322,17 @@ def case_invalid(spec):
 
     doc16 = new_doc(depth="U16")
     attempt("deep_color", doc16, doc16.rootNode().childNodes()[0])
+
+    # an 8-bit layer in a 16-bit image: the layer is fine, the image the new layer would join is not
+    deep = new_doc(depth="U16")
+    eight_bit = deep.createNode("Paint", "paintlayer")
+    deep.rootNode().addChildNode(eight_bit, None)
+    eight_bit.setColorSpace("RGBA", "U8", doc.colorProfile())
+    deep.waitForDone()
+    eight_bit.setPixelData(bytes([0, 0, 255, 255] * 256), 0, 0, 16, 16)
+    deep.waitForDone()
+    out["deep_image_layer_space"] = [eight_bit.colorModel(), eight_bit.colorDepth()]
+    attempt("deep_image", deep, eight_bit)
 
     doc2 = new_doc()
     small = add_paint_layer(doc2, "Corner", (0, 0, 16, 16), red_only)
@@ -368,6 +412,16 @@ def _ended_within(pid, seconds: float) -> bool:
     return not process_alive(pid)
 
 
+def _sip():
+    from neural_style.qt_compat import QT_API
+
+    if QT_API == "PyQt6":
+        from PyQt6 import sip
+    else:
+        from PyQt5 import sip
+    return sip
+
+
 def _dialog_on_a_new_layer(spec, preset: str):
     """A new document with one colourful layer, and the dialog on it with the test's engine and style."""
     from neural_style.dialog import StyleDialog
@@ -387,7 +441,10 @@ def case_warm_engine(spec):
     """The dialog keeps a warm engine: shown, it starts one; Stylise runs in it; another waits for
     the next run; closing the dialog ends that one, and so does Krita's quit handler."""
     from neural_style import engine
+    from neural_style.qt_compat import QEvent, QtCore
 
+    QCoreApplication = QtCore.QCoreApplication
+    sip = _sip()
     doc, layer, dlg = _dialog_on_a_new_layer(spec, "preview")
     dlg.show()
     first = dlg.standby
@@ -407,6 +464,8 @@ def case_warm_engine(spec):
     after = snapshot(doc)
     facts.update(layers_before=len(before["nodes"]), layers_after=len(after["nodes"]))
     facts["first_ended"] = _ended_within(first.pid, 10)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    facts["job_deleted"] = sip.isdeleted(job)  # with its process and its hold on the layers
     second = dlg.standby
     facts["second_pid"] = second.pid if second else None
     facts["second_alive"] = process_alive(facts["second_pid"])
@@ -419,6 +478,12 @@ def case_warm_engine(spec):
     engine.stop_all()
     facts["third_ended_at_quit"] = _ended_within(facts["third_pid"], 10)
     dlg.close()
+    dlg.show()  # and once more: Esc (QDialog.reject hides it without a close event) must end it too
+    fourth = dlg.standby
+    facts["fourth_pid"] = fourth.pid if fourth else None
+    dlg.reject()
+    facts["standby_after_esc"] = dlg.standby is not None
+    facts["fourth_ended_after_esc"] = _ended_within(facts["fourth_pid"], 10)
     facts["leftovers"] = leftovers()
     return facts
 
@@ -513,6 +578,15 @@ def case_dialog(spec):
         again.preset_combo.setCurrentIndex(again.preset_combo.findData(name))
         args = _dialog_arguments(again, doc, layer, spec)
         facts["preview_intervals"][name] = args[args.index("--preview-every") + 1]
+    # A dialog opened from the menu (no target given) keeps no layer of its own: at Stylise it
+    # takes Krita's active one. kritarunner has no window, so that is none, whatever it saw before.
+    loose = StyleDialog(settings=settings)
+    loose.document, loose.node = doc, layer  # what it showed when it was opened
+    before = snapshot(doc)
+    loose.start_run()
+    facts["loose_message"] = loose.message_label.text()
+    facts["loose_target"] = loose.target_label.text()
+    facts["loose_unchanged"] = snapshot(doc) == before and loose.job is None
     dlg.engine_python_edit.setText("/nonexistent/python")
     dlg.start_run()
     facts["bad_engine_message"] = dlg.message_label.text()

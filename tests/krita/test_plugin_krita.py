@@ -15,6 +15,7 @@ ENGINE_CASES = [
     "weights_missing",
     "warm_engine",
     "finish_now",
+    "layer_deleted",
 ]
 
 
@@ -54,6 +55,7 @@ def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
         ("no_document", "no_document"),
         ("closed_document", "no_document"),
         ("deep_color", "unsupported_color_space"),
+        ("deep_image", "unsupported_color_space"),
         ("selection_outside_layer", "selection_outside_layer"),
         ("engine_missing", "engine_missing"),
         ("no_engine_configured", "engine_missing"),
@@ -66,6 +68,14 @@ def test_unusable_targets_give_a_message_not_a_traceback(basic_results, key, cod
     assert facts["message"] and "Traceback" not in facts["message"]
     if "identical" in facts:
         assert facts["identical"], "the document changed"
+
+
+def test_an_8_bit_layer_in_a_deeper_image_is_refused_before_the_run(basic_results):
+    """The new layer takes the image's colour space, so the image must be 8-bit RGB too: said at
+    once, not after the engine has worked for minutes."""
+    facts = case(basic_results, "invalid")
+    assert facts["deep_image_layer_space"] == ["RGBA", "U8"]
+    assert "The image uses the RGBA/U16" in facts["deep_image"]["message"]
 
 
 def test_no_temporary_files_without_engine(basic_results):
@@ -84,6 +94,8 @@ def test_dialog_widgets_and_remembered_settings(basic_results):
     assert facts["remembered"]["style_path"].endswith("starry_night.jpg")
     assert facts["remembered_engine"] == "/opt/engine/bin/python"
     assert "not found" in facts["bad_engine_message"] and facts["run_enabled_after_error"]
+    assert "Open an image first" in facts["loose_message"] and facts["loose_unchanged"]
+    assert "Paint" not in facts["loose_target"]
     assert facts["recent"] and facts["recent"][0].endswith("starry_night.jpg")
     # L-BFGS's presets show an image every 5 evaluations, the tutorial's Adam every 10 steps
     assert facts["preview_intervals"] == {"preview": "5", "balanced": "5", "tutorial": "10"}
@@ -202,6 +214,8 @@ def test_the_dialog_runs_in_a_warm_engine_and_ends_it_when_closed(engine_results
     assert facts["second_pid"] and facts["second_pid"] != facts["standby_pid"] and facts["second_alive"]
     assert not facts["standby_after_close"] and facts["second_ended_after_close"]
     assert facts["third_pid"] and facts["third_ended_at_quit"]
+    assert facts["fourth_pid"] and not facts["standby_after_esc"] and facts["fourth_ended_after_esc"]
+    assert facts["job_deleted"], "a finished job is let go, with its hold on the layers"
     assert facts["leftovers"] == []
 
 
@@ -219,6 +233,15 @@ def test_finish_now_adds_the_layer_from_the_image_as_it_is(engine_results):
     assert facts["bounds"] == [0, 0, 96, 64]
     assert sum(facts["changed"]) > 0.5 * len(facts["changed"]), "the layer holds the painting as it was"
     assert not facts["enabled_after_end"] and facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_a_layer_deleted_mid_run_gets_a_message_and_nothing_is_added(engine_results):
+    facts = case(engine_results, "layer_deleted")
+    assert facts["progress"], "the layer was deleted during the run"
+    assert facts["raised"] and facts["code"] == "layer_gone", facts
+    assert "Paint" in facts["message"] and "deleted" in facts["message"]
+    assert facts["nodes_after"] == facts["expected_nodes"] and facts["leftovers"] == []
 
 
 @pytest.mark.weights
