@@ -82,6 +82,7 @@ class StyleJob(QObject):
         self.engine_request: EngineRequest | None = None
         self.tmpdir: str | None = None
         self.region: layer_io.Region | None = None
+        self.canvas: tuple[int, int] | None = None  # the image's size when its pixels were sent
         self.mask: bytes | None = None
         self.process: EngineProcess | None = None
         self.result: JobResult | None = None
@@ -133,6 +134,7 @@ class StyleJob(QObject):
     # -- steps ---------------------------------------------------------------------------------
     def _prepare(self) -> None:
         layer_io.validate(self.document, self.node)
+        self.canvas = (self.document.width(), self.document.height())
         if not os.path.isfile(self.style_path):
             raise StyleError(f"The style image {self.style_path} does not exist.", "style_missing")
         cfg = self.engine_config or load_engine_config()
@@ -187,6 +189,12 @@ class StyleJob(QObject):
         try:
             if not layer_io.document_is_open(self.document):
                 raise StyleError("The image was closed while the style was being painted.", "document_closed")
+            if (self.document.width(), self.document.height()) != self.canvas:  # the region moved with it
+                raise StyleError(
+                    "The image was resized or cropped while the style was being painted: nothing was "
+                    "added. Press Stylise again to paint it as it is now.",
+                    "image_resized",
+                )
             bgra = layer_io.read_result(result.output, self.region)
             if self.mask is not None:
                 bgra = layer_io.clear_outside(bgra, self.mask)

@@ -239,6 +239,17 @@ def case_cancel(spec):
 def case_layer_deleted(spec):
     """The painter deletes the source layer while the engine works: nothing is added, and the run
     says so instead of reporting a layer that is not in the image."""
+    return _changed_mid_run(spec, lambda doc, source: source.remove(), lambda name: name != "Paint")
+
+
+def case_image_cropped(spec):
+    """The painter crops the image while the engine works: the result no longer fits where the
+    layer's pixels were taken from, so nothing is added and the run says why."""
+    return _changed_mid_run(spec, lambda doc, source: doc.crop(0, 0, W // 2, H // 2), lambda name: True)
+
+
+def _changed_mid_run(spec, change, kept):
+    """Run on a new layer, ``change(doc, source)`` at the first progress event; what came of it."""
     from neural_style import api
 
     doc = new_doc()
@@ -248,7 +259,7 @@ def case_layer_deleted(spec):
     def on_progress(event):
         seen.append(event.get("iteration"))
         if len(seen) == 1:
-            source.remove()
+            change(doc, source)
             doc.waitForDone()
 
     before = snapshot(doc)
@@ -263,7 +274,8 @@ def case_layer_deleted(spec):
     result.update(
         progress=seen,
         nodes_after=[node[1] for node in after["nodes"]],
-        expected_nodes=[node[1] for node in before["nodes"] if node[1] != "Paint"],
+        expected_nodes=[node[1] for node in before["nodes"] if kept(node[1])],
+        canvas=[doc.width(), doc.height()],
         leftovers=leftovers(),
     )
     return result

@@ -16,6 +16,7 @@ ENGINE_CASES = [
     "warm_engine",
     "finish_now",
     "layer_deleted",
+    "image_cropped",
 ]
 
 
@@ -241,6 +242,14 @@ def test_a_layer_deleted_mid_run_gets_a_message_and_nothing_is_added(engine_resu
     assert facts["progress"], "the layer was deleted during the run"
     assert facts["raised"] and facts["code"] == "layer_gone", facts
     assert "Paint" in facts["message"] and "deleted" in facts["message"]
+    assert facts["nodes_after"] == facts["expected_nodes"] and facts["leftovers"] == []
+
+
+@pytest.mark.weights
+def test_an_image_cropped_mid_run_gets_a_message_and_nothing_is_added(engine_results):
+    facts = case(engine_results, "image_cropped")
+    assert facts["progress"] and facts["canvas"] == [48, 32], "the image was cropped during the run"
+    assert facts["raised"] and facts["code"] == "image_resized", facts
     assert facts["nodes_after"] == facts["expected_nodes"] and facts["leftovers"] == []
 
 
