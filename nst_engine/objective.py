@@ -72,8 +72,6 @@ def style_gram(extractor: VGG19Features, style: np.ndarray, tile_pixels: int | N
             for index, (f, stride) in enumerate(zip(features, STYLE_LAYER_STRIDES)):
                 core = f[:, (y0 - top) // stride : (y1 - top) // stride, (x0 - left) // stride : (x1 - left) // stride]
                 positions = int(core.shape[1]) * int(core.shape[2])
-                if not positions:  # a piece thinner than this layer's stride: its positions are in the next
-                    continue
                 sums[index] = sums[index] + gram_matrix(core) * positions
                 counts[index] += positions
     return [total / count for total, count in zip(sums, counts)]

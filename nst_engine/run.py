@@ -96,8 +96,8 @@ def prepare(request: RunRequest) -> PreparedRun:
     content = load_image(request.content, "content")
     styles = [_flatten_on_white(load_image(path, "style")) for path in request.styles]
     mask = load_mask(request.mask, content.size) if request.mask else None
-    has_alpha = content.alpha is not None and bool(np.any(content.alpha < 1.0))
-    needs_alpha = has_alpha or (mask is not None and request.mask_output == "cutout")
+    # An opaque alpha channel was dropped when the content was read: any left is transparency.
+    needs_alpha = content.alpha is not None or (mask is not None and request.mask_output == "cutout")
     output = check_output_path(request.output, needs_alpha)
     preview_path = None
     if request.preview_every:

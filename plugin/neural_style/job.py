@@ -187,14 +187,7 @@ class StyleJob(QObject):
             self._finish(JobResult(False, code=result.code, message=message, details=result.stderr_tail))
             return
         try:
-            if not layer_io.document_is_open(self.document):
-                raise StyleError("The image was closed while the style was being painted.", "document_closed")
-            if (self.document.width(), self.document.height()) != self.canvas:  # the region moved with it
-                raise StyleError(
-                    "The image was resized or cropped while the style was being painted: nothing was "
-                    "added. Press Stylise again to paint it as it is now.",
-                    "image_resized",
-                )
+            layer_io.check_unchanged(self.document, self.node, self.canvas)
             bgra = layer_io.read_result(result.output, self.region)
             if self.mask is not None:
                 bgra = layer_io.clear_outside(bgra, self.mask)

@@ -73,6 +73,24 @@ def document_is_open(document) -> bool:
         return False
 
 
+def check_unchanged(document, node, canvas: tuple[int, int]) -> None:
+    """Raise :class:`StyleError` when the image or layer the pixels came from changed under the
+    run so that the result no longer has its place: closed, resized or cropped, layer deleted."""
+    if not document_is_open(document):
+        raise StyleError("The image was closed while the style was being painted.", "document_closed")
+    if (document.width(), document.height()) != canvas:  # the region's coordinates moved with it
+        raise StyleError(
+            "The image was resized or cropped while the style was being painted: nothing was "
+            "added. Press Stylise again to paint it as it is now.",
+            "image_resized",
+        )
+    if node.parentNode() is None:
+        raise StyleError(
+            f"“{node.name()}” was deleted while the style was being painted: nothing was added.",
+            "layer_gone",
+        )
+
+
 def validate(document, node) -> None:
     """Raise :class:`StyleError` with a painter-readable message when the layer cannot be used."""
     if not document_is_open(document):
@@ -188,11 +206,6 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
     """
-    if source.parentNode() is None:  # deleted from the image while the engine worked
-        raise StyleError(
-            f"“{source.name()}” was deleted while the style was being painted: nothing was added.",
-            "layer_gone",
-        )
     layer = document.createNode(name, "paintlayer")
     if layer is None or (layer.colorModel(), layer.colorDepth()) != ("RGBA", "U8"):
         raise StyleError(
