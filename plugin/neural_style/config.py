@@ -22,11 +22,12 @@ STYLES_DIR = PACKAGE_DIR / "styles"
 
 PRESETS = [
     # (engine preset, label shown to the painter, hint)
-    ("preview", "Quick preview", "256 px: a first image after 3–6 s, done in about 15 s on a 2-core CPU"),
-    ("balanced", "Balanced", "512 px, the default: 5–13 min on a 2-core CPU, a first image within about 20 s"),
+    ("preview", "Quick preview", "256 px: a first image after 2–6 s, done in 12–32 s on a 2-core CPU"),
+    ("balanced", "Balanced", "512 px, the default: 4½–13 min on a 2-core CPU, a first image within about 20 s"),
     ("tutorial", "Best (tutorial)", "512 px, the classic reference run: 25–45 min on a 2-core CPU"),
 ]
-"""The times in the hints are those measured on the project's 2-core machines (README, Presets)."""
+"""The hints give the range measured on the project's three 2-core machines (README's Presets, docs/performance.md);
+Balanced's first image was measured on the slowest, the AVX2-only one."""
 DEFAULT_PRESET = "balanced"
 PREVIEW_EVERY = {"preview": 5, "balanced": 5}
 """Evaluations between two preview images in the dialog, where a preset differs from the usual
