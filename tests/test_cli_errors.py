@@ -1,5 +1,6 @@
 """Bad input: a clear one-line error with a stable code, the right exit code, and nothing written."""
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,39 @@ def test_jpeg_output_is_refused_for_transparent_content(files, tmp_path):
     Image.fromarray(pixels).save(rgba)
     result = run_engine("run", "--content", rgba, "--style", files["style"], "--output", tmp_path / "o.jpg", *FAST)
     assert result.returncode == 2 and result.last["code"] == "output_unwritable"
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a 256 KiB tmpfs, to be filled up by the test (needs root, as in CI)."""
+    folder = tmp_path / "full-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.weights
+def test_a_disk_full_at_the_end_keeps_the_old_output(files, full_disk, weights_path):
+    """The run checks the folder at its start; the disk can fill up while it works. The old output
+    must survive whole, no half-written file may be left, and the message must say what to do."""
+    output = full_disk / "out.png"
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(output)
+    before = output.read_bytes()
+    with open(full_disk / "filler", "wb", buffering=0) as filler:  # take every block that is left
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                filler.write(b"\0" * 4096)
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", output, *FAST]
+    result = run_engine(*args, "--weights", weights_path)
+    assert result.returncode == 2, result.stderr
+    assert result.last["event"] == "error" and result.last["code"] == "output_unwritable"
+    assert "free some disk space" in result.last["message"] and "\n" not in result.last["message"]
+    assert "progress" in [e["event"] for e in result.events]  # it failed at the end, not at the start
+    assert "Traceback" not in result.stderr
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "out.png"]

@@ -236,6 +236,41 @@ def case_cancel(spec):
     }
 
 
+def case_stubborn_engine(spec):
+    """An engine that ignores SIGTERM is killed CANCEL_GRACE_MS after the first Cancel; pressing
+    Cancel again halfway must not put the kill off."""
+    import shutil
+
+    from neural_style.engine import CANCEL_GRACE_MS, EngineProcess
+    from neural_style.request import EngineRequest
+
+    folder = tempfile.mkdtemp(prefix="stubborn-engine-")
+    stubborn = os.path.join(folder, "python3")
+    with open(stubborn, "w", encoding="utf-8") as fh:  # stands in for the engine's Python
+        fh.write(
+            "#!/usr/bin/env python3\nimport signal, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)\n"
+        )
+    os.chmod(stubborn, 0o755)
+    proc = EngineProcess(EngineRequest(python=stubborn, content="c.png", style="s.png", output="o.png"))
+    ended = []
+    proc.finished.connect(lambda result: ended.append((time.monotonic(), result)))
+    proc.start()
+    _wait(proc.finished, 1.0)  # let it start and set its signal handler
+    first = time.monotonic()
+    proc.cancel()
+    _wait(proc.finished, CANCEL_GRACE_MS / 2000)
+    proc.cancel()
+    _wait(proc.finished, CANCEL_GRACE_MS / 1000 + 5)
+    shutil.rmtree(folder)
+    return {
+        "grace_s": CANCEL_GRACE_MS / 1000,
+        "ended_after_s": (ended[0][0] - first) if ended else None,
+        "code": ended[0][1].code if ended else None,
+        "pid_alive": process_alive(proc.pid),
+    }
+
+
 def case_layer_deleted(spec):
     """The painter deletes the source layer while the engine works: nothing is added, and the run
     says so instead of reporting a layer that is not in the image."""

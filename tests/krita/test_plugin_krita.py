@@ -37,10 +37,20 @@ def full_resolution_results(tmp_path_factory):
 @pytest.fixture(scope="module")
 def basic_results(tmp_path_factory):
     require_krita()
-    return run_scenarios(tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip", "dialog"], None)
+    return run_scenarios(
+        tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine"], None
+    )
 
 
 # -- without the engine ---------------------------------------------------------------------------
+def test_a_second_cancel_does_not_put_off_the_kill(basic_results):
+    """The engine normally stops within a second of Cancel; one that does not is killed after the
+    grace period, counted from the first Cancel even when the painter presses it again."""
+    facts = case(basic_results, "stubborn_engine")
+    assert facts["code"] == "cancelled" and not facts["pid_alive"]
+    assert facts["grace_s"] - 0.5 < facts["ended_after_s"] < facts["grace_s"] + 1.5, facts
+
+
 def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
     facts = case(basic_results, "bgra_roundtrip")
     assert facts["png_rgba"] == facts["expected"]
