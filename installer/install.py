@@ -30,6 +30,9 @@ MANIFEST_NAME = "neural_style_install.json"
 ENABLE_KEY = f"enable_{NAME}"
 ENABLE_LINE = f"{ENABLE_KEY}=true"
 SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+NEUTRAL_FOLDER = os.path.abspath(os.sep)
+"""Where the engine's Python is run from: run from the repository, `python -c "import nst_engine"`
+would find the source folder and pass for an interpreter that does not have the engine."""
 
 
 class InstallError(Exception):
@@ -179,20 +182,47 @@ def read_text(path: Path) -> str:
 
 
 def write_text(path: Path, text: str) -> None:
+    """Replace the file's text atomically; a symbolic link (a dotfile manager's) stays a link."""
+    path = Path(os.path.realpath(path))
     tmp = path.with_name(path.name + ".nst-tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
     os.replace(tmp, path)
 
 
+def last_line(text: str, otherwise: str) -> str:
+    """The last non-empty line of a program's error output: the one that says what went wrong."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else otherwise
+
+
+def given_path(value: str | None) -> Path | None:
+    """A path from the command line, made absolute: Krita does not start in the folder the
+    installer was run from, so a relative path in its settings would point nowhere."""
+    return Path(value).expanduser().absolute() if value else None
+
+
+def given_interpreter(value: str) -> str:
+    """--engine-python as an absolute path; a bare name such as python3 is looked up on PATH."""
+    if os.sep not in value and not (os.altsep and os.altsep in value):
+        found = shutil.which(value)
+        if found is None:
+            raise InstallError(f"--engine-python {value}: no such program on PATH; give the interpreter's full path")
+        return str(Path(found).absolute())
+    path = given_path(value)
+    if not path.is_file():
+        raise InstallError(f"--engine-python {path} does not exist; give the path of a Python that has the engine")
+    return str(path)
+
+
 # -- the installer -------------------------------------------------------------------------------
 class Installer:
     def __init__(self, args: argparse.Namespace) -> None:
         loc = default_locations(args.flatpak)
-        self.krita = Path(args.krita_dir).expanduser() if args.krita_dir else loc["krita"]
-        self.kritarc = Path(args.kritarc).expanduser() if args.kritarc else loc["kritarc"]
-        self.data = Path(args.data_dir).expanduser() if args.data_dir else loc["data"]
-        self.venv = Path(args.venv).expanduser() if args.venv else self.data / "venv"
+        self.krita = given_path(args.krita_dir) or loc["krita"]
+        self.kritarc = given_path(args.kritarc) or loc["kritarc"]
+        self.data = given_path(args.data_dir) or loc["data"]
+        self.venv = given_path(args.venv) or self.data / "venv"
         self.args = args
         self.dry = args.dry_run
         self.manifest_path = self.krita / "pykrita" / MANIFEST_NAME
@@ -214,9 +244,12 @@ class Installer:
         return data
 
     def _save_manifest(self) -> None:
-        if not self.dry:
-            self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-            write_text(self.manifest_path, json.dumps(self.manifest, indent=2) + "\n")
+        """Write the install record if this run changed anything (also after a failure, so that
+        --uninstall and a second run know what the first one did)."""
+        if self.dry or (self.manifest == self._load_manifest() and not self.manifest_path.exists()):
+            return
+        self._mkdir(self.manifest_path.parent)
+        write_text(self.manifest_path, json.dumps(self.manifest, indent=2) + "\n")
 
     def _mkdir(self, path: Path) -> None:
         """Create ``path`` and its missing parents, remembering each one this install created."""
@@ -252,14 +285,18 @@ class Installer:
 
     # steps
     def install(self) -> None:
+        """The engine and weights first: if either fails, Krita's folder and settings are as
+        they were. Whatever a run did, even a failed one, is recorded for --uninstall."""
         self.say(f"Krita resource folder: {self.krita}")
         self.say(f"Krita settings file:   {self.kritarc}")
-        self.copy_plugin()
-        self.enable_plugin()
-        python = self.install_engine()
-        weights = self.install_weights(python)
-        self.write_engine_config(python, weights)
-        self._save_manifest()
+        try:
+            python = self.install_engine()
+            weights = self.install_weights(python)
+            self.copy_plugin()
+            self.enable_plugin()
+            self.write_engine_config(python, weights)
+        finally:
+            self._save_manifest()
         self.say(f"Install record: {self.manifest_path}")
         self.say("Done. Restart Krita and open Tools ▸ Scripts ▸ Neural Style Transfer…")
 
@@ -287,30 +324,21 @@ class Installer:
         self.say(f"{what}: {' '.join(cmd)}")
         if self.dry:
             return subprocess.CompletedProcess(cmd, 0, "", "")
-        result = subprocess.run(cmd, text=True, capture_output=capture)
-        return result
+        try:
+            return subprocess.run(cmd, text=True, capture_output=capture, cwd=NEUTRAL_FOLDER)
+        except OSError as exc:
+            raise InstallError(f"{what}: cannot run {cmd[0]} ({exc.strerror})") from None
 
     def install_engine(self) -> str:
         if self.args.engine_python:
-            python = str(Path(self.args.engine_python).expanduser())
+            python = given_interpreter(self.args.engine_python)
             self.say(f"Using the existing engine interpreter {python}")
             check = self._run([python, "-c", "import nst_engine"], "Checking the engine", capture=True)
             if check.returncode != 0:
-                raise InstallError(f"{python} cannot import nst_engine: {check.stderr.strip()[-500:]}")
+                reason = last_line(check.stderr, f"exit code {check.returncode}")
+                raise InstallError(f"{python} cannot import nst_engine ({reason}): give a Python that has the engine")
             return python
-        python = venv_python(self.venv)
-        if python.exists():
-            self.say(f"Reusing the engine's virtual environment {self.venv}")
-        else:
-            self.say(f"Step 1/2: creating the engine's virtual environment in {self.venv} (a few seconds)")
-            created_before = not self.venv.exists()
-            self._mkdir(self.venv.parent)
-            if self._run([sys.executable, "-m", "venv", str(self.venv)], "Creating venv").returncode != 0:
-                raise InstallError(
-                    "Could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)"
-                )
-            if created_before:
-                self.manifest["venv"] = str(self.venv)
+        python = self.make_venv()
         packages = [str(REPO)]
         if self.args.gpu:
             packages.append("tensorflow[and-cuda]")
@@ -320,16 +348,45 @@ class Installer:
             raise InstallError("pip could not install the engine; see its messages above")
         return str(python)
 
+    def make_venv(self) -> Path:
+        """The engine's virtual environment, with pip. One that a failed run left without pip
+        (Debian without python3-venv) is completed, not taken as ready."""
+        python = venv_python(self.venv)
+        if python.exists() and self._run([str(python), "-m", "pip", "--version"], "Checking pip", True).returncode == 0:
+            self.say(f"Reusing the engine's virtual environment {self.venv}")
+            return python
+        self.say(f"Step 1/2: creating the engine's virtual environment in {self.venv} (a few seconds)")
+        if not self.venv.exists():  # recorded before it exists: a failed run's leftovers are removed too
+            self.manifest["venv"] = str(self.venv)
+        self._mkdir(self.venv.parent)
+        if self._run([sys.executable, "-m", "venv", str(self.venv)], "Creating venv").returncode != 0:
+            raise InstallError("Could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)")
+        return python
+
+    def check_weights(self, python: str, path: str) -> str:
+        """The engine's own check (size and SHA-256) of a weights file the installer did not fetch
+        now: a wrong or damaged file is reported here, not at the painter's first run."""
+        found = self._run(
+            [python, "-m", "nst_engine", "weights", "path", "--weights", path], "Checking the weights", capture=True
+        )
+        if found.returncode != 0:
+            reason = last_line(found.stderr, "the engine could not check them").removeprefix("error: ")
+            raise InstallError(f"The weights file {path} cannot be used: {reason}")
+        return path
+
     def install_weights(self, python: str) -> str:
         if self.args.weights:
             self.say(f"Using the weights file {self.args.weights}")
-            return str(Path(self.args.weights).expanduser().resolve())
+            return self.check_weights(python, str(Path(self.args.weights).expanduser().resolve()))
         if self.args.skip_weights:
             self.say("Skipping the weights (--skip-weights): the engine will look in its usual places")
             return ""
         if self.manifest.get("weights_file") and Path(self.manifest["weights_file"]).is_file():
             self.say(f"Weights already installed: {self.manifest['weights_file']}")
-            return self.manifest["weights_file"]
+            try:
+                return self.check_weights(python, self.manifest["weights_file"])
+            except InstallError as exc:  # ours, damaged since: fetched again below
+                self.say(f"{exc}; fetching them again")
         found = self._run(
             [python, "-m", "nst_engine", "weights", "path"], "Looking for the VGG19 weights", capture=True
         )
@@ -346,6 +403,7 @@ class Installer:
                 [python, "-m", "nst_engine", "weights", "fetch", "--dest", str(dest)],
                 stdout=subprocess.PIPE,
                 text=True,
+                cwd=NEUTRAL_FOLDER,
             )
             if not self.dry
             else subprocess.CompletedProcess([], 0, str(dest / "vgg19.h5"), "")
@@ -463,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
         installer.uninstall() if args.uninstall else installer.install()
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a settings file or folder that cannot be read or written
+        print(f"error: {exc}; nothing else was changed (--uninstall undoes what was)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -112,6 +112,7 @@ def _run(home: Path, *args, engine_python=sys.executable):
         env=env,
         capture_output=True,
         text=True,
+        cwd=ROOT,  # where a user is likely to run it, beside the engine's source folder
     )
 
 
@@ -193,3 +194,110 @@ def test_flatpak_and_platform_locations(monkeypatch, tmp_path):
     monkeypatch.setattr(install.sys, "platform", "win32")
     monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
     assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
+
+
+def _script(path: Path, body: str) -> str:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_broken_engine_leaves_krita_as_it_was(tmp_path):
+    """The engine is set up before anything goes into Krita's folder or settings."""
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config" / "kritarc").write_text(ODD_KRITARC)
+    before = _tree(home)
+    broken_ones = (
+        _script(tmp_path / "broken_python", "exit 1"),
+        str(tmp_path / "no" / "python"),
+        _script(tmp_path / "python_without_the_engine", f'exec "{sys.executable}" -S "$@"'),  # no site-packages
+    )
+    for broken in broken_ones:
+        result = _run(home, engine_python=broken)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_run_that_fails_half_way_is_undone_by_uninstall(tmp_path, fake_engine):
+    """The plugin is copied, then the settings file cannot be written (here: it is a folder). The
+    record of what was done is kept, so that --uninstall removes it, also after a good second run."""
+    home = tmp_path / "home"
+    (home / ".config" / "kritarc").mkdir(parents=True)
+    before = _tree(home)
+    failed = _run(home, engine_python=fake_engine)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("error: ") and failed.stderr.count("\n") == 1, failed.stderr
+    assert (home / ".local" / "share" / "krita" / "pykrita" / "neural_style_install.json").is_file()
+    (home / ".config" / "kritarc").rmdir()
+    assert _run(home, engine_python=fake_engine).returncode == 0
+    assert "enable_neural_style=true" in (home / ".config" / "kritarc").read_text()
+    gone = _run(home, "--uninstall", engine_python=fake_engine)
+    assert gone.returncode == 0, gone.stderr
+    assert _tree(home) == {k: v for k, v in before.items() if k != ".config/kritarc"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_relative_paths_are_saved_absolute(tmp_path, fake_engine):
+    """Krita does not start in the folder the installer ran in."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, HOME=str(home))
+    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        env.pop(key, None)
+    command = [sys.executable, str(INSTALL), "--skip-weights", "--engine-python", f"./{Path(fake_engine).name}"]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((home / ".local/share/krita/pykrita/neural_style_engine.json").read_text())
+    assert config["python"] == fake_engine and Path(config["python"]).is_absolute()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symbolic links")
+def test_a_kritarc_that_is_a_link_stays_a_link(tmp_path, fake_engine):
+    """Dotfile managers link kritarc to a file elsewhere: the target is edited, the link kept."""
+    home = tmp_path / "home"
+    dotfiles = home / "dotfiles"
+    dotfiles.mkdir(parents=True)
+    (dotfiles / "kritarc").write_text(ODD_KRITARC)
+    (home / ".config").mkdir()
+    (home / ".config" / "kritarc").symlink_to(dotfiles / "kritarc")
+    assert _run(home, engine_python=fake_engine).returncode == 0
+    assert (home / ".config" / "kritarc").is_symlink()
+    assert "enable_neural_style=true" in (dotfiles / "kritarc").read_text()
+    assert _run(home, "--uninstall", engine_python=fake_engine).returncode == 0
+    assert (home / ".config" / "kritarc").is_symlink()
+    assert (dotfiles / "kritarc").read_text() == ODD_KRITARC
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_weights_file_that_is_not_vgg19_is_refused_before_krita_is_touched(tmp_path):
+    """The engine checks --weights (size and SHA-256) during the install, not at the first run."""
+    home = tmp_path / "home"
+    home.mkdir()
+    wrong = tmp_path / "vgg19.h5"
+    wrong.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 1000)
+    result = _run(home, "--weights", str(wrong), engine_python=sys.executable)  # this venv has the engine
+    assert result.returncode == 1, result.stderr
+    assert "cannot be used" in result.stderr and "not the official Keras file" in result.stderr
+    assert _tree(home) == {}
+
+
+def test_a_venv_left_without_pip_is_completed(tmp_path):
+    """Debian's venv without python3-venv stops after making bin/python; the next run must not take
+    that folder for a working environment."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = install.venv_python(venv)
+    assert subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode != 0
+    args = install.main.__globals__["argparse"].Namespace(
+        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        data_dir=str(tmp_path / "data"), venv=str(venv), dry_run=False,
+    )  # fmt: skip
+    installer = install.Installer(args)
+    assert installer.make_venv() == python
+    assert subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode == 0
+    assert "venv" not in installer.manifest, "a folder that was there before is not the installer's to remove"
