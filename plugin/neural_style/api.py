@@ -62,7 +62,9 @@ def stylize(
     ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. ``max_size`` is the working size
     (the longest side, in pixels, the style is worked out at; None = the preset's), and
     ``full_resolution=True`` then refines the result up to the layer's own pixel size, in tiles
-    (slower). The new layer always has the source's pixel size. Extra keyword arguments become
+    (slower). The new layer always has the source's pixel size. ``init="noise"`` starts from noise
+    made from ``seed`` (the dialog's *Start from: Noise*); from the layer, the default, the seed
+    changes nothing. Extra keyword arguments become
     engine options (``iterations=50`` → ``--iterations 50``; ``True`` → a bare flag). ``engine``
     overrides the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is
     called with each progress event (a dict with ``iteration``, ``total``, ``eta``).

@@ -53,6 +53,11 @@ WORKING_SIZE_TIP = (
     "roughly with the square of the size: each step at 1024 px takes about four times as long as at 512 px. "
     "The new layer always has your layer's own pixel size."
 )
+START_FROM_TIP = (
+    "Your layer: the result keeps your picture's shapes and is the same every time. "
+    "Noise: a looser, more painterly picture that keeps less of your layer; each seed gives a "
+    "different one, and the same seed with the same options the same one."
+)
 FULL_RESOLUTION_TIP = (
     "Without this, the style worked out at the working size is scaled up to the layer's pixel size. "
     "With it, the engine then refines the result at higher resolutions, in tiles, up to the layer's own "
@@ -129,10 +134,19 @@ class StyleDialog(QDialog):
         form.addRow("Quality", self.preset_combo)
         self.preserve_check = QCheckBox("Keep the layer's colours (take only brush strokes and texture)")
         form.addRow("Colours", self.preserve_check)
-        self.seed_spin = QSpinBox()
+        self.start_combo = QComboBox()
+        self.start_combo.addItem("Your layer", "content")
+        self.start_combo.addItem("Noise", "noise")
+        self.start_combo.setToolTip(START_FROM_TIP)
+        self.seed_spin = QSpinBox()  # only noise has a seed: a run from the layer has no chance in it
         self.seed_spin.setRange(0, 2_147_483_647)
-        self.seed_spin.setToolTip("Same seed + same options = same result")
-        form.addRow("Seed", self.seed_spin)
+        self.seed_spin.setPrefix("seed ")
+        self.seed_spin.setToolTip("Each seed gives a different picture; the same seed and options, the same one")
+        self.start_combo.currentIndexChanged.connect(self._update_seed)
+        start_row = QHBoxLayout()
+        start_row.addWidget(self.start_combo, 1)
+        start_row.addWidget(self.seed_spin)
+        form.addRow("Start from", start_row)
         self.size_combo = QComboBox()
         self.size_combo.addItem("Preset default", 0)
         for size in WORKING_SIZES:
@@ -219,7 +233,9 @@ class StyleDialog(QDialog):
         preset = s.get("preset", DEFAULT_PRESET)
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(preset)))
         self.preserve_check.setChecked(s.get("preserve_colors", "false") == "true")
+        self.start_combo.setCurrentIndex(max(0, self.start_combo.findData(s.get("init", "content"))))
         self.seed_spin.setValue(int(_float(s.get("seed", "0"), 0)))
+        self._update_seed()
         self.size_combo.setCurrentIndex(max(0, self.size_combo.findData(int(_float(s.get("max_size", "0"), 0)))))
         self.full_res_check.setChecked(s.get("full_resolution", "false") == "true")
         self.engine_python_edit.setText(s.get("engine_python", ""))
@@ -236,6 +252,7 @@ class StyleDialog(QDialog):
         s.set("strength", f"{self.strength_spin.value():.2f}")
         s.set("preset", self.preset_combo.currentData())
         s.set("preserve_colors", "true" if self.preserve_check.isChecked() else "false")
+        s.set("init", self.start_combo.currentData())
         s.set("seed", str(self.seed_spin.value()))
         s.set("max_size", str(self.size_combo.currentData() or 0))
         s.set("full_resolution", "true" if self.full_res_check.isChecked() else "false")
@@ -248,7 +265,8 @@ class StyleDialog(QDialog):
             "preset": self.preset_combo.currentData(),
             "strength": float(self.strength_spin.value()),
             "preserve_colors": self.preserve_check.isChecked(),
-            "seed": int(self.seed_spin.value()),
+            "init": "noise" if self._from_noise() else None,  # None: the engine's default, the layer
+            "seed": int(self.seed_spin.value()) if self._from_noise() else None,
             "max_size": int(self.size_combo.currentData() or 0) or None,  # None: the preset's own
             "full_resolution": self.full_res_check.isChecked(),
         }
@@ -416,6 +434,7 @@ class StyleDialog(QDialog):
             self.strength_spin,
             self.preset_combo,
             self.preserve_check,
+            self.start_combo,
             self.seed_spin,
             self.size_combo,
             self.full_res_check,
@@ -423,6 +442,14 @@ class StyleDialog(QDialog):
             self.engine_weights_edit,
         ):
             widget.setEnabled(not running)
+        self._update_seed()
+
+    def _from_noise(self) -> bool:
+        return self.start_combo.currentData() == "noise"
+
+    def _update_seed(self, *_args) -> None:
+        """The seed can be set only for a start from noise, and not while a run is going."""
+        self.seed_spin.setEnabled(self._from_noise() and self.start_combo.isEnabled())
 
     def _on_progress(self, event: dict) -> None:
         total = max(1, int(event.get("total") or 1))

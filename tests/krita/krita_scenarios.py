@@ -594,6 +594,8 @@ def case_dialog(spec):
         "working_sizes": [dlg.size_combo.itemData(i) for i in range(dlg.size_combo.count())],
         "working_size_labels": [dlg.size_combo.itemText(i) for i in range(dlg.size_combo.count())],
         "default_options": dlg.options(),
+        "start_choices": [dlg.start_combo.itemData(i) for i in range(dlg.start_combo.count())],
+        "seed_enabled_from_layer": dlg.seed_spin.isEnabled(),
         "size_tooltip": dlg.size_combo.toolTip(),
         "full_res_text": dlg.full_res_check.text(),
         "full_res_tooltip": dlg.full_res_check.toolTip(),
@@ -606,6 +608,8 @@ def case_dialog(spec):
     dlg.strength_spin.setValue(2.5)
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("tutorial"))
     dlg.preserve_check.setChecked(True)
+    dlg.start_combo.setCurrentIndex(dlg.start_combo.findData("noise"))
+    facts["seed_enabled_from_noise"] = dlg.seed_spin.isEnabled()
     dlg.seed_spin.setValue(42)
     dlg.size_combo.setCurrentIndex(dlg.size_combo.findData(768))
     dlg.full_res_check.setChecked(True)
@@ -617,6 +621,7 @@ def case_dialog(spec):
     facts["engine_arguments"] = _dialog_arguments(again, doc, layer, spec)
     again.size_combo.setCurrentIndex(0)
     again.full_res_check.setChecked(False)
+    again.start_combo.setCurrentIndex(again.start_combo.findData("content"))
     again.save_settings()
     facts["preset_default_options"] = StyleDialog(document=doc, node=layer, settings=settings).options()
     facts["preset_default_arguments"] = _dialog_arguments(again, doc, layer, spec)

@@ -101,7 +101,7 @@ def test_dialog_widgets_and_remembered_settings(basic_results):
     assert facts["thumbnail"]
     assert "Paint" in facts["target"] and not facts["cancel_enabled"]
     assert facts["remembered"]["strength"] == 2.5 and facts["remembered"]["preset"] == "tutorial"
-    assert facts["remembered"]["preserve_colors"] is True and facts["remembered"]["seed"] == 42
+    assert facts["remembered"]["preserve_colors"] is True
     assert facts["remembered"]["style_path"].endswith("starry_night.jpg")
     assert facts["remembered_engine"] == "/opt/engine/bin/python"
     assert "not found" in facts["bad_engine_message"] and facts["run_enabled_after_error"]
@@ -128,6 +128,19 @@ def test_dialog_working_size_and_full_resolution(basic_results):
     assert facts["preset_default_options"]["full_resolution"] is False
     assert "--max-size" not in facts["preset_default_arguments"]
     assert "--full-resolution" not in facts["preset_default_arguments"]
+
+
+def test_dialog_start_from_the_layer_or_from_seeded_noise(basic_results):
+    """Only a start from noise has a seed: from the layer the seed is greyed out and not sent."""
+    facts = case(basic_results, "dialog")
+    assert facts["start_choices"] == ["content", "noise"]
+    assert facts["default_options"]["init"] is None and facts["default_options"]["seed"] is None
+    assert not facts["seed_enabled_from_layer"] and facts["seed_enabled_from_noise"]
+    assert facts["remembered"]["init"] == "noise" and facts["remembered"]["seed"] == 42
+    args = facts["engine_arguments"]
+    assert args[args.index("--init") + 1] == "noise" and args[args.index("--seed") + 1] == "42"
+    assert "--init" not in facts["preset_default_arguments"] and "--seed" not in facts["preset_default_arguments"]
+    assert facts["preset_default_options"]["init"] is None and facts["preset_default_options"]["seed"] is None
 
 
 # -- with the engine ------------------------------------------------------------------------------
