@@ -38,12 +38,27 @@ class Step:
     tiles: int = 1
 
 
+NOISE_CELLS = 24
+"""A noise start has this many random colour cells along the image's longest side, smoothly
+blended. Pixel-by-pixel noise takes hundreds of evaluations to wash out: `preview` from it was
+still grain (docs/performance.md)."""
+
+NOISE_SIGMA = 40.0
+"""How far, in 0..255 levels, the cells' colours spread around the content's mean colour."""
+
+
 def initial_image(content: np.ndarray, init: str, seed: int | None) -> np.ndarray:
-    """Float RGB 0..255 start point: the content itself, or uniform noise."""
+    """Float RGB 0..255 start point: the content itself, or smooth colour noise (the same for the
+    same seed and size) around the content's mean colour."""
     if init == "content":
         return content
     rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 255.0, size=content.shape).astype(np.float32)
+    height, width = content.shape[:2]
+    cell = max(1.0, max(height, width) / NOISE_CELLS)
+    cells = (max(2, round(width / cell)), max(2, round(height / cell)))
+    colours = rng.normal(0.0, NOISE_SIGMA, size=(cells[1], cells[0], 3)).astype(np.float32)
+    mean = content.reshape(-1, 3).mean(axis=0)
+    return np.clip(mean + resize(colours, (width, height)), 0.0, 255.0).astype(np.float32)
 
 
 def _blended(image: np.ndarray, box: Box, weight: np.ndarray, tile: np.ndarray) -> np.ndarray:

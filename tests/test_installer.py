@@ -301,3 +301,43 @@ def test_a_venv_left_without_pip_is_completed(tmp_path):
     assert installer.make_venv() == python
     assert subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode == 0
     assert "venv" not in installer.manifest, "a folder that was there before is not the installer's to remove"
+
+
+FAKE_WEIGHTS_CLI = """import pathlib, sys
+args = sys.argv[1:]
+if args[:2] == ["weights", "path"] and "--weights" in args:
+    path = pathlib.Path(args[args.index("--weights") + 1])
+    if path.read_bytes() != b"the official file":
+        sys.exit(print(f"error: VGG19 weights {path} are not the official Keras file", file=sys.stderr) or 3)
+    print(path)
+elif args[:2] == ["weights", "fetch"]:
+    folder = pathlib.Path(args[args.index("--dest") + 1])
+    (folder / "vgg19.h5").write_bytes(b"the official file")
+    print(folder / "vgg19.h5")
+else:
+    sys.exit(3)  # weights path: none anywhere else
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_weights_the_installer_fetched_are_fetched_again_when_damaged(tmp_path, fake_engine):
+    """A rerun checks the weights it fetched before (the engine's size and hash test) instead of
+    trusting that the file exists; the painter's advice for `weights_invalid` is to rerun it."""
+    (tmp_path / "fake_site" / "nst_engine" / "__main__.py").write_text(FAKE_WEIGHTS_CLI)
+    home = tmp_path / "home"
+    home.mkdir()
+    before = _tree(home)
+    env = dict(os.environ, HOME=str(home))
+    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        env.pop(key, None)
+    command = [sys.executable, str(INSTALL), "--engine-python", fake_engine]
+    first = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    weights = Path(json.loads((home / ".local/share/krita/pykrita/neural_style_engine.json").read_text())["weights"])
+    assert weights.read_bytes() == b"the official file"
+    weights.write_bytes(b"half a download")
+    second = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "fetching them again" in second.stdout and weights.read_bytes() == b"the official file"
+    assert subprocess.run([*command, "--uninstall"], env=env, capture_output=True).returncode == 0
+    assert _tree(home) == before

@@ -112,3 +112,22 @@ def test_float32_stays_float32_on_gpus_with_tf32():
     tf.config.experimental.enable_tensor_float_32_execution(True)
     transfer.prepare_device()
     assert not tf.config.experimental.tensor_float_32_execution_enabled()
+
+
+def test_a_noise_start_is_smooth_seeded_colour_noise():
+    """--init noise: the same picture for the same seed, another for another seed; colour cells
+    around the content's mean colour, smooth, so that a short run does not end in grain."""
+    from nst_engine.transfer import initial_image
+
+    y, x = np.mgrid[0:384, 0:512].astype(np.float32)  # the working size of `balanced`
+    content = np.stack([x / 2.0, y / 2.0, np.full_like(x, 60.0)], axis=2)
+    assert initial_image(content, "content", 1) is content
+    first, again, other = (initial_image(content, "noise", seed) for seed in (1, 1, 2))
+    assert first.shape == content.shape and first.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - other).mean() > 10
+    assert 0.0 <= first.min() and first.max() <= 255.0
+    assert np.abs(first.reshape(-1, 3).mean(axis=0) - content.reshape(-1, 3).mean(axis=0)).max() < 15
+    assert first.std() > 15  # not a flat colour
+    steps = np.abs(np.diff(first, axis=0)).mean() + np.abs(np.diff(first, axis=1)).mean()
+    assert steps < 10, "pixel-to-pixel noise is grain the optimiser spends hundreds of evaluations on"
