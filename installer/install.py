@@ -285,8 +285,9 @@ class Installer:
 
     # steps
     def install(self) -> None:
-        """The engine and weights first: if either fails, Krita's folder and settings are as
-        they were. Whatever a run did, even a failed one, is recorded for --uninstall."""
+        """The engine and weights first: if either fails, Krita's plugins and settings are as
+        they were. Whatever a run did, even a failed one, is recorded for --uninstall (the record
+        lives in Krita's resource folder, where --uninstall looks for it)."""
         self.say(f"Krita resource folder: {self.krita}")
         self.say(f"Krita settings file:   {self.kritarc}")
         try:
@@ -295,8 +296,13 @@ class Installer:
             self.copy_plugin()
             self.enable_plugin()
             self.write_engine_config(python, weights)
-        finally:
-            self._save_manifest()
+        except BaseException:
+            try:
+                self._save_manifest()
+            except OSError as exc:  # the step's own error is the one to report
+                self.say(f"Could not write the install record {self.manifest_path} ({exc.strerror})")
+            raise
+        self._save_manifest()
         self.say(f"Install record: {self.manifest_path}")
         self.say("Done. Restart Krita and open Tools ▸ Scripts ▸ Neural Style Transfer…")
 
@@ -307,7 +313,7 @@ class Installer:
             self._place_file(self.krita / rel, src.read_bytes())
 
     def enable_plugin(self) -> None:
-        existed = self.kritarc.exists()
+        existed = self.kritarc.exists()  # a link to a file not made yet counts as no file
         text = read_text(self.kritarc) if existed else ""
         new, record = enable_in_kritarc(text)
         if record["kind"] == "none":
@@ -396,7 +402,7 @@ class Installer:
             return path
         dest = self.data / "weights"
         self.say(f"Downloading the VGG19 weights (80 MB) into {dest}")
-        existed = dest.exists()
+        ours = not dest.exists() or str(dest) in self.manifest["created_dirs"]  # made by a failed run
         self._mkdir(dest)
         fetched = (
             subprocess.run(
@@ -411,7 +417,7 @@ class Installer:
         if fetched.returncode != 0 or not fetched.stdout.strip():
             raise InstallError("Could not download the weights; run the installer again when online")
         path = fetched.stdout.strip().splitlines()[-1]
-        if not existed:
+        if ours:
             self.manifest["weights_file"] = path
         return path
 
@@ -433,7 +439,7 @@ class Installer:
             if rc.get("created") and not text.strip():
                 self.say(f"Removing {path} (the installer created it)")
                 if not self.dry:
-                    path.unlink()
+                    Path(os.path.realpath(path)).unlink()  # a link to it stays, as it was
             else:
                 self.say(f"Disabling the plugin in {path}")
                 if not self.dry:

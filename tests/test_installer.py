@@ -303,7 +303,7 @@ def test_a_venv_left_without_pip_is_completed(tmp_path):
     assert "venv" not in installer.manifest, "a folder that was there before is not the installer's to remove"
 
 
-FAKE_WEIGHTS_CLI = """import pathlib, sys
+FAKE_WEIGHTS_CLI = """import os, pathlib, sys
 args = sys.argv[1:]
 if args[:2] == ["weights", "path"] and "--weights" in args:
     path = pathlib.Path(args[args.index("--weights") + 1])
@@ -311,6 +311,8 @@ if args[:2] == ["weights", "path"] and "--weights" in args:
         sys.exit(print(f"error: VGG19 weights {path} are not the official Keras file", file=sys.stderr) or 3)
     print(path)
 elif args[:2] == ["weights", "fetch"]:
+    if os.environ.get("FAKE_FETCH_FAILS"):
+        sys.exit(print("no network", file=sys.stderr) or 4)
     folder = pathlib.Path(args[args.index("--dest") + 1])
     (folder / "vgg19.h5").write_bytes(b"the official file")
     print(folder / "vgg19.h5")
@@ -341,3 +343,36 @@ def test_weights_the_installer_fetched_are_fetched_again_when_damaged(tmp_path, 
     assert "fetching them again" in second.stdout and weights.read_bytes() == b"the official file"
     assert subprocess.run([*command, "--uninstall"], env=env, capture_output=True).returncode == 0
     assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_failed_download_then_a_rerun_then_uninstall_leaves_nothing(tmp_path, fake_engine):
+    """The failed run made the weights folder; the rerun's download into it is still the
+    installer's to remove."""
+    (tmp_path / "fake_site" / "nst_engine" / "__main__.py").write_text(FAKE_WEIGHTS_CLI)
+    home = tmp_path / "home"
+    home.mkdir()
+    before = _tree(home)
+    env = dict(os.environ, HOME=str(home))
+    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        env.pop(key, None)
+    command = [sys.executable, str(INSTALL), "--engine-python", fake_engine]
+    failed = subprocess.run(command, env={**env, "FAKE_FETCH_FAILS": "1"}, capture_output=True, text=True)
+    assert failed.returncode == 1 and "Could not download the weights" in failed.stderr
+    assert not (home / ".config" / "kritarc").exists(), "Krita's settings are touched only after the engine"
+    assert not (home / ".local/share/krita/pykrita/neural_style").exists()
+    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
+    assert subprocess.run([*command, "--uninstall"], env=env, capture_output=True).returncode == 0
+    assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symbolic links")
+def test_a_kritarc_link_to_a_file_not_made_yet_is_left_as_it_was(tmp_path, fake_engine):
+    home = tmp_path / "home"
+    (home / "dotfiles").mkdir(parents=True)
+    (home / ".config").mkdir()
+    (home / ".config" / "kritarc").symlink_to(home / "dotfiles" / "kritarc")
+    assert _run(home, engine_python=fake_engine).returncode == 0
+    assert "enable_neural_style=true" in (home / "dotfiles" / "kritarc").read_text()
+    assert _run(home, "--uninstall", engine_python=fake_engine).returncode == 0
+    assert (home / ".config" / "kritarc").is_symlink() and not (home / "dotfiles" / "kritarc").exists()

@@ -248,15 +248,18 @@ def case_stubborn_engine(spec):
     stubborn = os.path.join(folder, "python3")
     with open(stubborn, "w", encoding="utf-8") as fh:  # stands in for the engine's Python
         fh.write(
-            "#!/usr/bin/env python3\nimport signal, time\n"
-            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)\n"
+            "#!/usr/bin/env python3\nimport pathlib, signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\npathlib.Path(sys.argv[0] + '.ready').touch()\n"
+            "time.sleep(60)\n"
         )
     os.chmod(stubborn, 0o755)
     proc = EngineProcess(EngineRequest(python=stubborn, content="c.png", style="s.png", output="o.png"))
     ended = []
     proc.finished.connect(lambda result: ended.append((time.monotonic(), result)))
     proc.start()
-    _wait(proc.finished, 1.0)  # let it start and set its signal handler
+    deadline = time.monotonic() + 30  # until it has set its signal handler
+    while not os.path.exists(stubborn + ".ready") and time.monotonic() < deadline:
+        _wait(proc.finished, 0.05)
     first = time.monotonic()
     proc.cancel()
     _wait(proc.finished, CANCEL_GRACE_MS / 2000)
