@@ -103,17 +103,26 @@ def _tree(root: Path) -> dict:
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 
 
-def _run(home: Path, *args, engine_python=sys.executable):
+def _home_env(home: Path) -> dict:
+    """The environment of a user whose home is `home`, with every default location under it."""
     env = dict(os.environ, HOME=str(home))
     for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA"):
         env.pop(key, None)
+    return env
+
+
+def _install(home: Path, *args, engine_python: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(INSTALL), "--engine-python", engine_python, "--skip-weights", *args],
-        env=env,
+        [sys.executable, str(INSTALL), "--engine-python", engine_python, *args],
+        env={**_home_env(home), **env},
         capture_output=True,
         text=True,
         cwd=ROOT,  # where a user is likely to run it, beside the engine's source folder
     )
+
+
+def _run(home: Path, *args, engine_python=sys.executable):
+    return _install(home, "--skip-weights", *args, engine_python=engine_python)
 
 
 @pytest.fixture
@@ -246,11 +255,8 @@ def test_relative_paths_are_saved_absolute(tmp_path, fake_engine):
     """Krita does not start in the folder the installer ran in."""
     home = tmp_path / "home"
     home.mkdir()
-    env = dict(os.environ, HOME=str(home))
-    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
-        env.pop(key, None)
     command = [sys.executable, str(INSTALL), "--skip-weights", "--engine-python", f"./{Path(fake_engine).name}"]
-    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(command, env=_home_env(home), cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     config = json.loads((home / ".local/share/krita/pykrita/neural_style_engine.json").read_text())
     assert config["python"] == fake_engine and Path(config["python"]).is_absolute()
@@ -321,48 +327,45 @@ else:
 """
 
 
+@pytest.fixture
+def fetching_engine(tmp_path, fake_engine):
+    """The stub engine with FAKE_WEIGHTS_CLI as its `python -m nst_engine`."""
+    (tmp_path / "fake_site" / "nst_engine" / "__main__.py").write_text(FAKE_WEIGHTS_CLI)
+    return fake_engine
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
-def test_weights_the_installer_fetched_are_fetched_again_when_damaged(tmp_path, fake_engine):
+def test_weights_the_installer_fetched_are_fetched_again_when_damaged(tmp_path, fetching_engine):
     """A rerun checks the weights it fetched before (the engine's size and hash test) instead of
     trusting that the file exists; the painter's advice for `weights_invalid` is to rerun it."""
-    (tmp_path / "fake_site" / "nst_engine" / "__main__.py").write_text(FAKE_WEIGHTS_CLI)
     home = tmp_path / "home"
     home.mkdir()
     before = _tree(home)
-    env = dict(os.environ, HOME=str(home))
-    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
-        env.pop(key, None)
-    command = [sys.executable, str(INSTALL), "--engine-python", fake_engine]
-    first = subprocess.run(command, env=env, capture_output=True, text=True)
+    first = _install(home, engine_python=fetching_engine)
     assert first.returncode == 0, first.stderr
     weights = Path(json.loads((home / ".local/share/krita/pykrita/neural_style_engine.json").read_text())["weights"])
     assert weights.read_bytes() == b"the official file"
     weights.write_bytes(b"half a download")
-    second = subprocess.run(command, env=env, capture_output=True, text=True)
+    second = _install(home, engine_python=fetching_engine)
     assert second.returncode == 0, second.stderr
     assert "fetching them again" in second.stdout and weights.read_bytes() == b"the official file"
-    assert subprocess.run([*command, "--uninstall"], env=env, capture_output=True).returncode == 0
+    assert _install(home, "--uninstall", engine_python=fetching_engine).returncode == 0
     assert _tree(home) == before
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
-def test_a_failed_download_then_a_rerun_then_uninstall_leaves_nothing(tmp_path, fake_engine):
+def test_a_failed_download_then_a_rerun_then_uninstall_leaves_nothing(tmp_path, fetching_engine):
     """The failed run made the weights folder; the rerun's download into it is still the
     installer's to remove."""
-    (tmp_path / "fake_site" / "nst_engine" / "__main__.py").write_text(FAKE_WEIGHTS_CLI)
     home = tmp_path / "home"
     home.mkdir()
     before = _tree(home)
-    env = dict(os.environ, HOME=str(home))
-    for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
-        env.pop(key, None)
-    command = [sys.executable, str(INSTALL), "--engine-python", fake_engine]
-    failed = subprocess.run(command, env={**env, "FAKE_FETCH_FAILS": "1"}, capture_output=True, text=True)
+    failed = _install(home, engine_python=fetching_engine, FAKE_FETCH_FAILS="1")
     assert failed.returncode == 1 and "Could not download the weights" in failed.stderr
     assert not (home / ".config" / "kritarc").exists(), "Krita's settings are touched only after the engine"
     assert not (home / ".local/share/krita/pykrita/neural_style").exists()
-    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
-    assert subprocess.run([*command, "--uninstall"], env=env, capture_output=True).returncode == 0
+    assert _install(home, engine_python=fetching_engine).returncode == 0
+    assert _install(home, "--uninstall", engine_python=fetching_engine).returncode == 0
     assert _tree(home) == before
 
 
