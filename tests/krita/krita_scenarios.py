@@ -274,6 +274,83 @@ def case_stubborn_engine(spec):
     }
 
 
+def _quitting_engine(folder: str) -> str:
+    """A stand-in for the engine's Python that exits at once, as a warm engine does after its idle
+    time (or when it crashes)."""
+    path = os.path.join(folder, "python3")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("#!/usr/bin/env python3\nimport sys\nsys.exit(0)\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def case_ended_standby(spec):
+    """A warm engine that has ended on its own is let go when the dialog starts another and when
+    it closes: its Qt objects are deleted, not kept for as long as Krita runs."""
+    import shutil
+
+    from neural_style.dialog import StyleDialog
+    from neural_style.qt_compat import QEvent, QtCore
+
+    sip = _sip()
+    folder = tempfile.mkdtemp(prefix="ended-standby-")
+    settings = MemorySettings()
+    settings.set("engine_python", _quitting_engine(folder))
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    dlg = StyleDialog(document=doc, node=layer, settings=settings)
+    dlg.show()
+    first = dlg.standby
+    facts = {"started": first is not None}
+    if first is None:
+        return facts
+    facts["first_ended"] = not first.is_running() or _wait(first.finished, 30)
+    dlg.warm_up()  # as after a run: the ended engine cannot take one, so another starts
+    second = dlg.standby
+    facts["replaced"] = second is not None and second is not first
+    if second is not None and second.is_running():
+        _wait(second.finished, 30)
+    dlg.close()
+    QtCore.QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    facts.update(
+        first_deleted=sip.isdeleted(first),
+        second_deleted=second is not None and sip.isdeleted(second),
+        standby_after_close=dlg.standby is not None,
+    )
+    shutil.rmtree(folder)
+    return facts
+
+
+def case_activation_refresh(spec):
+    """A dialog opened from the menu follows Krita's active layer: coming back to it (activating
+    its window) shows the layer Stylise will take. kritarunner has no window, so that is none."""
+    from neural_style.dialog import StyleDialog
+    from neural_style.qt_compat import QApplication, QtWidgets
+
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    dlg = StyleDialog(settings=MemorySettings())
+    dlg.show()
+    other = QtWidgets.QWidget()
+    other.show()
+    other.activateWindow()
+    QApplication.processEvents()
+    dlg.document, dlg.node = doc, layer  # what it showed before the painter went to the canvas
+    dlg._show_target()
+    facts = {"before": dlg.target_label.text(), "dialog_active_before": dlg.isActiveWindow()}
+    dlg.activateWindow()
+    deadline = time.monotonic() + 5
+    while not dlg.isActiveWindow() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    QApplication.processEvents()
+    facts.update(dialog_active=dlg.isActiveWindow(), after=dlg.target_label.text())
+    facts["node"] = None if dlg.node is None else dlg.node.name()
+    dlg.close()
+    other.close()
+    return facts
+
+
 def case_layer_deleted(spec):
     """The painter deletes the source layer while the engine works: nothing is added, and the run
     says so instead of reporting a layer that is not in the image."""

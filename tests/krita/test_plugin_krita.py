@@ -38,7 +38,9 @@ def full_resolution_results(tmp_path_factory):
 def basic_results(tmp_path_factory):
     require_krita()
     return run_scenarios(
-        tmp_path_factory.mktemp("krita-basic"), ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine"], None
+        tmp_path_factory.mktemp("krita-basic"),
+        ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine", "ended_standby", "activation_refresh"],
+        None,
     )
 
 
@@ -49,6 +51,24 @@ def test_a_second_cancel_does_not_put_off_the_kill(basic_results):
     facts = case(basic_results, "stubborn_engine")
     assert facts["code"] == "cancelled" and not facts["pid_alive"]
     assert facts["grace_s"] - 0.5 < facts["ended_after_s"] < facts["grace_s"] + 1.5, facts
+
+
+def test_a_warm_engine_that_ended_by_itself_is_let_go(basic_results):
+    """A warm engine ends by itself after its idle time; the dialog then starts another, and
+    closing the dialog deletes both, as it does a running one once it has ended."""
+    facts = case(basic_results, "ended_standby")
+    assert facts["started"] and facts["first_ended"] and facts["replaced"], facts
+    assert facts["first_deleted"] and facts["second_deleted"], facts
+    assert not facts["standby_after_close"]
+
+
+def test_coming_back_to_the_dialog_shows_the_layer_stylise_will_take(basic_results):
+    """The dialog stays open while the painter works on the canvas; activating it again shows
+    Krita's active layer (none in kritarunner), not the one it was opened on."""
+    facts = case(basic_results, "activation_refresh")
+    assert "Paint" in facts["before"] and not facts["dialog_active_before"]
+    assert facts["dialog_active"], "the offscreen platform did not activate the dialog"
+    assert facts["node"] is None and "Paint" not in facts["after"], facts
 
 
 def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
