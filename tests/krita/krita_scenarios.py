@@ -351,6 +351,60 @@ def case_activation_refresh(spec):
     return facts
 
 
+def _running_with(text: str) -> list[int]:
+    """The live processes whose command line mentions ``text``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if text.encode() in fh.read() and process_alive(int(entry)):
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def case_quit_while_scripting(spec):
+    """Krita quits while a script waits in ``api.stylize``: the quit ends every event loop, the
+    script's local one too. The engine is stopped, the script gets a StyleError, and nothing is
+    added. Runs alone: after ``QCoreApplication.exit`` no local event loop runs again."""
+    import shutil
+
+    from neural_style import api
+    from neural_style.config import EngineConfig
+    from neural_style.qt_compat import QApplication, QTimer
+
+    folder = tempfile.mkdtemp(prefix="quit-engine-")
+    slow = os.path.join(folder, "python3")
+    with open(slow, "w", encoding="utf-8") as fh:  # stands in for the engine's Python: works long
+        fh.write("#!/usr/bin/env python3\nimport time\ntime.sleep(60)\n")
+    os.chmod(slow, 0o755)
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    before = snapshot(doc)
+    facts = {}
+
+    def quit_krita():
+        facts["engines_at_quit"] = _running_with(slow)
+        QApplication.exit(0)
+
+    QTimer.singleShot(1500, quit_krita)
+    t0 = time.monotonic()
+    try:
+        api.stylize(doc, layer, spec["style"], engine=EngineConfig(python=slow), timeout=120)
+        facts["raised"] = None
+    except api.StyleError as exc:
+        facts.update(raised="StyleError", code=exc.code, message=exc.message)
+    except Exception as exc:  # noqa: BLE001 - the finding itself: reported, not raised
+        facts["raised"] = f"{type(exc).__name__}: {exc}"
+    facts["seconds"] = time.monotonic() - t0
+    facts["engines_left"] = _running_with(slow)
+    facts["identical"] = snapshot(doc) == before
+    facts["leftovers"] = leftovers()
+    shutil.rmtree(folder)
+    return facts
+
+
 def case_layer_deleted(spec):
     """The painter deletes the source layer while the engine works: nothing is added, and the run
     says so instead of reporting a layer that is not in the image."""

@@ -44,6 +44,12 @@ def basic_results(tmp_path_factory):
     )
 
 
+@pytest.fixture(scope="module")
+def quit_results(tmp_path_factory):
+    require_krita()  # a Krita of its own: after the quit no event loop runs again in it
+    return run_scenarios(tmp_path_factory.mktemp("krita-quit"), ["quit_while_scripting"], None)
+
+
 # -- without the engine ---------------------------------------------------------------------------
 def test_a_second_cancel_does_not_put_off_the_kill(basic_results):
     """The engine normally stops within a second of Cancel; one that does not is killed after the
@@ -69,6 +75,15 @@ def test_coming_back_to_the_dialog_shows_the_layer_stylise_will_take(basic_resul
     assert "Paint" in facts["before"] and not facts["dialog_active_before"]
     assert facts["dialog_active"], "the offscreen platform did not activate the dialog"
     assert facts["node"] is None and "Paint" not in facts["after"], facts
+
+
+def test_krita_quitting_during_a_script_stops_the_engine(quit_results):
+    """Krita's quit ends the local event loop ``api.stylize`` waits in: the script gets a
+    StyleError, not a None result, and the engine does not outlive Krita."""
+    facts = case(quit_results, "quit_while_scripting")
+    assert facts["raised"] == "StyleError" and facts["code"] == "cancelled", facts
+    assert facts["engines_at_quit"] and facts["engines_left"] == [] and facts["seconds"] < 30, facts
+    assert facts["identical"] and facts["leftovers"] == []
 
 
 def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
