@@ -22,10 +22,24 @@ from .settings import CONV_GRADIENTS, DEFAULT_PRESET, PRESETS, Settings, preset
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors become our BadInputError so that JSON front ends see them too."""
+    """argparse, but usage errors become our BadInputError so that JSON front ends see them too,
+    and options are never abbreviated: `_make_reporter` looks for `--progress` before parsing, so
+    `--prog json` would parse as JSON mode and still print for people."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
-        raise BadInputError(f"{message} (see `nst-engine {self.prog.split()[-1]} --help`)", "usage")
+        raise BadInputError(f"{message} (see `{self.prog} --help`)", "usage")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown option points to the help of the command it was given to."""
+        known, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = " ".join(filter(None, [self.prog, getattr(known, "command", None)]))
+            raise BadInputError(f"unrecognized arguments: {' '.join(extras)} (see `{command} --help`)", "usage")
+        return known
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -164,9 +178,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OPTIMIZER_OPTIONS = {"adam": ("learning_rate", "beta1", "beta2", "epsilon"), "lbfgs": ("lbfgs_memory", "lbfgs_levels")}
+"""Options that only one optimiser reads: given for a run with the other, they would change nothing."""
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {name: getattr(args, name, None) for name in Settings.__dataclass_fields__}
-    return preset(args.preset, **overrides)
+    settings = preset(args.preset, **overrides)
+    for optimizer, names in OPTIMIZER_OPTIONS.items():
+        given = [name for name in names if overrides[name] is not None]
+        if given and settings.optimizer != optimizer:
+            option = "--" + given[0].replace("_", "-")
+            raise BadInputError(
+                f"{option} is for the {optimizer} optimiser, but this run uses {settings.optimizer} "
+                f"(preset {args.preset}): add --optimizer {optimizer} or leave {option} out"
+            )
+    return settings
 
 
 def _run(args: argparse.Namespace, reporter: Reporter) -> int:

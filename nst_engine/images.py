@@ -48,9 +48,15 @@ def open_checked(path: str | os.PathLike, role: str, min_side: int = MIN_SIDE) -
 
     A mask passes `min_side=1`: it must have the content's size, and saying so is the better message."""
     path = Path(path)
-    if not path.exists():
+    try:  # Path.exists raises for some errors: a name too long, a folder we may not look into
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as exc:
+        raise BadInputError(
+            f"{role} image {path} cannot be read ({exc.strerror}): check the path", "input_unreadable"
+        ) from None
+    if not exists:
         raise BadInputError(f"{role} image {path} does not exist: check the path", "input_missing")
-    if path.is_dir():
+    if is_dir:
         raise BadInputError(f"{role} image {path} is a folder, not an image file", "input_unreadable")
     try:
         image = Image.open(path)
@@ -101,11 +107,16 @@ def _to_float(image: Image.Image) -> RasterImage:
             peak = 65535.0 if grey.max(initial=0) > 255 else 255.0
         else:  # floating point: 0..1 or 0..255
             peak = 1.0 if grey.max(initial=0) <= 1.0 else 255.0
+        alpha = None
+        if isinstance(image.info.get("transparency"), int):  # a 16-bit PNG's transparent grey level
+            alpha = (grey != image.info["transparency"]).astype(np.float32)
         grey = np.clip(grey * (255.0 / peak), 0, 255)
-        return RasterImage(np.repeat(grey[:, :, None], 3, axis=2))
+        return RasterImage(
+            np.repeat(grey[:, :, None], 3, axis=2), alpha if alpha is not None and alpha.min() < 1 else None
+        )
     # Palette, grey and RGB images can carry transparency too: a tRNS chunk, a GIF's clear colour.
     has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        mode in ("P", "L", "RGB") and "transparency" in image.info
+        mode in ("1", "P", "L", "RGB") and "transparency" in image.info
     )
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
@@ -195,16 +206,23 @@ def check_output_path(path: str | os.PathLike, needs_alpha: bool) -> Path:
             "output_unwritable",
         ) from None
     folder = path.parent
-    if not folder.is_dir():
-        raise BadInputError(f"output folder {folder} does not exist: create it first", "output_unwritable")
-    if path.is_dir():
-        raise BadInputError(f"output {path} is a folder: give a file name such as out.png", "output_unwritable")
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nst-probe-"):
-            pass
+        folder_exists, is_dir = folder.is_dir(), path.is_dir()
     except OSError as exc:
         raise BadInputError(
-            f"cannot write to output folder {folder} ({exc.strerror}): choose another folder",
+            f"cannot write {path} ({exc.strerror}): choose another name or folder", "output_unwritable"
+        ) from None
+    if not folder_exists:
+        raise BadInputError(f"output folder {folder} does not exist: create it first", "output_unwritable")
+    if is_dir:
+        raise BadInputError(f"output {path} is a folder: give a file name such as out.png", "output_unwritable")
+    try:  # the very temporary file `save_atomic` will write: its name is longer than the output's
+        handle, probe = _temporary_beside(path)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BadInputError(
+            f"cannot write to output folder {folder} ({exc.strerror}): choose another folder or a shorter name",
             "output_unwritable",
         ) from None
     return path
@@ -223,7 +241,7 @@ def save_atomic(image: RasterImage, path: str | os.PathLike, quick: bool = False
     else:
         pil = Image.fromarray(rgb, "RGB")
     fmt = output_format(path)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    fd, temp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             pil.save(handle, format=fmt, **({"compress_level": 1} if quick and fmt == "PNG" else {}))
@@ -235,6 +253,11 @@ def save_atomic(image: RasterImage, path: str | os.PathLike, quick: bool = False
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder, named after it: (open descriptor, its path)."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
 
 
 def _umask() -> int:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
 import tensorflow as tf
 
 # (value, gradient) of the function being minimised at a point.
@@ -94,10 +95,12 @@ def multiscale(levels: int = 4, weight: float = 2.0) -> Shape:
     return apply
 
 
-_TAPS = tf.constant([1.0, 3.0, 3.0, 1.0]) / 4.0
-_HALVE = tf.reshape(_TAPS[:, None] * _TAPS[None, :], [4, 4, 1, 1])
+_TAPS = np.array([1.0, 3.0, 3.0, 1.0], np.float32) / 4.0
+_HALVE = np.outer(_TAPS, _TAPS).reshape(4, 4, 1, 1)
 """Bilinear halving kernel: its transpose is bilinear doubling (each new pixel ¾ of its nearest
-old one and ¼ of the next), and on smooth images halving then doubling multiplies by 4."""
+old one and ¼ of the next), and on smooth images halving then doubling multiplies by 4. A NumPy
+array, not a tensor: a tensor made at import would start TensorFlow's runtime before
+`transfer.prepare_device` can set the GPU up."""
 
 
 class _Pair(NamedTuple):

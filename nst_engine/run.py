@@ -104,6 +104,12 @@ def prepare(request: RunRequest) -> PreparedRun:
         preview_path = request.preview_path or output.with_name(output.stem + ".preview.png")
         preview_path = check_output_path(preview_path, needs_alpha=False)
         _check_preview_is_its_own_file(preview_path, request)
+        if request.preview_path is None and preview_path.exists():  # it would be overwritten, then removed
+            raise BadInputError(
+                f"{preview_path} exists already, and the previews would overwrite it and remove it at the end: "
+                "move it or give --preview-path",
+                "bad_option",
+            )
     budget = memory.budget(settings.max_memory)
     stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings, budget)
     weights_path = weights.locate(request.weights)
@@ -161,7 +167,14 @@ def execute(
         rgb = step.current()
         if settings.preserve_colors:
             rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
-        save_atomic(RasterImage(rgb), prepared.preview_path, quick=True)
+        try:
+            save_atomic(RasterImage(rgb), prepared.preview_path, quick=True)
+        except OSError as exc:  # checked writable at the start; the disk may have filled up since
+            raise BadInputError(
+                f"could not write the preview {prepared.preview_path} ({exc.strerror or exc}): free some disk space "
+                "or give another --preview-path",
+                "output_unwritable",
+            ) from None
         previewed[0] = time.monotonic()
         reporter.preview(step.iteration, str(prepared.preview_path))
 

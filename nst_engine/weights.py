@@ -60,10 +60,10 @@ def file_sha256(path: Path) -> str:
 def verify(path: Path) -> Path:
     """Raise WeightsError unless `path` is exactly the official file."""
     try:
-        size = path.stat().st_size
+        digest = file_sha256(path) if path.stat().st_size == SIZE else ""
     except OSError as exc:
         raise WeightsError(f"VGG19 weights {path} cannot be read ({exc.strerror}): {HOW_TO_GET}") from None
-    if size != SIZE or file_sha256(path) != SHA256:
+    if digest != SHA256:
         raise WeightsError(
             f"VGG19 weights {path} are not the official Keras file (wrong size or hash): delete it and {HOW_TO_GET}",
             "weights_invalid",
@@ -74,10 +74,15 @@ def verify(path: Path) -> Path:
 def locate(explicit: str | os.PathLike | None = None) -> Path:
     """The verified weights file a run would use. An explicit or configured path must be valid."""
     for source, path in candidates(explicit):
-        if source != "Keras' cache" or path.exists():
-            if not path.exists():
-                raise WeightsError(f"VGG19 weights given by {source} not found at {path}: {HOW_TO_GET}")
-            return verify(path)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            if source == "Keras' cache":
+                continue
+            raise WeightsError(f"VGG19 weights given by {source} not found at {path}: {HOW_TO_GET}") from None
+        except OSError as exc:  # a name too long, a folder we may not look into
+            raise WeightsError(f"VGG19 weights {path} cannot be read ({exc.strerror}): {HOW_TO_GET}") from None
+        return verify(path)
     raise WeightsError(f"VGG19 weights not found (looked in {keras_cache_dir()}): {HOW_TO_GET}")
 
 

@@ -77,6 +77,23 @@ CASES = {
     ),
     "weights of the wrong hash": (["--weights", "{wrong_weights}"], "weights_invalid", 3),
     "weights file missing": (["--weights", "{tmp}/none.h5"], "weights_missing", 3),
+    "content name too long": (["--content", "{tmp}/" + "c" * 300 + ".png"], "input_unreadable", 2),
+    "output name too long": (["--output", "{tmp}/" + "o" * 300 + ".png"], "output_unwritable", 2),
+    "no room for the output's temporary name": (["--output", "{tmp}/" + "o" * 248 + ".png"], "output_unwritable", 2),
+    "preview name too long": (
+        ["--preview-every", "1", "--preview-path", "{tmp}/" + "p" * 300 + ".png"],
+        "output_unwritable",
+        2,
+    ),
+    "weights name too long": (["--weights", "{tmp}/" + "w" * 300 + ".h5"], "weights_missing", 3),
+    "default preview over a file of the user's": (
+        ["--output", "{tmp}/out.png", "--preview-every", "1"],
+        "bad_option",
+        2,
+    ),
+    "an abbreviated option": (["--prog", "json"], "usage", 2),
+    "Adam's learning rate for L-BFGS": (["--preset", "balanced", "--learning-rate", "3"], "bad_option", 2),
+    "L-BFGS's history for Adam": (["--preset", "tutorial", "--lbfgs-memory", "5"], "bad_option", 2),
 }
 
 
@@ -93,10 +110,18 @@ def test_bad_input_gets_its_code_and_a_one_line_message(case, files, tmp_path):
     assert result.last["code"] == code
     assert result.last["exit_code"] == exit_code
     message = result.last["message"]
-    assert "\n" not in message and 20 < len(message) < 400
+    assert "\n" not in message and 20 < len(message) < 400 + max(map(len, extra))  # it may quote a path
     assert "Traceback" not in result.stderr
     assert not files["out"].exists()
     assert not Path("/proc/out.png").exists()
+
+
+def test_a_usage_error_names_the_help_that_exists():
+    for args, command in (([], "nst-engine"), (["run", "--bogus"], "nst-engine run")):
+        result = run_engine(*args, "--progress", "json") if args else run_engine()
+        assert result.returncode == 2
+        message = result.last["message"] if result.events else result.stderr
+        assert f"(see `{command} --help`)" in message, message
 
 
 def test_errors_come_before_tensorflow_is_loaded(files):
@@ -180,3 +205,21 @@ def test_a_disk_full_at_the_end_keeps_the_old_output(files, full_disk, weights_p
     assert "Traceback" not in result.stderr
     assert output.read_bytes() == before
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "out.png"]
+
+
+@pytest.mark.weights
+def test_a_disk_full_for_the_preview_stops_the_run_with_a_message(files, full_disk, weights_path):
+    """The preview's folder was writable at the start and fills up during the run: the run stops
+    with the preview's name and what to do (not an internal error), and writes no output."""
+    with open(full_disk / "filler", "wb", buffering=0) as filler:
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                filler.write(b"\0" * 4096)
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
+    preview = full_disk / "preview.png"
+    result = run_engine(*args, "--weights", weights_path, "--preview-every", "1", "--preview-path", preview)
+    assert result.returncode == 2, result.stderr
+    assert result.last["event"] == "error" and result.last["code"] == "output_unwritable"
+    assert "preview" in result.last["message"] and "\n" not in result.last["message"]
+    assert "Traceback" not in result.stderr
+    assert not files["out"].exists() and sorted(p.name for p in full_disk.iterdir()) == ["filler"]

@@ -64,12 +64,19 @@ def test_palette_with_transparency_keeps_alpha(tmp_path):
     np.testing.assert_allclose(loaded.rgb[0, 0], (255, 0, 0))
 
 
-@pytest.mark.parametrize("mode, clear", [("RGB", (0, 255, 0)), ("L", 0)])
+@pytest.mark.parametrize("mode, clear", [("RGB", (0, 255, 0)), ("L", 0), ("1", 0), ("I;16", 5)])
 def test_a_transparent_colour_in_grey_and_rgb_pngs_is_alpha(tmp_path, mode, clear):
-    """PNG optimisers store binary alpha as one transparent colour (a tRNS chunk)."""
-    image = Image.new(mode, (20, 20), 200 if mode == "L" else (200, 10, 10))
-    image.paste(clear, (10, 0, 20, 20))
+    """PNG optimisers store binary alpha as one transparent colour (a tRNS chunk), in 1-bit and
+    16-bit grey images too."""
+    if mode == "I;16":
+        grey = np.full((20, 20), 40000, np.uint16)
+        grey[:, 10:] = clear
+        image = Image.fromarray(grey)
+    else:
+        image = Image.new(mode, (20, 20), {"RGB": (200, 10, 10), "L": 200, "1": 1}[mode])
+        image.paste(clear, (10, 0, 20, 20))
     image.save(tmp_path / "t.png", transparency=clear)
+    assert Image.open(tmp_path / "t.png").mode == mode
     loaded = load_image(tmp_path / "t.png")
     assert loaded.alpha is not None and loaded.alpha[0, 0] == 1.0 and loaded.alpha[0, 15] == 0.0
 
@@ -137,4 +144,16 @@ def test_output_checks(tmp_path):
     with pytest.raises(BadInputError, match="cannot write a colour image as XBM"):
         check_output_path(tmp_path / "out.xbm", needs_alpha=False)  # Pillow writes only 1-bit XBM
     assert check_output_path(tmp_path / "out.jpg", needs_alpha=False).name == "out.jpg"
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_output_name_too_long_for_the_temporary_file_is_refused_at_the_start(tmp_path):
+    """`save_atomic` writes a temporary file named after the output, 9 characters longer: a name
+    that fits but leaves no room for those must fail the check, not the end of the run."""
+    fits = tmp_path / ("z" * 248 + ".png")  # 252 of the 255 characters a name may have
+    with pytest.raises(BadInputError, match="File name too long") as refused:
+        check_output_path(fits, needs_alpha=False)
+    assert refused.value.code == "output_unwritable"
+    with pytest.raises(BadInputError, match="File name too long"):  # too long for the file itself
+        check_output_path(tmp_path / ("z" * 300 + ".png"), needs_alpha=False)
     assert os.listdir(tmp_path) == []

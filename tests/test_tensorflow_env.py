@@ -97,3 +97,25 @@ def test_allocator_limit_follows_ram_above_tensorflows_default(monkeypatch, pret
     assert tensorflow_env.BFC_LIMIT_NAME not in tensorflow_env.settings()
     monkeypatch.setattr(memory, "physical_memory", lambda: None)
     assert tensorflow_env.BFC_LIMIT_NAME not in tensorflow_env.settings()
+
+
+UNSTARTED = """
+from nst_engine import conv_gradient, objective, optimizers, precision, run, standby, transfer, vgg19
+import tensorflow as tf
+threads = tf.config.threading.get_intra_op_parallelism_threads()
+try:  # refused once TensorFlow's runtime has started, as GPU memory growth would be
+    tf.config.threading.set_intra_op_parallelism_threads(threads + 1)
+    print("unstarted")
+except RuntimeError as error:
+    print("started:", error)
+"""
+
+
+def test_importing_the_engine_does_not_start_tensorflow():
+    """`transfer.prepare_device` lets TensorFlow take GPU memory as it needs it (Krita shares the
+    GPU), which TensorFlow refuses once its runtime has started: so importing the engine's modules,
+    which `run` and `standby` do just before it, must not start it (a tensor made at import does)."""
+    done = subprocess.run(
+        [sys.executable, "-c", UNSTARTED], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "unstarted", done.stdout
