@@ -7,8 +7,10 @@ tiles from that line, so `--max-memory` bounds the peak whatever the canvas size
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import subprocess
 
 from . import conv_gradient, cpu
 from .errors import BadInputError
@@ -99,6 +101,42 @@ def default_budget() -> int:
 def budget(requested: int | None) -> int:
     """The ceiling a run plans for: `--max-memory` if given, else the machine's default."""
     return requested or default_budget()
+
+
+GPU_SHARE = 0.8
+"""Of a GPU's memory, the part a run plans for: Krita's canvas and the desktop keep the rest."""
+
+GPU_BASE_BYTES = 512 * MIB
+"""What TensorFlow keeps on a GPU besides an evaluation's tensors: the weights, cuDNN's workspace
+(an estimate, not measured: no GPU with TensorFlow has been available)."""
+
+
+def gpu_memory() -> int | None:
+    """The smallest NVIDIA GPU's memory in bytes, as `nvidia-smi` (part of the driver) reports it;
+    None where there is none. TensorFlow has no public call that says."""
+    try:
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        totals = [int(line) for line in done.stdout.split()] if done.returncode == 0 else []
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return min(totals) * MIB if totals else None
+
+
+def gpu_tile_side(device: str, optimizer: str, gradient: str) -> int | None:
+    """On a GPU, the longest tile side whose evaluation fits GPU_SHARE of its memory (None on a
+    CPU, or where the GPU's memory is not known). The RAM budget bounds the run as a whole; on a
+    GPU an evaluation's tensors live in its own memory, often the tighter limit. Per pixel, the
+    CPU's figures: on a GPU they are not measured."""
+    total = gpu_memory() if device.startswith("GPU") else None
+    if not total:
+        return None
+    pixels = (total * GPU_SHARE - GPU_BASE_BYTES) / evaluation_bytes_per_pixel(optimizer, gradient)
+    return max(MIN_TILE_SIDE, math.isqrt(max(0, int(pixels))))
 
 
 def tile_pixels(budget: int, canvas_pixels: int, optimizer: str, gradient: str) -> int:

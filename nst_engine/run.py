@@ -6,6 +6,7 @@ so a mistake costs the user a second, not a model load.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -111,9 +112,26 @@ def prepare(request: RunRequest) -> PreparedRun:
                 "bad_option",
             )
     budget = memory.budget(settings.max_memory)
-    stages = schedule.plan(content.size, [(s.shape[1], s.shape[0]) for s in styles], settings, budget)
+    stages = schedule.plan(content.size, _sizes(styles), settings, budget)
     weights_path = weights.locate(request.weights)
     return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path, budget)
+
+
+def _sizes(images: list[np.ndarray]) -> list[tuple[int, int]]:
+    return [(image.shape[1], image.shape[0]) for image in images]
+
+
+def fit_to_device(prepared: PreparedRun, device: str) -> PreparedRun:
+    """Plan the tiles again where the device TensorFlow took has less memory than the plan assumed
+    (`memory.gpu_tile_side`): they were planned before TensorFlow loaded, for the RAM."""
+    settings = prepared.request.settings
+    side = memory.gpu_tile_side(device, settings.optimizer, settings.conv_gradient)
+    if side is None or (settings.tile_size or side) < side:
+        return prepared
+    capped = dataclasses.replace(settings, tile_size=side)
+    return dataclasses.replace(
+        prepared, stages=schedule.plan(prepared.content.size, _sizes(prepared.styles), capped, prepared.budget)
+    )
 
 
 def execute(
@@ -134,6 +152,7 @@ def execute(
     if control.cancelled():
         raise CancelledError()
     device = transfer.prepare_device()
+    prepared = fit_to_device(prepared, device)
     dtype = precision.resolve(settings.precision)
     gradient = conv_gradient.resolve(settings.conv_gradient, device)
     extractor = build_extractor(str(prepared.weights_path), dtype, gradient)

@@ -1,5 +1,7 @@
 """The stage and tile planner and the memory model (no TensorFlow needed)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -207,3 +209,65 @@ def test_a_working_size_above_the_content_is_planned_at_the_stage_size():
     planned = memory.tile_pixels(budget, 4096 * 3072, settings.optimizer, settings.conv_gradient)
     from_content = memory.tile_pixels(budget, 1024 * 768, settings.optimizer, settings.conv_gradient)
     assert stage.tile_pixels == planned < from_content
+
+
+@pytest.fixture
+def fake_nvidia_smi(tmp_path, monkeypatch):
+    """Put an `nvidia-smi` on PATH that prints `output` and exits with `code`."""
+
+    def install(output: str, code: int = 0) -> None:
+        tool = tmp_path / "bin" / "nvidia-smi"
+        tool.parent.mkdir(exist_ok=True)
+        tool.write_text(f"#!/bin/sh\nprintf '{output}'\nexit {code}\n")
+        tool.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
+
+    return install
+
+
+def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
+    """Tiles are planned before TensorFlow loads, for the RAM; on a GPU an evaluation's tensors
+    live in the GPU's own memory, which caps the tile once the device is known."""
+    fake_nvidia_smi("8192\n4096\n")  # two GPUs, in MiB: the smaller one counts
+    assert memory.gpu_memory() == 4 * GIB
+    side = memory.gpu_tile_side("GPU:0", "lbfgs", "auto")
+    per_pixel = memory.evaluation_bytes_per_pixel("lbfgs", "auto")
+    assert memory.GPU_BASE_BYTES + per_pixel * side**2 <= 4 * GIB * memory.GPU_SHARE
+    assert memory.GPU_BASE_BYTES + per_pixel * (side + 1) ** 2 > 4 * GIB * memory.GPU_SHARE
+    assert memory.gpu_tile_side("CPU", "lbfgs", "auto") is None
+    settings = preset("balanced", full_resolution=True)
+    on_ram = schedule.plan((6000, 4000), [(1024, 640)], settings, 16 * GIB)
+    on_gpu = schedule.plan(
+        (6000, 4000), [(1024, 640)], preset("balanced", full_resolution=True, tile_size=side), 16 * GIB
+    )
+    assert on_gpu[-1].tile_pixels == side**2 < on_ram[-1].tile_pixels
+
+
+@pytest.mark.parametrize("output, code", [("[N/A]\n", 0), ("", 9), ("NVIDIA-SMI has failed\n", 0)])
+def test_no_gpu_memory_reading_leaves_the_ram_plan(fake_nvidia_smi, output, code):
+    fake_nvidia_smi(output, code)
+    assert memory.gpu_memory() is None and memory.gpu_tile_side("GPU:0", "lbfgs", "auto") is None
+
+
+@pytest.mark.weights
+def test_a_run_on_a_gpu_plans_its_tiles_again_for_the_gpu(fake_nvidia_smi, weights_path, small_images, tmp_path):
+    from PIL import Image
+
+    from nst_engine import run
+
+    content = tmp_path / "large.png"
+    Image.new("RGB", (3000, 2000), (90, 120, 200)).save(content)
+    request = run.RunRequest(
+        content=content,
+        styles=[small_images["starry_night"]],
+        output=tmp_path / "out.png",
+        settings=preset("balanced", full_resolution=True),
+        weights=str(weights_path),
+    )
+    prepared = run.prepare(request)
+    fake_nvidia_smi("2048\n")
+    on_gpu = run.fit_to_device(prepared, "GPU:0")
+    side = memory.gpu_tile_side("GPU:0", "lbfgs", "auto")
+    assert prepared.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
+    assert [s.size for s in on_gpu.stages] == [s.size for s in prepared.stages]
+    assert run.fit_to_device(prepared, "CPU") is prepared
