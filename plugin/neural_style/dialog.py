@@ -88,7 +88,7 @@ class StyleDialog(QDialog):
         self.job: StyleJob | None = None
         self.standby: EngineProcess | None = None  # a warm engine, waiting for the next run
         self.last_result: JobResult | None = None
-        self.finishing = False  # the painter pressed "Finish now" during this run
+        self.stopping = False  # the painter pressed "Finish now" or "Cancel" during this run
         # A target given by the caller stays; otherwise Stylise takes Krita's active layer then.
         self._pinned = document is not None or node is not None
         self._closing = False  # closed, or its window is going: no new warm engine
@@ -404,30 +404,34 @@ class StyleDialog(QDialog):
 
     def cancel_run(self) -> None:
         if self.job is not None:
+            self.stopping = True
+            self.finish_button.setEnabled(False)  # nothing left to finish
             self.message_label.setText("Cancelling…")
             self.job.cancel()
 
     def finish_run(self) -> None:
         """The painter likes the preview: stop painting and add the layer from the image as it is."""
         if self.job is not None:
-            self.finishing = True
+            self.stopping = True
             self.finish_button.setEnabled(False)
             self.message_label.setText("Finishing: adding the layer from the image as it is now…")
             self.job.finish()
 
     def stop_run(self) -> None:
-        """Stop a running job now and wait until the engine has ended, and let the warm engine go
-        (its window is closing, or Krita is quitting): no new engine starts after this."""
+        """Stop a running job now and wait until the engine has ended, let the warm engine go, and
+        keep the settings (its window is closing, or Krita is quitting: no close event comes then).
+        No new engine starts after this."""
         self._closing = True
         if self.job is not None:
             self.job.stop()
         self.end_standby()
+        self.save_settings()
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.finish_button.setEnabled(False)  # until the painter has seen a preview
-        self.finishing = False
+        self.stopping = False
         for widget in (
             self.style_combo,
             self.browse_button,
@@ -456,7 +460,7 @@ class StyleDialog(QDialog):
         done = int(event.get("iteration") or 0)
         self.progress_bar.setValue(int(100 * done / total))
         self.eta_label.setText(_format_eta(event.get("eta")))
-        if not self.finishing:
+        if not self.stopping:
             self.message_label.setText(f"Painting… step {done} of {total}")
 
     def _on_preview(self, path: str) -> None:
@@ -466,7 +470,7 @@ class StyleDialog(QDialog):
                 THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
             self.preview_label.setPixmap(QPixmap.fromImage(scaled))
-            self.finish_button.setEnabled(self.job is not None and not self.finishing)
+            self.finish_button.setEnabled(self.job is not None and not self.stopping)
 
     def _on_finished(self, result: JobResult) -> None:
         self.last_result = result

@@ -4,6 +4,7 @@ scripting API. The document is only touched at the very end, by adding one layer
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ WEIGHTS_HINT = (
 )
 WEIGHTS_CODES = ("weights_missing", "weights_invalid")
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
+TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
 
 
 @dataclass
@@ -82,7 +84,7 @@ class StyleJob(QObject):
         self.engine_request: EngineRequest | None = None
         self.tmpdir: str | None = None
         self.region: layer_io.Region | None = None
-        self.canvas: tuple[int, int] | None = None  # the image's size when its pixels were sent
+        self.placement: layer_io.Placement | None = None  # where the pixels were when they were sent
         self.mask: bytes | None = None
         self.process: EngineProcess | None = None
         self.result: JobResult | None = None
@@ -134,7 +136,8 @@ class StyleJob(QObject):
     # -- steps ---------------------------------------------------------------------------------
     def _prepare(self) -> None:
         layer_io.validate(self.document, self.node)
-        self.canvas = (self.document.width(), self.document.height())
+        self.document.waitForDone()  # the layer's projection (through its masks) is updated in the background
+        self.placement = layer_io.Placement.of(self.document, self.node)
         if not os.path.isfile(self.style_path):
             raise StyleError(f"The style image {self.style_path} does not exist.", "style_missing")
         cfg = self.engine_config or load_engine_config()
@@ -143,7 +146,8 @@ class StyleJob(QObject):
         self.region = layer_io.plan_region(self.document, self.node, selection)
         if selection is not None:
             self.mask = layer_io.selection_mask(selection, self.region)
-        self.tmpdir = tempfile.mkdtemp(prefix="krita-neural-style-")
+        remove_stale_tmpdirs()
+        self.tmpdir = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
         _LIVE_TMPDIRS.add(self.tmpdir)
         content = os.path.join(self.tmpdir, "content.png")
         layer_io.export_layer(self.node, self.region, content)
@@ -187,7 +191,7 @@ class StyleJob(QObject):
             self._finish(JobResult(False, code=result.code, message=message, details=result.stderr_tail))
             return
         try:
-            layer_io.check_unchanged(self.document, self.node, self.canvas)
+            layer_io.check_unchanged(self.document, self.node, self.placement)
             bgra = layer_io.read_result(result.output, self.region)
             if self.mask is not None:
                 bgra = layer_io.clear_outside(bgra, self.mask)
@@ -220,3 +224,31 @@ def remove_leftovers() -> None:
     for path in list(_LIVE_TMPDIRS):
         shutil.rmtree(path, ignore_errors=True)
         _LIVE_TMPDIRS.discard(path)
+
+
+def remove_stale_tmpdirs() -> None:
+    """Remove the temporary folders that a Krita which crashed left behind: ours (this user's,
+    named ``krita-neural-style-<pid>-...``) whose Krita process no longer runs. Only on POSIX
+    systems: on Windows ``os.kill(pid, 0)`` would end the process instead of asking about it."""
+    if os.name != "posix":
+        return
+    folder = tempfile.gettempdir()
+    for name in os.listdir(folder):
+        match = re.fullmatch(re.escape(TMP_PREFIX) + r"(\d+)-[a-z0-9_]+", name)
+        path = os.path.join(folder, name)
+        try:
+            if not match or os.lstat(path).st_uid != os.getuid() or _alive(int(match.group(1))):
+                continue
+        except (OSError, OverflowError):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        pass
+    return True

@@ -73,21 +73,68 @@ def document_is_open(document) -> bool:
         return False
 
 
-def check_unchanged(document, node, canvas: tuple[int, int]) -> None:
+@dataclass(frozen=True)
+class Placement:
+    """Where a layer's pixels lie and how their values are meant, recorded when they are sent to
+    the engine: the result only belongs back in the image if all of it is the same at the end."""
+
+    canvas: tuple[int, int]
+    bounds: Region
+    position: tuple[int, int]
+    color: tuple[str, str, str]  # model, depth, profile
+
+    @staticmethod
+    def of(document, node) -> Placement:
+        pos = node.position()
+        return Placement(
+            (document.width(), document.height()),
+            Region.of(node.bounds()),
+            (pos.x(), pos.y()),
+            (node.colorModel(), node.colorDepth(), node.colorProfile()),
+        )
+
+
+def in_image(document, node) -> bool:
+    """Whether ``node``'s parents lead up to the image's root. A parent alone would not prove it:
+    a layer inside a deleted group could keep the detached group as its parent (Krita 5.1 detaches
+    it too, but its API does not promise that)."""
+    root, parent = document.rootNode(), node.parentNode()
+    while parent is not None:
+        if parent == root:
+            return True
+        parent = parent.parentNode()
+    return False
+
+
+def check_unchanged(document, node, before: Placement) -> None:
     """Raise :class:`StyleError` when the image or layer the pixels came from changed under the
-    run so that the result no longer has its place: closed, resized or cropped, layer deleted."""
+    run so that the result no longer has its place: closed, resized or cropped, layer deleted,
+    converted to other colours, moved or transformed. Painting inside the layer's edges is fine."""
     if not document_is_open(document):
         raise StyleError("The image was closed while the style was being painted.", "document_closed")
-    if (document.width(), document.height()) != canvas:  # the region's coordinates moved with it
+    now = Placement.of(document, node)
+    if now.canvas != before.canvas:  # the region's coordinates moved with it
         raise StyleError(
             "The image was resized or cropped while the style was being painted: nothing was "
             "added. Press Stylise again to paint it as it is now.",
             "image_resized",
         )
-    if node.parentNode() is None:
+    if not in_image(document, node):
         raise StyleError(
             f"“{node.name()}” was deleted while the style was being painted: nothing was added.",
             "layer_gone",
+        )
+    if now.color != before.color:  # the result's values belong to the old colour space
+        raise StyleError(
+            f"“{node.name()}” was converted to another colour space or profile while the style was "
+            "being painted: nothing was added. Press Stylise again to paint it as it is now.",
+            "color_space_changed",
+        )
+    if (now.bounds, now.position) != (before.bounds, before.position):
+        raise StyleError(
+            f"“{node.name()}” was moved or transformed, or painted beyond its edges, while the style "
+            "was being painted: nothing was added. Press Stylise again to paint it as it is now.",
+            "layer_moved",
         )
 
 
@@ -148,7 +195,15 @@ def plan_region(document, node, selection) -> Region:
 
 
 def export_layer(node, region: Region, path: str) -> None:
-    data = bytes(node.pixelData(region.x, region.y, region.w, region.h))
+    """Write what the painter sees of the layer in ``region``: its pixels through its own masks
+    (transparency, filter, transform), before its opacity and blending mode."""
+    data = bytes(node.projectionPixelData(region.x, region.y, region.w, region.h))
+    if not data[3::4].strip(b"\x00"):
+        raise StyleError(
+            f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
+            "hidden by its masks): paint there, or select a visible part, and try again.",
+            "empty_layer",
+        )
     image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
     if not image.save(path, "PNG"):
         raise StyleError(f"Could not write the temporary file {path}.", "io")
@@ -212,8 +267,9 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
             "The image is not in an 8-bit RGB colour space; convert it with Image ▸ Convert Image Color Space… first.",
             "unsupported_color_space",
         )
-    if layer.colorProfile() != source.colorProfile():
+    if layer.colorProfile() != source.colorProfile():  # leaves a hidden "Assign Profile" undo step
         layer.setColorProfile(source.colorProfile())
+    layer.setInheritAlpha(source.inheritAlpha())
     layer.setPixelData(bgra, region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
     if not source.parentNode().addChildNode(layer, source) or layer.parentNode() is None:

@@ -284,21 +284,27 @@ def _quitting_engine(folder: str) -> str:
     return path
 
 
+def _dialog_with_engine(python: str):
+    """The dialog on a new document's small red layer, with ``python`` as the engine's Python."""
+    from neural_style.dialog import StyleDialog
+
+    settings = MemorySettings()
+    settings.set("engine_python", python)
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    return StyleDialog(document=doc, node=layer, settings=settings)
+
+
 def case_ended_standby(spec):
     """A warm engine that has ended on its own is let go when the dialog starts another and when
     it closes: its Qt objects are deleted, not kept for as long as Krita runs."""
     import shutil
 
-    from neural_style.dialog import StyleDialog
     from neural_style.qt_compat import QEvent, QtCore
 
     sip = _sip()
     folder = tempfile.mkdtemp(prefix="ended-standby-")
-    settings = MemorySettings()
-    settings.set("engine_python", _quitting_engine(folder))
-    doc = new_doc()
-    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
-    dlg = StyleDialog(document=doc, node=layer, settings=settings)
+    dlg = _dialog_with_engine(_quitting_engine(folder))
     dlg.show()
     first = dlg.standby
     facts = {"started": first is not None}
@@ -448,6 +454,270 @@ def _changed_mid_run(spec, change, kept):
         leftovers=leftovers(),
     )
     return result
+
+
+# -- with a stand-in engine (no weights) ---------------------------------------------------------
+STAND_IN = """#!/usr/bin/env python3
+# Stands in for the engine's Python: a start, a progress and a preview event, then it waits for
+# the scenario (the signal file <this script>.go, at most 30 s) and returns the content as the result.
+import json, os, shutil, sys, time
+
+args = sys.argv[1:]
+if "run" not in args:
+    sys.exit(0)  # a warm engine: ends at once, as after its idle time
+
+
+def arg(name):
+    return args[args.index(name) + 1] if name in args else ""
+
+
+def say(**event):
+    print(json.dumps(event), flush=True)
+
+
+content, output, preview = arg("--content"), arg("--output"), arg("--preview-path")
+say(event="start", protocol=1)
+say(event="progress", iteration=1, total=2, eta=1.0)
+if preview:
+    shutil.copy(content, preview)
+    say(event="preview", iteration=1, path=preview)
+deadline = time.monotonic() + 30
+while not os.path.exists(sys.argv[0] + ".go") and time.monotonic() < deadline:
+    time.sleep(0.02)
+shutil.copy(content, output)
+say(event="done", output=output, seconds=0.1)
+"""
+
+
+def _stand_in_engine(folder: str) -> str:
+    path = os.path.join(folder, "python3")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(STAND_IN)
+    os.chmod(path, 0o755)
+    return path
+
+
+def _stand_in_run(spec, doc, source, change=None):
+    """``api.stylize`` on ``source`` with the stand-in engine; ``change(doc, source)`` runs at its
+    progress event, while it waits. Returns the new layer (or None) and the facts."""
+    import shutil
+
+    from neural_style import api
+    from neural_style.config import EngineConfig
+
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    script = _stand_in_engine(folder)
+    before = snapshot(doc)
+    facts, layer = {"progress": 0}, None
+
+    def on_progress(_event):
+        facts["progress"] += 1
+        facts["tmp_during"] = leftovers()
+        if change is not None:
+            change(doc, source)
+            doc.waitForDone()
+        open(script + ".go", "w").close()
+
+    try:
+        layer = api.stylize(doc, source, spec["style"], engine=EngineConfig(python=script), on_progress=on_progress)
+        facts["raised"] = False
+    except api.StyleError as exc:
+        facts.update(raised=True, code=exc.code, message=exc.message)
+    shutil.rmtree(folder)
+    facts.update(
+        nodes_before=[node[1] for node in before["nodes"]],
+        nodes_after=[node[1] for node in snapshot(doc)["nodes"]],
+        leftovers=leftovers(),
+    )
+    return layer, facts
+
+
+def case_group_deleted(spec):
+    """The painter deletes the group the source layer is in while the engine works."""
+    doc = new_doc()
+    group = doc.createGroupLayer("Group")
+    doc.rootNode().addChildNode(group, None)
+    source = doc.createNode("Paint", "paintlayer")
+    source.setPixelData(bytes([0, 0, 200, 255]) * (W * H), 0, 0, W, H)
+    group.addChildNode(source, None)
+    doc.waitForDone()
+    _layer, facts = _stand_in_run(spec, doc, source, lambda doc, source: group.remove())
+    facts["expected_nodes"] = [n for n in facts["nodes_before"] if n not in ("Group", "Paint")]
+    return facts
+
+
+def case_color_space_changed(spec):
+    """The painter converts the image to another 8-bit RGB profile while the engine works: the
+    result's values belong to the old profile, so nothing is added."""
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+    other = next(p for p in Krita.instance().profiles("RGBA", "U8") if p != doc.colorProfile())
+    facts = {"profile_before": source.colorProfile()}
+    _layer, run = _stand_in_run(spec, doc, source, lambda doc, source: doc.setColorSpace("RGBA", "U8", other))
+    facts.update(run, profile_after=source.colorProfile(), image_profile_after=doc.colorProfile(), other=other)
+    return facts
+
+
+def _moved_or_painted(spec, change):
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 40, 30), colourful)
+    layer, facts = _stand_in_run(spec, doc, source, change)
+    b = source.bounds()
+    facts["source_bounds_after"] = [b.x(), b.y(), b.width(), b.height()]
+    if layer is not None:
+        facts.update(layer_facts(doc, layer, source))
+    return facts
+
+
+def case_layer_moved(spec):
+    """The painter moves the source layer while the engine works (the canvas keeps its size)."""
+    return _moved_or_painted(spec, lambda doc, source: source.move(10, 5))
+
+
+def case_painted_mid_run(spec):
+    """The painter paints on the source inside its edges while the engine works: that is fine."""
+    return _moved_or_painted(spec, lambda doc, source: source.setPixelData(bytes([0, 255, 0, 255]) * 100, 5, 5, 10, 10))
+
+
+def _tiles(w: int, h: int, pixel_size: int, pixel) -> bytes:
+    """A paint device in Krita's tiled file format (version 2): raw 64x64 tiles, flag byte 0."""
+    tiles = []
+    for ty in range(0, h, 64):
+        for tx in range(0, w, 64):
+            data = b"".join(
+                pixel(x, y) if x < w and y < h else bytes(pixel_size)
+                for y in range(ty, ty + 64)
+                for x in range(tx, tx + 64)
+            )
+            tiles.append(f"{tx},{ty},LZF,{len(data) + 1}\n".encode() + b"\0" + data)
+    head = f"VERSION 2\nTILEWIDTH 64\nTILEHEIGHT 64\nPIXELSIZE {pixel_size}\nDATA {len(tiles)}\n"
+    return head.encode() + b"".join(tiles)
+
+
+MASKED_KRA = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE DOC PUBLIC '-//KDE//DTD krita 2.0//EN' 'http://www.calligra.org/DTD/krita-2.0.dtd'>
+<DOC xmlns="http://www.calligra.org/DTD/krita" syntaxVersion="2.0" editor="Krita" kritaVersion="5.1.5">
+ <IMAGE width="{w}" height="{h}" name="masked" mime="application/x-kra" colorspacename="RGBA"
+  profile="sRGB-elle-V2-srgbtrc.icc" x-res="72" y-res="72">
+  <layers>
+   <layer name="Paint" nodetype="paintlayer" filename="layer1" x="0" y="0" visible="1" opacity="255"
+    compositeop="normal" colorspacename="RGBA" locked="0" uuid="{{6f6e6c79-0000-4000-8000-000000000001}}">
+    <masks>
+     <mask name="Hide" nodetype="transparencymask" filename="mask1" x="0" y="0" visible="1" locked="0"
+      uuid="{{6f6e6c79-0000-4000-8000-000000000002}}"/>
+    </masks>
+   </layer>
+  </layers>
+ </IMAGE>
+</DOC>
+"""
+
+
+def _masked_document(hidden):
+    """A document whose layer "Paint" has a transparency mask hiding the pixels where
+    ``hidden(x, y)``. Krita 5.1's scripting API cannot fill a transparency mask, so the document
+    is written as a .kra file and opened."""
+    import zipfile
+
+    path = os.path.join(tempfile.mkdtemp(prefix="masked-"), "masked.kra")
+    with zipfile.ZipFile(path, "w") as kra:
+        kra.writestr("mimetype", "application/x-krita")
+        kra.writestr("maindoc.xml", MASKED_KRA.format(w=W, h=H))
+        kra.writestr("masked/layers/layer1", _tiles(W, H, 4, lambda x, y: bytes((40, 200, 90, 255))))
+        kra.writestr(
+            "masked/layers/mask1.pixelselection", _tiles(W, H, 1, lambda x, y: bytes([0 if hidden(x, y) else 255]))
+        )
+    doc = Krita.instance().openDocument(path)
+    doc.waitForDone()
+    return doc, doc.rootNode().childNodes()[0]
+
+
+def case_masked_layer(spec):
+    """A layer with a transparency mask hiding its right half, and Inherit Alpha on: the result
+    is what the painter sees of the layer, and inherits alpha too."""
+    doc, source = _masked_document(lambda x, y: x >= W // 2)
+    source.setInheritAlpha(True)
+    facts = {"tree": [[n[0], n[1], n[2]] for n in snapshot(doc)["nodes"]]}
+    layer, run = _stand_in_run(spec, doc, source)
+    facts.update(run)
+    if layer is not None:
+        alpha = bytes(layer.pixelData(0, 0, W, H))[3::4]
+        facts.update(
+            left_alpha=sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2))),
+            right_alpha=sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2, W))),
+            inherit_alpha=layer.inheritAlpha(),
+        )
+    hidden_doc, hidden = _masked_document(lambda x, y: True)
+    _layer, facts["all_hidden"] = _stand_in_run(spec, hidden_doc, hidden)
+    return facts
+
+
+def case_finish_disabled_by_cancel(spec):
+    """Cancel greys out Finish now: there is nothing to finish any more."""
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    dlg = _dialog_with_engine(_stand_in_engine(folder))
+    dlg.set_style(spec["style"])
+    dlg.start_run()
+    job, facts = dlg.job, {}
+
+    def on_preview(_path):  # connected after the dialog's own handler, which enables Finish now
+        facts["enabled_at_preview"] = dlg.finish_button.isEnabled()
+        dlg.cancel_button.click()
+        facts["enabled_after_cancel"] = dlg.finish_button.isEnabled()
+
+    job.preview.connect(on_preview)
+    _wait(job.finished, 30)
+    facts.update(code=dlg.last_result.code if dlg.last_result else None, message=dlg.message_label.text())
+    shutil.rmtree(folder)
+    return facts
+
+
+def case_settings_saved_when_krita_quits(spec):
+    """Krita quitting with the dialog open calls ``stop_run`` but no close event: the options the
+    painter changed are kept all the same."""
+    from neural_style.dialog import StyleDialog
+
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    settings = MemorySettings()
+    dlg = StyleDialog(document=doc, node=layer, settings=settings)
+    dlg.strength_spin.setValue(3.5)
+    dlg.stop_run()
+    return {"strength": settings.get("strength")}
+
+
+def case_stale_tmpdirs(spec):
+    """Temporary folders left by a Krita that crashed (its process id in the name, no longer
+    running) are removed when a job starts; those of a running Krita, or of another user, stay."""
+    import shutil
+    import subprocess
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    tmp = tempfile.gettempdir()
+    stale = os.path.join(tmp, f"krita-neural-style-{ended.pid}-x1y2z3_a")
+    live = os.path.join(tmp, f"krita-neural-style-{os.getppid()}-abcd_123")
+    foreign = os.path.join(tmp, f"krita-neural-style-{ended.pid}-other_99")
+    for path in (stale, live, foreign):
+        os.makedirs(os.path.join(path, "inside"))
+    can_chown = hasattr(os, "getuid") and os.getuid() == 0
+    if can_chown:
+        os.chown(foreign, 65534, 65534)
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    _layer, facts = _stand_in_run(spec, doc, source)
+    facts.update(
+        stale_removed=not os.path.exists(stale),
+        live_kept=os.path.isdir(live),
+        foreign_kept=os.path.isdir(foreign) if can_chown else None,
+        pid=os.getpid(),
+    )
+    for path in (live, foreign):
+        shutil.rmtree(path, ignore_errors=True)
+    facts["leftovers"] = leftovers()
+    return facts
 
 
 def case_weights_missing(spec):

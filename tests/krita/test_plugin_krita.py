@@ -19,6 +19,17 @@ ENGINE_CASES = [
     "image_cropped",
 ]
 
+STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was sent (no weights)
+    "group_deleted",
+    "color_space_changed",
+    "layer_moved",
+    "painted_mid_run",
+    "masked_layer",
+    "finish_disabled_by_cancel",
+    "settings_saved_when_krita_quits",
+    "stale_tmpdirs",
+]
+
 
 @pytest.fixture(scope="module")
 def engine_results(tmp_path_factory):
@@ -39,7 +50,8 @@ def basic_results(tmp_path_factory):
     require_krita()
     return run_scenarios(
         tmp_path_factory.mktemp("krita-basic"),
-        ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine", "ended_standby", "activation_refresh"],
+        ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine", "ended_standby", "activation_refresh"]
+        + STAND_IN_CASES,
         None,
     )
 
@@ -84,6 +96,69 @@ def test_krita_quitting_during_a_script_stops_the_engine(quit_results):
     assert facts["raised"] == "StyleError" and facts["code"] == "cancelled", facts
     assert facts["engines_at_quit"] and facts["engines_left"] == [] and facts["seconds"] < 30, facts
     assert facts["identical"] and facts["leftovers"] == []
+
+
+def test_a_layer_whose_group_is_deleted_mid_run_gets_a_message_and_nothing_is_added(basic_results):
+    """Deleting the group takes the layer out of the image even if the layer still has a parent."""
+    facts = case(basic_results, "group_deleted")
+    assert facts["progress"] and facts["raised"] and facts["code"] == "layer_gone", facts
+    assert "Paint" in facts["message"] and "deleted" in facts["message"]
+    assert facts["nodes_after"] == facts["expected_nodes"] and facts["leftovers"] == []
+
+
+def test_a_colour_conversion_mid_run_gets_a_message_and_nothing_is_added(basic_results):
+    """The result's values belong to the profile the layer had when its pixels were sent."""
+    facts = case(basic_results, "color_space_changed")
+    assert facts["profile_after"] == facts["other"] != facts["profile_before"], "the image was converted"
+    assert facts["raised"] and facts["code"] == "color_space_changed", facts
+    assert "Paint" in facts["message"] and "Stylise again" in facts["message"]
+    assert facts["nodes_after"] == facts["nodes_before"] and facts["leftovers"] == []
+
+
+def test_a_layer_moved_mid_run_gets_a_message_and_nothing_is_added(basic_results):
+    facts = case(basic_results, "layer_moved")
+    assert facts["source_bounds_after"] == [10, 5, 40, 30], "the layer was moved during the run"
+    assert facts["raised"] and facts["code"] == "layer_moved", facts
+    assert "Paint" in facts["message"] and "moved" in facts["message"] and "Stylise again" in facts["message"]
+    assert facts["nodes_after"] == facts["nodes_before"] and facts["leftovers"] == []
+
+
+def test_painting_inside_the_layer_mid_run_still_adds_the_result(basic_results):
+    facts = case(basic_results, "painted_mid_run")
+    assert facts["progress"] and not facts["raised"], facts
+    assert facts["bounds"] == facts["source_bounds_after"] == [0, 0, 40, 30]
+    assert facts["siblings"].index(facts["name"]) == facts["siblings"].index("Paint") + 1
+
+
+def test_the_layer_is_styled_as_its_masks_show_it(basic_results):
+    """A transparency mask hides the right half: those pixels stay hidden in the new layer, which
+    also takes the source's Inherit Alpha. A layer its masks hide entirely is refused."""
+    facts = case(basic_results, "masked_layer")
+    assert facts["tree"] == [[0, "Paint", "paintlayer"], [1, "Hide", "transparencymask"]]
+    assert not facts["raised"], facts
+    assert facts["left_alpha"] == [255] and facts["right_alpha"] == [0], facts
+    assert facts["inherit_alpha"] is True
+    hidden = facts["all_hidden"]
+    assert hidden["raised"] and hidden["code"] == "empty_layer" and "masks" in hidden["message"], hidden
+    assert hidden["progress"] == 0 and hidden["nodes_after"] == hidden["nodes_before"]
+
+
+def test_cancel_greys_out_finish_now(basic_results):
+    facts = case(basic_results, "finish_disabled_by_cancel")
+    assert facts["enabled_at_preview"] and not facts["enabled_after_cancel"], facts
+    assert facts["code"] == "cancelled"
+
+
+def test_options_are_saved_when_krita_quits_with_the_dialog_open(basic_results):
+    assert case(basic_results, "settings_saved_when_krita_quits")["strength"] == "3.50"
+
+
+def test_temporary_folders_of_a_crashed_krita_are_removed(basic_results):
+    facts = case(basic_results, "stale_tmpdirs")
+    assert not facts["raised"], facts
+    assert any(n.startswith(f"krita-neural-style-{facts['pid']}-") for n in facts["tmp_during"]), facts
+    assert facts["stale_removed"] and facts["live_kept"] and facts["foreign_kept"] in (True, None), facts
+    assert facts["leftovers"] == []
 
 
 def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
