@@ -136,7 +136,6 @@ class StyleJob(QObject):
     # -- steps ---------------------------------------------------------------------------------
     def _prepare(self) -> None:
         layer_io.validate(self.document, self.node)
-        self.document.waitForDone()  # the layer's projection (through its masks) is updated in the background
         self.placement = layer_io.Placement.of(self.document, self.node)
         if not os.path.isfile(self.style_path):
             raise StyleError(f"The style image {self.style_path} does not exist.", "style_missing")

@@ -79,8 +79,7 @@ class Placement:
     the engine: the result only belongs back in the image if all of it is the same at the end."""
 
     canvas: tuple[int, int]
-    bounds: Region
-    position: tuple[int, int]
+    position: tuple[int, int]  # the layer's offset: the Move tool changes it, painting does not
     color: tuple[str, str, str]  # model, depth, profile
 
     @staticmethod
@@ -88,7 +87,6 @@ class Placement:
         pos = node.position()
         return Placement(
             (document.width(), document.height()),
-            Region.of(node.bounds()),
             (pos.x(), pos.y()),
             (node.colorModel(), node.colorDepth(), node.colorProfile()),
         )
@@ -109,7 +107,10 @@ def in_image(document, node) -> bool:
 def check_unchanged(document, node, before: Placement) -> None:
     """Raise :class:`StyleError` when the image or layer the pixels came from changed under the
     run so that the result no longer has its place: closed, resized or cropped, layer deleted,
-    converted to other colours, moved or transformed. Painting inside the layer's edges is fine."""
+    converted to other colours, or moved. Painting on it is fine, beyond its old edges too: a
+    soft brush stroke must not throw a run away. A transform that rewrites the layer's pixels in
+    place (Transform tool, Image ▸ Rotate) is not told apart from painting, and one Undo removes
+    the result."""
     if not document_is_open(document):
         raise StyleError("The image was closed while the style was being painted.", "document_closed")
     now = Placement.of(document, node)
@@ -130,10 +131,10 @@ def check_unchanged(document, node, before: Placement) -> None:
             "being painted: nothing was added. Press Stylise again to paint it as it is now.",
             "color_space_changed",
         )
-    if (now.bounds, now.position) != (before.bounds, before.position):
+    if now.position != before.position:
         raise StyleError(
-            f"“{node.name()}” was moved or transformed, or painted beyond its edges, while the style "
-            "was being painted: nothing was added. Press Stylise again to paint it as it is now.",
+            f"“{node.name()}” was moved while the style was being painted: nothing was added. "
+            "Press Stylise again to paint it as it is now.",
             "layer_moved",
         )
 
@@ -196,8 +197,10 @@ def plan_region(document, node, selection) -> Region:
 
 def export_layer(node, region: Region, path: str) -> None:
     """Write what the painter sees of the layer in ``region``: its pixels through its own masks
-    (transparency, filter, transform), before its opacity and blending mode."""
-    data = bytes(node.projectionPixelData(region.x, region.y, region.w, region.h))
+    (transparency, filter, transform), before its opacity and blending mode. A hidden layer's
+    projection is not kept up to date by Krita, so there its own pixels, without its masks."""
+    read = node.projectionPixelData if node.visible() else node.pixelData
+    data = bytes(read(region.x, region.y, region.w, region.h))
     if not data[3::4].strip(b"\x00"):
         raise StyleError(
             f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "

@@ -575,8 +575,14 @@ def case_layer_moved(spec):
 
 
 def case_painted_mid_run(spec):
-    """The painter paints on the source inside its edges while the engine works: that is fine."""
-    return _moved_or_painted(spec, lambda doc, source: source.setPixelData(bytes([0, 255, 0, 255]) * 100, 5, 5, 10, 10))
+    """The painter paints on the source while the engine works, inside its edges and beyond them
+    (a soft brush's edge): that is fine, and the result lies where the layer's pixels were sent."""
+
+    def paint(doc, source):
+        source.setPixelData(bytes([0, 255, 0, 255]) * 100, 5, 5, 10, 10)
+        source.setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 40, 10, 10)
+
+    return _moved_or_painted(spec, paint)
 
 
 def _tiles(w: int, h: int, pixel_size: int, pixel) -> bytes:
@@ -641,15 +647,23 @@ def case_masked_layer(spec):
     layer, run = _stand_in_run(spec, doc, source)
     facts.update(run)
     if layer is not None:
-        alpha = bytes(layer.pixelData(0, 0, W, H))[3::4]
-        facts.update(
-            left_alpha=sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2))),
-            right_alpha=sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2, W))),
-            inherit_alpha=layer.inheritAlpha(),
-        )
+        facts.update(_alpha_by_half(layer), inherit_alpha=layer.inheritAlpha())
+    source.setVisible(False)  # hidden: Krita stops updating its projection, so its own pixels count
+    doc.waitForDone()
+    layer, facts["layer_hidden"] = _stand_in_run(spec, doc, source)
+    if layer is not None:
+        facts["layer_hidden"].update(_alpha_by_half(layer))
     hidden_doc, hidden = _masked_document(lambda x, y: True)
     _layer, facts["all_hidden"] = _stand_in_run(spec, hidden_doc, hidden)
     return facts
+
+
+def _alpha_by_half(layer) -> dict:
+    alpha = bytes(layer.pixelData(0, 0, W, H))[3::4]
+    return {
+        "left_alpha": sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2))),
+        "right_alpha": sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2, W))),
+    }
 
 
 def case_finish_disabled_by_cancel(spec):

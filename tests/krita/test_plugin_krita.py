@@ -123,10 +123,11 @@ def test_a_layer_moved_mid_run_gets_a_message_and_nothing_is_added(basic_results
     assert facts["nodes_after"] == facts["nodes_before"] and facts["leftovers"] == []
 
 
-def test_painting_inside_the_layer_mid_run_still_adds_the_result(basic_results):
+def test_painting_on_the_layer_mid_run_still_adds_the_result(basic_results):
     facts = case(basic_results, "painted_mid_run")
     assert facts["progress"] and not facts["raised"], facts
-    assert facts["bounds"] == facts["source_bounds_after"] == [0, 0, 40, 30]
+    assert facts["source_bounds_after"] == [0, 0, 70, 50], "painted beyond the layer's edges during the run"
+    assert facts["bounds"] == [0, 0, 40, 30]
     assert facts["siblings"].index(facts["name"]) == facts["siblings"].index("Paint") + 1
 
 
@@ -138,6 +139,8 @@ def test_the_layer_is_styled_as_its_masks_show_it(basic_results):
     assert not facts["raised"], facts
     assert facts["left_alpha"] == [255] and facts["right_alpha"] == [0], facts
     assert facts["inherit_alpha"] is True
+    hidden_layer = facts["layer_hidden"]  # a hidden layer: its own pixels, its masks left aside
+    assert not hidden_layer["raised"] and hidden_layer["right_alpha"] == [255], hidden_layer
     hidden = facts["all_hidden"]
     assert hidden["raised"] and hidden["code"] == "empty_layer" and "masks" in hidden["message"], hidden
     assert hidden["progress"] == 0 and hidden["nodes_after"] == hidden["nodes_before"]
