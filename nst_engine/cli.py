@@ -37,7 +37,9 @@ class _Parser(argparse.ArgumentParser):
         """As argparse's, but an unknown option points to the help of the command it was given to."""
         known, extras = self.parse_known_args(args, namespace)
         if extras:
-            command = " ".join(filter(None, [self.prog, getattr(known, "command", None)]))
+            command = " ".join(
+                filter(None, [self.prog, getattr(known, "command", None), getattr(known, "action", None)])
+            )
             raise BadInputError(f"unrecognized arguments: {' '.join(extras)} (see `{command} --help`)", "usage")
         return known
 

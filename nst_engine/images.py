@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +49,15 @@ def open_checked(path: str | os.PathLike, role: str, min_side: int = MIN_SIDE) -
 
     A mask passes `min_side=1`: it must have the content's size, and saying so is the better message."""
     path = Path(path)
-    try:  # Path.exists raises for some errors: a name too long, a folder we may not look into
-        exists, is_dir = path.exists(), path.is_dir()
+    try:
+        mode = _mode(path)
     except OSError as exc:
         raise BadInputError(
             f"{role} image {path} cannot be read ({exc.strerror}): check the path", "input_unreadable"
         ) from None
-    if not exists:
+    if mode is None:
         raise BadInputError(f"{role} image {path} does not exist: check the path", "input_missing")
-    if is_dir:
+    if stat.S_ISDIR(mode):
         raise BadInputError(f"{role} image {path} is a folder, not an image file", "input_unreadable")
     try:
         image = Image.open(path)
@@ -207,14 +208,14 @@ def check_output_path(path: str | os.PathLike, needs_alpha: bool) -> Path:
         ) from None
     folder = path.parent
     try:
-        folder_exists, is_dir = folder.is_dir(), path.is_dir()
+        folder_mode, mode = _mode(folder), _mode(path)
     except OSError as exc:
         raise BadInputError(
             f"cannot write {path} ({exc.strerror}): choose another name or folder", "output_unwritable"
         ) from None
-    if not folder_exists:
+    if folder_mode is None or not stat.S_ISDIR(folder_mode):
         raise BadInputError(f"output folder {folder} does not exist: create it first", "output_unwritable")
-    if is_dir:
+    if mode is not None and stat.S_ISDIR(mode):
         raise BadInputError(f"output {path} is a folder: give a file name such as out.png", "output_unwritable")
     try:  # the very temporary file `save_atomic` will write: its name is longer than the output's
         handle, probe = _temporary_beside(path)
@@ -253,6 +254,15 @@ def save_atomic(image: RasterImage, path: str | os.PathLike, quick: bool = False
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode(path: Path) -> int | None:
+    """`path`'s file mode, or None when nothing is there. Other errors (a name too long, a folder
+    we may not look into) raise OSError, where `Path.exists` would hide them from Python 3.14 on."""
+    try:
+        return path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:

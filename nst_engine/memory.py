@@ -127,15 +127,26 @@ def gpu_memory() -> int | None:
     return min(totals) * MIB if totals else None
 
 
-def gpu_tile_side(device: str, optimizer: str, gradient: str) -> int | None:
+def gpu_bytes_per_pixel(optimizer: str) -> int:
+    """Peak bytes per optimised pixel on a GPU: not measured there, so the largest figure measured
+    on any CPU with any gradient kernel."""
+    tables = (
+        EVALUATION_BYTES_PER_PIXEL,
+        OTHER_CPU_EVALUATION_BYTES_PER_PIXEL,
+        FLIPPED_GRADIENT_BYTES_PER_PIXEL,
+        BFC_TENSORFLOW_GRADIENT_BYTES_PER_PIXEL,
+    )
+    return max(table[optimizer] for table in tables)
+
+
+def gpu_tile_side(device: str, optimizer: str) -> int | None:
     """On a GPU, the longest tile side whose evaluation fits GPU_SHARE of its memory (None on a
     CPU, or where the GPU's memory is not known). The RAM budget bounds the run as a whole; on a
-    GPU an evaluation's tensors live in its own memory, often the tighter limit. Per pixel, the
-    CPU's figures: on a GPU they are not measured."""
+    GPU an evaluation's tensors live in its own memory, often the tighter limit."""
     total = gpu_memory() if device.startswith("GPU") else None
     if not total:
         return None
-    pixels = (total * GPU_SHARE - GPU_BASE_BYTES) / evaluation_bytes_per_pixel(optimizer, gradient)
+    pixels = (total * GPU_SHARE - GPU_BASE_BYTES) / gpu_bytes_per_pixel(optimizer)
     return max(MIN_TILE_SIDE, math.isqrt(max(0, int(pixels))))
 
 

@@ -125,7 +125,7 @@ def fit_to_device(prepared: PreparedRun, device: str) -> PreparedRun:
     """Plan the tiles again where the device TensorFlow took has less memory than the plan assumed
     (`memory.gpu_tile_side`): they were planned before TensorFlow loaded, for the RAM."""
     settings = prepared.request.settings
-    side = memory.gpu_tile_side(device, settings.optimizer, settings.conv_gradient)
+    side = memory.gpu_tile_side(device, settings.optimizer)
     if side is None or (settings.tile_size or side) < side:
         return prepared
     capped = dataclasses.replace(settings, tile_size=side)

@@ -57,7 +57,7 @@ CASES = {
     "mask of the wrong size": (["--mask", "{mask}"], "mask_size_mismatch", 2),
     "weights without styles to match": (["--style-weights", "0.5,0.5"], "bad_option", 2),
     "negative iterations": (["--iterations", "-5"], "bad_option", 2),
-    "NaN learning rate": (["--learning-rate", "nan"], "bad_option", 2),
+    "NaN learning rate": (["--preset", "tutorial", "--learning-rate", "nan"], "bad_option", 2),
     "negative strength": (["--strength", "-1"], "bad_option", 2),
     "missing output folder": (["--output", "{tmp}/no/such/dir/out.png"], "output_unwritable", 2),
     "unwritable output folder": (["--output", "/proc/out.png"], "output_unwritable", 2),
@@ -117,7 +117,11 @@ def test_bad_input_gets_its_code_and_a_one_line_message(case, files, tmp_path):
 
 
 def test_a_usage_error_names_the_help_that_exists():
-    for args, command in (([], "nst-engine"), (["run", "--bogus"], "nst-engine run")):
+    for args, command in (
+        ([], "nst-engine"),
+        (["run", "--bogus"], "nst-engine run"),
+        (["weights", "fetch", "--bogus"], "nst-engine weights fetch"),
+    ):
         result = run_engine(*args, "--progress", "json") if args else run_engine()
         assert result.returncode == 2
         message = result.last["message"] if result.events else result.stderr

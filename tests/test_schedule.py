@@ -230,11 +230,12 @@ def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
     live in the GPU's own memory, which caps the tile once the device is known."""
     fake_nvidia_smi("8192\n4096\n")  # two GPUs, in MiB: the smaller one counts
     assert memory.gpu_memory() == 4 * GIB
-    side = memory.gpu_tile_side("GPU:0", "lbfgs", "auto")
-    per_pixel = memory.evaluation_bytes_per_pixel("lbfgs", "auto")
+    side = memory.gpu_tile_side("GPU:0", "lbfgs")
+    per_pixel = memory.gpu_bytes_per_pixel("lbfgs")
+    assert per_pixel >= max(memory.evaluation_bytes_per_pixel("lbfgs", g) for g in ("tensorflow", "flipped"))
     assert memory.GPU_BASE_BYTES + per_pixel * side**2 <= 4 * GIB * memory.GPU_SHARE
     assert memory.GPU_BASE_BYTES + per_pixel * (side + 1) ** 2 > 4 * GIB * memory.GPU_SHARE
-    assert memory.gpu_tile_side("CPU", "lbfgs", "auto") is None
+    assert memory.gpu_tile_side("CPU", "lbfgs") is None
     settings = preset("balanced", full_resolution=True)
     on_ram = schedule.plan((6000, 4000), [(1024, 640)], settings, 16 * GIB)
     on_gpu = schedule.plan(
@@ -246,7 +247,7 @@ def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
 @pytest.mark.parametrize("output, code", [("[N/A]\n", 0), ("", 9), ("NVIDIA-SMI has failed\n", 0)])
 def test_no_gpu_memory_reading_leaves_the_ram_plan(fake_nvidia_smi, output, code):
     fake_nvidia_smi(output, code)
-    assert memory.gpu_memory() is None and memory.gpu_tile_side("GPU:0", "lbfgs", "auto") is None
+    assert memory.gpu_memory() is None and memory.gpu_tile_side("GPU:0", "lbfgs") is None
 
 
 @pytest.mark.weights
@@ -267,7 +268,7 @@ def test_a_run_on_a_gpu_plans_its_tiles_again_for_the_gpu(fake_nvidia_smi, weigh
     prepared = run.prepare(request)
     fake_nvidia_smi("2048\n")
     on_gpu = run.fit_to_device(prepared, "GPU:0")
-    side = memory.gpu_tile_side("GPU:0", "lbfgs", "auto")
+    side = memory.gpu_tile_side("GPU:0", "lbfgs")
     assert prepared.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
     assert [s.size for s in on_gpu.stages] == [s.size for s in prepared.stages]
     assert run.fit_to_device(prepared, "CPU") is prepared
