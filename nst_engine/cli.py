@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="after --max-size, refine at twice the size, and so on up to the content's own size (tiled)",
     )
     opt.add_argument(
-        "--refine-iterations", type=int, help="evaluations at the first refining size; half at each further one"
+        "--refine-iterations",
+        type=int,
+        help="evaluations at the first refining size; half at each further one, down to a quarter",
     )
     opt.add_argument(
         "--max-memory",

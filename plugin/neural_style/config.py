@@ -1,6 +1,6 @@
 """Where the engine lives, and the painter's remembered settings.
 
-The installer writes ``engine.json`` (``{"python": ..., "weights": ...}``) next to the plugin
+The installer writes ``neural_style_engine.json`` (``{"python": ..., "weights": ...}``) next to the plugin
 package, in Krita's ``pykrita`` folder. The dialog's *Engine* fields override it; those overrides
 are stored with Krita's own settings (``kritarc``, group ``neural_style``), like every other
 remembered option.
