@@ -30,12 +30,29 @@ def watch(monkeypatch, *chunks: bytes) -> Interruptions:
     try:
         for chunk in chunks:
             os.write(write_end, chunk)
+            _until_read(read_end)  # so that each chunk is a read of its own, not merged with the next
     finally:
         os.close(write_end)
     watcher.join(10)
     os.close(read_end)
     assert not watcher.is_alive(), "the watcher must end at end of file"
     return control
+
+
+def _until_read(fd: int, seconds: float = 10.0) -> None:
+    """Wait until the pipe behind `fd` holds no unread bytes (the watcher has taken them)."""
+    import fcntl
+    import struct
+    import termios
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        waiting = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        if not waiting:
+            return
+        time.sleep(0.001)
+    raise AssertionError("the watcher did not read the pipe")
 
 
 def test_a_finish_line_finishes_and_the_end_of_stdin_then_does_not_cancel(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,11 +85,17 @@ def test_the_engine_accepts_the_plugins_arguments():
 
 
 def test_a_warm_engine_gets_the_same_run_as_a_fresh_one():
-    """The job line that a standby receives is exactly the `run` part of the fresh command line."""
+    """The job line a standby receives (as `EngineProcess.submit` writes it, as the standby reads
+    it) parses to the same run as the fresh command line."""
+    from nst_engine import standby
+    from nst_engine.cli import build_parser
+
     req = request(max_size=384, mask="m.png", seed=3, extra={"iterations": 50})
-    full = req.arguments()
-    assert full[:3] == ["-m", "nst_engine", "run"] and "--iterations" in full
-    assert full[3:] == req.run_arguments()
+    fresh = build_parser().parse_args(req.arguments()[2:])
+    line = json.dumps(req.run_arguments())
+    warm = build_parser().parse_args(["run", *standby.job_arguments(line)])
+    assert vars(warm) == vars(fresh)
+    assert (fresh.command, fresh.max_size, fresh.seed, fresh.iterations) == ("run", 384, 3, (50,))
 
 
 @pytest.mark.parametrize("weights", ["", "/w/vgg19.h5"])

@@ -166,9 +166,10 @@ def test_bad_memory_sizes_are_refused(text):
         memory.parse_size(text)
 
 
-def test_the_default_budget_is_half_the_ram_and_at_least_2_gib():
-    total = memory.physical_memory()
-    assert memory.default_budget() == (max(2 * GIB, total // 2) if total else 4 * GIB)
+@pytest.mark.parametrize("ram, budget", [(16 * GIB, 8 * GIB), (3 * GIB, 2 * GIB), (None, 4 * GIB)])
+def test_the_default_budget_is_half_the_ram_and_at_least_2_gib(monkeypatch, ram, budget):
+    monkeypatch.setattr(memory, "physical_memory", lambda: ram)
+    assert memory.default_budget() == budget
 
 
 @pytest.mark.parametrize("size, tile_pixels", [((700, 500), 200 * 200), ((1000, 130), 128 * 128)])
