@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 from nst_engine import cpu, memory, tensorflow_env
 
@@ -119,3 +121,36 @@ def test_importing_the_engine_does_not_start_tensorflow():
         [sys.executable, "-c", UNSTARTED], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "unstarted", done.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "standby"])
+def test_the_engine_sets_tensorflows_environment_itself(command, weights_path, small_images, tmp_path):
+    """This test process already ran `prepare()` (conftest), and engines it starts inherit that:
+    so the engine is started here without those settings, and must make them itself before
+    TensorFlow loads. What shows it from outside: TensorFlow's info line about CPU instructions,
+    which TF_CPP_MIN_LOG_LEVEL=2 hides and a user's own TF_CPP_MIN_LOG_LEVEL=0 brings back. (Lines
+    TensorFlow prints before its logging starts, such as the missing CUDA driver, show either way.)"""
+    from conftest import engine_command
+
+    env = {k: v for k, v in os.environ.items() if k not in tensorflow_env.settings()}
+    args = ["standby", "--weights", weights_path]  # stdin at its end: it loads, then exits
+    if command == "run":
+        args = ["run", "--content", small_images["tubingen"], "--style", small_images["starry_night"]]
+        args += ["--max-size", "32", "--iterations", "1", "--weights", weights_path, "--progress", "none"]
+        args += ["--output", tmp_path / "out.png"]
+
+    def info_lines(extra: dict[str, str]) -> list[str]:
+        done = subprocess.run(
+            engine_command(*args),
+            stdin=subprocess.DEVNULL,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stderr.splitlines() if "cpu_feature_guard" in line]
+
+    if not info_lines({"TF_CPP_MIN_LOG_LEVEL": "0"}):
+        pytest.skip("this TensorFlow prints no CPU-instruction info line here: nothing to tell the setting by")
+    assert info_lines({}) == []
