@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 
 from . import layer_io
@@ -21,6 +22,7 @@ WEIGHTS_HINT = (
 WEIGHTS_CODES = ("weights_missing", "weights_invalid")
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
+STALE_AFTER_S = 24 * 3600  # a running job's folder changes with every preview; a crashed one's never
 
 
 @dataclass
@@ -227,8 +229,10 @@ def remove_leftovers() -> None:
 
 def remove_stale_tmpdirs() -> None:
     """Remove the temporary folders that a Krita which crashed left behind: ours (this user's,
-    named ``krita-neural-style-<pid>-...``) whose Krita process no longer runs. Only on POSIX
-    systems: on Windows ``os.kill(pid, 0)`` would end the process instead of asking about it."""
+    named ``krita-neural-style-<pid>-...``) whose Krita process no longer runs and that have not
+    changed for STALE_AFTER_S (a Krita in another process namespace sharing this temporary folder
+    may have the same pid as one that ended here). Only on POSIX systems: on Windows
+    ``os.kill(pid, 0)`` would end the process instead of asking about it."""
     if os.name != "posix":
         return
     folder = tempfile.gettempdir()
@@ -236,7 +240,10 @@ def remove_stale_tmpdirs() -> None:
         match = re.fullmatch(re.escape(TMP_PREFIX) + r"(\d+)-[a-z0-9_]+", name)
         path = os.path.join(folder, name)
         try:
-            if not match or os.lstat(path).st_uid != os.getuid() or _alive(int(match.group(1))):
+            if not match or _alive(int(match.group(1))):
+                continue
+            info = os.lstat(path)
+            if info.st_uid != os.getuid() or time.time() - info.st_mtime < STALE_AFTER_S:
                 continue
         except (OSError, OverflowError):
             continue

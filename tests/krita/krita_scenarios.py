@@ -704,7 +704,8 @@ def case_settings_saved_when_krita_quits(spec):
 
 def case_stale_tmpdirs(spec):
     """Temporary folders left by a Krita that crashed (its process id in the name, no longer
-    running) are removed when a job starts; those of a running Krita, or of another user, stay."""
+    running, unchanged for a day) are removed when a job starts; those of a running Krita, of
+    another user, or changed lately (a Krita elsewhere whose pid is free here) stay."""
     import shutil
     import subprocess
 
@@ -714,8 +715,12 @@ def case_stale_tmpdirs(spec):
     stale = os.path.join(tmp, f"krita-neural-style-{ended.pid}-x1y2z3_a")
     live = os.path.join(tmp, f"krita-neural-style-{os.getppid()}-abcd_123")
     foreign = os.path.join(tmp, f"krita-neural-style-{ended.pid}-other_99")
-    for path in (stale, live, foreign):
+    recent = os.path.join(tmp, f"krita-neural-style-{ended.pid}-recent_1")
+    for path in (stale, live, foreign, recent):
         os.makedirs(os.path.join(path, "inside"))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (stale, live, foreign):
+        os.utime(path, (two_days_ago, two_days_ago))
     can_chown = hasattr(os, "getuid") and os.getuid() == 0
     if can_chown:
         os.chown(foreign, 65534, 65534)
@@ -726,9 +731,10 @@ def case_stale_tmpdirs(spec):
         stale_removed=not os.path.exists(stale),
         live_kept=os.path.isdir(live),
         foreign_kept=os.path.isdir(foreign) if can_chown else None,
+        recent_kept=os.path.isdir(recent),
         pid=os.getpid(),
     )
-    for path in (live, foreign):
+    for path in (live, foreign, recent):
         shutil.rmtree(path, ignore_errors=True)
     facts["leftovers"] = leftovers()
     return facts

@@ -160,7 +160,8 @@ def test_temporary_folders_of_a_crashed_krita_are_removed(basic_results):
     facts = case(basic_results, "stale_tmpdirs")
     assert not facts["raised"], facts
     assert any(n.startswith(f"krita-neural-style-{facts['pid']}-") for n in facts["tmp_during"]), facts
-    assert facts["stale_removed"] and facts["live_kept"] and facts["foreign_kept"] in (True, None), facts
+    assert facts["stale_removed"] and facts["live_kept"] and facts["recent_kept"], facts
+    assert facts["foreign_kept"] in (True, None), facts
     assert facts["leftovers"] == []
 
 
