@@ -112,18 +112,20 @@ def _to_float(image: Image.Image) -> RasterImage:
         if isinstance(image.info.get("transparency"), int):  # a 16-bit PNG's transparent grey level
             alpha = (grey != image.info["transparency"]).astype(np.float32)
         grey = np.clip(grey * (255.0 / peak), 0, 255)
-        return RasterImage(
-            np.repeat(grey[:, :, None], 3, axis=2), alpha if alpha is not None and alpha.min() < 1 else None
-        )
+        return RasterImage(np.repeat(grey[:, :, None], 3, axis=2), _used(alpha))
     # Palette, grey and RGB images can carry transparency too: a tRNS chunk, a GIF's clear colour.
     has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         mode in ("1", "P", "L", "RGB") and "transparency" in image.info
     )
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[:, :, 3] / 255.0
-        return RasterImage(rgba[:, :, :3].copy(), alpha if alpha.min(initial=1.0) < 1.0 else None)
+        return RasterImage(rgba[:, :, :3].copy(), _used(rgba[:, :, 3] / 255.0))
     return RasterImage(np.asarray(image.convert("RGB"), dtype=np.float32))
+
+
+def _used(alpha: np.ndarray | None) -> np.ndarray | None:
+    """`alpha`, or None where every pixel is opaque (see `_to_float`)."""
+    return alpha if alpha is not None and alpha.min(initial=1.0) < 1.0 else None
 
 
 def load_image(path: str | os.PathLike, role: str = "content") -> RasterImage:

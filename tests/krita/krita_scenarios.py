@@ -245,14 +245,12 @@ def case_stubborn_engine(spec):
     from neural_style.request import EngineRequest
 
     folder = tempfile.mkdtemp(prefix="stubborn-engine-")
-    stubborn = os.path.join(folder, "python3")
-    with open(stubborn, "w", encoding="utf-8") as fh:  # stands in for the engine's Python
-        fh.write(
-            "#!/usr/bin/env python3\nimport pathlib, signal, sys, time\n"
-            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\npathlib.Path(sys.argv[0] + '.ready').touch()\n"
-            "time.sleep(60)\n"
-        )
-    os.chmod(stubborn, 0o755)
+    stubborn = _script_engine(
+        folder,
+        "import pathlib, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\npathlib.Path(sys.argv[0] + '.ready').touch()\n"
+        "time.sleep(60)\n",
+    )
     proc = EngineProcess(EngineRequest(python=stubborn, content="c.png", style="s.png", output="o.png"))
     ended = []
     proc.finished.connect(lambda result: ended.append((time.monotonic(), result)))
@@ -274,14 +272,19 @@ def case_stubborn_engine(spec):
     }
 
 
-def _quitting_engine(folder: str) -> str:
-    """A stand-in for the engine's Python that exits at once, as a warm engine does after its idle
-    time (or when it crashes)."""
+def _script_engine(folder: str, body: str) -> str:
+    """A stand-in for the engine's Python: an executable Python script in ``folder`` (the Python
+    that runs it needs only the standard library)."""
     path = os.path.join(folder, "python3")
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write("#!/usr/bin/env python3\nimport sys\nsys.exit(0)\n")
+        fh.write("#!/usr/bin/env python3\n" + body)
     os.chmod(path, 0o755)
     return path
+
+
+def _quitting_engine(folder: str) -> str:
+    """One that exits at once, as a warm engine does after its idle time (or when it crashes)."""
+    return _script_engine(folder, "import sys\nsys.exit(0)\n")
 
 
 def _dialog_with_engine(python: str):
@@ -381,10 +384,7 @@ def case_quit_while_scripting(spec):
     from neural_style.qt_compat import QApplication, QTimer
 
     folder = tempfile.mkdtemp(prefix="quit-engine-")
-    slow = os.path.join(folder, "python3")
-    with open(slow, "w", encoding="utf-8") as fh:  # stands in for the engine's Python: works long
-        fh.write("#!/usr/bin/env python3\nimport time\ntime.sleep(60)\n")
-    os.chmod(slow, 0o755)
+    slow = _script_engine(folder, "import time\ntime.sleep(60)\n")  # works long
     doc = new_doc()
     layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
     before = snapshot(doc)
@@ -457,8 +457,7 @@ def _changed_mid_run(spec, change, kept):
 
 
 # -- with a stand-in engine (no weights) ---------------------------------------------------------
-STAND_IN = """#!/usr/bin/env python3
-# Stands in for the engine's Python: a start, a progress and a preview event, then it waits for
+STAND_IN = """# Stands in for the engine's Python: a start, a progress and a preview event, then it waits for
 # the scenario (the signal file <this script>.go, at most 30 s) and returns the content as the result.
 import json, os, shutil, sys, time
 
@@ -490,11 +489,7 @@ say(event="done", output=output, seconds=0.1)
 
 
 def _stand_in_engine(folder: str) -> str:
-    path = os.path.join(folder, "python3")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(STAND_IN)
-    os.chmod(path, 0o755)
-    return path
+    return _script_engine(folder, STAND_IN)
 
 
 def _stand_in_run(spec, doc, source, change=None):
