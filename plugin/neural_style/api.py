@@ -7,15 +7,21 @@
 
 :func:`stylize` runs the same flow as the dialog without showing it. It blocks the script but not
 Krita (a local event loop keeps the interface alive), honours the document's current selection,
-and returns the new layer. Any problem raises :class:`StyleError` (``.code``, ``.message``).
+and returns the new layer. Any problem raises :class:`StyleError` (``.code``, ``.message``, and
+``.details``: the engine's own message and its last lines of stderr, or a traceback).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .config import EngineConfig
 from .job import JobResult, StyleJob
 from .layer_io import StyleError
 from .qt_compat import QEventLoop, QTimer
+
+if TYPE_CHECKING:
+    from krita import Node
 
 __all__ = ["EngineConfig", "StyleError", "stylize", "run_job"]
 
@@ -56,7 +62,7 @@ def stylize(
     timeout: float | None = None,
     on_progress=None,
     **options,
-):
+) -> Node:
     """Repaint ``node`` (or the selected part of it) in the style of ``style_path``.
 
     ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. ``max_size`` is the working size
@@ -87,5 +93,5 @@ def stylize(
         job.progress.connect(on_progress)
     result = run_job(job, timeout)
     if not result.ok:
-        raise StyleError(result.message, result.code)
+        raise StyleError(result.message, result.code, result.details)
     return result.layer

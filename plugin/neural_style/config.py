@@ -14,7 +14,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-PLUGIN_NAME = "neural_style"
 SETTINGS_GROUP = "neural_style"
 CONFIG_FILE_NAME = "neural_style_engine.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -51,24 +50,58 @@ class EngineNotConfigured(Exception):
     """No usable engine interpreter: the message says how to fix it."""
 
 
+ENGINE_BOX = "the dialog's Engine box"  # the dialog's QGroupBox("Engine"), with its Python and VGG19 weights fields
+REINSTALL = "run python3 installer/install.py again"
+FROM_FIELD, FROM_ENV, FROM_INSTALLER = "field", "env", "installer"  # EngineConfig.python_from/weights_from
+
+
 @dataclass
 class EngineConfig:
+    """Where the engine lives. ``python_from``/``weights_from`` say where each value came from
+    (``"field"``: the dialog's Engine box, ``"env"``, ``"installer"``; ``""``: a script gave it),
+    so a message can say what will actually fix it: re-running the installer cannot help while a
+    field of the dialog overrides what it writes."""
+
     python: str = ""
     weights: str = ""
-    source: str = ""  # where the values came from, for messages
+    python_from: str = ""
+    weights_from: str = ""
+    problem: str = ""  # the installer's config file is damaged: said when nothing else gives a Python
 
     def check(self) -> None:
+        """Raise :class:`EngineNotConfigured` when no engine interpreter can be started."""
         if not self.python:
+            if self.problem:
+                raise EngineNotConfigured(self.problem)
             raise EngineNotConfigured(
-                "The style transfer engine is not set up. Run the installer "
-                "(python3 installer/install.py) or choose the engine's Python in the dialog's "
-                "Engine settings."
+                "The style transfer engine is not set up: run the installer (python3 installer/install.py) "
+                f"or choose the engine's Python in {ENGINE_BOX}."
             )
         if not (Path(self.python).is_file() or shutil.which(self.python)):
-            raise EngineNotConfigured(
-                f"The engine's Python was not found at {self.python} ({self.source}). Run the "
-                "installer again or choose the engine's Python in the dialog's Engine settings."
+            raise EngineNotConfigured(f"The engine's Python was not found at {self.python}: {self.python_advice()}.")
+
+    def python_advice(self) -> str:
+        """What fixes a wrong engine Python, for where it came from."""
+        if self.python_from == FROM_FIELD:
+            return f"clear the Python field in {ENGINE_BOX} to use the installed engine, or choose the right one there"
+        if self.python_from == FROM_ENV:
+            return f"correct $NST_ENGINE_PYTHON or unset it, or {REINSTALL}"
+        if self.python_from == FROM_INSTALLER:
+            return f"{REINSTALL} (it sets up the engine's Python), or choose one in {ENGINE_BOX}"
+        return f"give the Python of the engine's environment (EngineConfig(python=...)), or {REINSTALL}"
+
+    def weights_advice(self) -> str:
+        """What fixes a missing or wrong weights file, for where its path came from."""
+        if self.weights_from == FROM_FIELD:
+            return (
+                f"clear the VGG19 weights field in {ENGINE_BOX} to use the installed weights, "
+                "or choose the right file there"
             )
+        if self.weights_from == FROM_ENV:
+            return f"correct $NST_VGG19_WEIGHTS or unset it, or {REINSTALL}"
+        if self.weights_from == FROM_INSTALLER or not self.weights:
+            return f"{REINSTALL}: it downloads and checks the weights"
+        return f"give the path of the right file (EngineConfig(weights=...)), or {REINSTALL}"
 
 
 def config_file() -> Path:
@@ -80,31 +113,52 @@ def config_file() -> Path:
 
 
 def read_config_file(path: Path | None = None) -> dict:
+    """The installer's file as a dict; ``{}`` when there is none. A file that is there but cannot
+    be read or is not a JSON object raises :class:`EngineNotConfigured`: treating it as "not set
+    up" would send the painter looking in the wrong place."""
     path = path or config_file()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except OSError as exc:
+        raise EngineNotConfigured(
+            f"The engine settings file {path} cannot be read ({exc.strerror or exc}): {REINSTALL}."
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise EngineNotConfigured(
+            f"The engine settings file {path} is damaged (it is not the installer's JSON): {REINSTALL}, "
+            f"or choose the engine's Python in {ENGINE_BOX}."
+        )
+    return data
 
 
 def load_engine_config(settings: Settings | None = None) -> EngineConfig:
     """Settings override > ``$NST_ENGINE_PYTHON``/``$NST_VGG19_WEIGHTS`` > installer's file."""
     settings = settings or Settings()
     cfg = EngineConfig()
-    data = read_config_file()
+    try:
+        data = read_config_file()
+    except EngineNotConfigured as exc:
+        data, cfg.problem = {}, str(exc)
     if data.get("python"):
-        cfg.python, cfg.source = str(data["python"]), f"from {config_file()}"
+        cfg.python, cfg.python_from = str(data["python"]), FROM_INSTALLER
     if data.get("weights"):
-        cfg.weights = str(data["weights"])
+        cfg.weights, cfg.weights_from = str(data["weights"]), FROM_INSTALLER
     if os.environ.get("NST_ENGINE_PYTHON"):
-        cfg.python, cfg.source = os.environ["NST_ENGINE_PYTHON"], "from $NST_ENGINE_PYTHON"
+        cfg.python, cfg.python_from = os.environ["NST_ENGINE_PYTHON"], FROM_ENV
     if os.environ.get("NST_VGG19_WEIGHTS"):
-        cfg.weights = os.environ["NST_VGG19_WEIGHTS"]
+        cfg.weights, cfg.weights_from = os.environ["NST_VGG19_WEIGHTS"], FROM_ENV
     if settings.get("engine_python"):
-        cfg.python, cfg.source = settings.get("engine_python"), "from the plugin's settings"
+        cfg.python, cfg.python_from = settings.get("engine_python"), FROM_FIELD
     if settings.get("engine_weights"):
-        cfg.weights = settings.get("engine_weights")
+        cfg.weights, cfg.weights_from = settings.get("engine_weights"), FROM_FIELD
+    if not cfg.weights:
+        cfg.weights_from = FROM_INSTALLER  # the engine's own look-up, where the installer puts them
     return cfg
 
 

@@ -38,10 +38,12 @@ from .qt_compat import (
     QLabel,
     QLineEdit,
     QPixmap,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
     Qt,
+    QToolButton,
     QVBoxLayout,
 )
 
@@ -177,10 +179,24 @@ class StyleDialog(QDialog):
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # what went wrong in the engine's own words (and its last lines of stderr or a traceback),
+        # for whoever reports it: folded away under the painter's one-line message
+        self.details_button = QToolButton()
+        self.details_button.setText("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_button.toggled.connect(self._toggle_details)
+        self.details_text = QPlainTextEdit()
+        self.details_text.setReadOnly(True)
+        self.details_text.setMaximumHeight(120)
         progress_col.addWidget(self.progress_bar)
         progress_col.addWidget(self.eta_label)
         progress_col.addWidget(self.message_label)
+        progress_col.addWidget(self.details_button)
+        progress_col.addWidget(self.details_text)
         progress_col.addStretch(1)
+        self._show_details("")
         self.preview_label = QLabel()
         self.preview_label.setFixedSize(THUMB, THUMB)
         self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -272,7 +288,7 @@ class StyleDialog(QDialog):
         }
 
     def engine_config(self) -> EngineConfig:
-        self.save_settings()
+        """The engine the Engine box's fields (as last saved) and the installer give."""
         return load_engine_config(self.settings)
 
     # -- style choice --------------------------------------------------------------------------
@@ -295,10 +311,7 @@ class StyleDialog(QDialog):
             self.thumbnail.setText("no image")
             self.thumbnail.setPixmap(QPixmap())
             return
-        scaled = image.scaled(
-            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-        self.thumbnail.setPixmap(QPixmap.fromImage(scaled))
+        _show_scaled(self.thumbnail, image)
 
     # -- target --------------------------------------------------------------------------------
     def refresh_target(self) -> None:
@@ -361,6 +374,7 @@ class StyleDialog(QDialog):
         self.message_label.setText("Starting the engine…")
         self.progress_bar.setValue(0)
         self.preview_label.clear()
+        self._show_details("")
         self.job.start()
         if self.job is not None and self.job.warm:
             self.standby = None  # the job owns it now
@@ -466,10 +480,7 @@ class StyleDialog(QDialog):
     def _on_preview(self, path: str) -> None:
         image = QImage(path)
         if not image.isNull():
-            scaled = image.scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-            self.preview_label.setPixmap(QPixmap.fromImage(scaled))
+            _show_scaled(self.preview_label, image)
             self.finish_button.setEnabled(self.job is not None and not self.stopping)
 
     def _on_finished(self, result: JobResult) -> None:
@@ -486,8 +497,20 @@ class StyleDialog(QDialog):
         else:
             self.progress_bar.setValue(0)
             self.message_label.setText(result.message)
+            self._show_details(result.details)
         if self.isVisible():
             self.warm_up()  # for the next run
+
+    def _show_details(self, text: str) -> None:
+        """Offer ``text`` behind the Details button (folded); no button when there is none."""
+        self.details_text.setPlainText(text)
+        self.details_button.setChecked(False)
+        self.details_button.setVisible(bool(text))
+        self._toggle_details(False)
+
+    def _toggle_details(self, shown: bool) -> None:
+        self.details_text.setVisible(shown)
+        self.details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _wind_down(self) -> None:
         """Closing, by the window's button or by Esc: keep the settings, cancel the run, let the
@@ -512,6 +535,12 @@ class _NoOverrides:
 
     def get(self, key: str, default: str = "") -> str:
         return default
+
+
+def _show_scaled(label: QLabel, image: QImage) -> None:
+    """Show ``image`` in ``label`` scaled down to fit THUMB x THUMB, keeping its proportions."""
+    scaled = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    label.setPixmap(QPixmap.fromImage(scaled))
 
 
 def _float(text, default: float) -> float:

@@ -19,6 +19,8 @@ from .request import EngineRequest, standby_arguments
 CANCEL_GRACE_MS = 5000  # the engine stops within a second; kill() only if it does not
 STANDBY_IDLE_S = 600.0  # a warm engine exits after this long without a run, giving its memory back
 STANDBY_MARGIN_S = 60.0  # ...so it takes no run this close to that moment
+KILLED_EXIT_CODES = (137, -9, 9)  # SIGKILL, as a shell (128 + 9), Python (-9) or Qt (9) reports it
+NOT_THE_ENGINE = "No module named nst_engine"  # all that a Python without the engine prints
 _ACTIVE: set[EngineProcess] = set()
 
 __all__ = ["EngineProcess", "EngineRequest", "EngineResult", "stop_all"]
@@ -28,7 +30,8 @@ __all__ = ["EngineProcess", "EngineRequest", "EngineResult", "stop_all"]
 class EngineResult:
     ok: bool
     output: str = ""
-    code: str = ""  # the protocol's error code, or "cancelled", "failed_to_start", "crashed"
+    # the protocol's error code, or "cancelled", "failed_to_start", "crashed", "not_the_engine"
+    code: str = ""
     message: str = ""
     exit_code: int | None = None
     stderr_tail: str = ""
@@ -141,6 +144,14 @@ class EngineProcess(QObject):
             return True
         return self.process.waitForFinished(msecs)
 
+    def stop(self, wait_ms: int = 3000) -> None:
+        """Cancel and block until the process has ended, killing it after ``wait_ms``: for
+        shutdown paths that cannot wait for the event loop."""
+        self.cancel()
+        if not self.wait(wait_ms):
+            self._kill()
+            self.wait(1000)
+
     def _kill(self) -> None:
         if self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.kill()
@@ -189,15 +200,16 @@ class EngineProcess(QObject):
     # -- the end -------------------------------------------------------------------------------
     def _on_error(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:
+            reason = self.process.errorString()
             self._finish(
                 EngineResult(
                     ok=False,
                     code="failed_to_start",
                     message=(
-                        f"The engine could not be started with {self.python}: "
-                        f"{self.process.errorString()}. Check the engine's Python in the "
-                        "plugin's Engine settings or run the installer again."
+                        f"The engine could not be started with {self.python} ({reason}): choose the engine's "
+                        "Python in the dialog's Engine box, or run python3 installer/install.py again."
                     ),
+                    stderr_tail=reason,  # the system's reason, for the job's own wording
                 )
             )
 
@@ -231,14 +243,7 @@ class EngineProcess(QObject):
                 stderr_tail=tail,
             )
         else:
-            last = tail.splitlines()[-1] if tail else ""
-            result = EngineResult(
-                ok=False,
-                code="crashed" if crashed else "internal",
-                message=f"The engine stopped unexpectedly (exit code {exit_code}). {last}".strip(),
-                exit_code=exit_code,
-                stderr_tail=tail,
-            )
+            result = _unexpected_end(exit_code, crashed, tail)
         self._finish(result)
 
     def _finish(self, result: EngineResult) -> None:
@@ -249,6 +254,29 @@ class EngineProcess(QObject):
         _ACTIVE.discard(self)
         self.result = result
         self.finished.emit(result)
+
+
+def _unexpected_end(exit_code: int, crashed: bool, tail: str) -> EngineResult:
+    """The engine ended without ``done`` or ``error``: say the likely cause. The system kills a
+    process that takes too much memory (SIGKILL: a crash exit to Qt); a Python that is not the
+    engine's environment prints only ``No module named nst_engine``."""
+    last = tail.splitlines()[-1] if tail else ""
+    if crashed or exit_code in KILLED_EXIT_CODES:
+        code = "crashed"
+        message = (
+            "The engine was stopped by the system, probably because it ran out of memory: choose a "
+            "smaller Working size or turn off Full resolution, or close other programs."
+        )
+    elif NOT_THE_ENGINE in tail:
+        code = "not_the_engine"
+        message = (
+            "The engine's Python is not the engine's environment (it has no nst_engine): clear the "
+            "Python field in the dialog's Engine box, or run python3 installer/install.py again."
+        )
+    else:
+        code = "internal"
+        message = f"The engine ended without a result (exit code {exit_code}). {last}".strip()
+    return EngineResult(ok=False, code=code, message=message, exit_code=exit_code, stderr_tail=tail)
 
 
 def stop_all(wait_ms: int = 3000) -> None:
@@ -263,9 +291,7 @@ def stop_all(wait_ms: int = 3000) -> None:
             _ACTIVE.discard(proc)
     for proc in list(_ACTIVE):
         try:
-            if not proc.wait(wait_ms):
-                proc._kill()
-                proc.wait(1000)
+            proc.stop(wait_ms)
         except RuntimeError:
             pass
         _ACTIVE.discard(proc)

@@ -70,7 +70,9 @@ class NeuralStyleExtension(Extension):
             self.dialog.raise_()
             self.dialog.activateWindow()
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback
-            QMessageBox.warning(None, "Neural Style Transfer", f"The dialog could not be opened: {exc}")
+            QMessageBox.warning(
+                None, "Neural Style Transfer", f"The dialog could not be opened: {job.exception_text(exc)}"
+            )
 
     def _window_gone(self, qwindow) -> None:
         if self.dialog is None or qwindow is not self._dialog_window:

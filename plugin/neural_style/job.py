@@ -8,6 +8,7 @@ import re
 import shutil
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 
 from . import layer_io
@@ -16,10 +17,49 @@ from .engine import EngineProcess, EngineRequest, EngineResult
 from .layer_io import StyleError
 from .qt_compat import QObject, pyqtSignal
 
-WEIGHTS_HINT = (
-    "To fix it, run python3 installer/install.py again, or choose the weights file in the dialog's Engine fields."
+WEIGHTS_CODES = ("weights_missing", "weights_invalid", "weights_fetch_failed")
+_WEIGHTS_PROBLEMS = {
+    "weights_missing": "was not found",
+    "weights_invalid": "is not the right file or is damaged",
+    "weights_fetch_failed": "could not be downloaded",
+}
+_SMALLER = "choose a smaller Working size or turn off Full resolution, or close other programs"
+_OPTIONS = (
+    "The engine did not accept the plugin's options (it may come from another version of the plugin): "
+    "run python3 installer/install.py again, or clear the Python field in the dialog's Engine box."
 )
-WEIGHTS_CODES = ("weights_missing", "weights_invalid")
+ENGINE_CODE_MESSAGES = {
+    "image_too_small": (
+        "The layer, the selected area or the style image is too small or too narrow: every side needs at "
+        "least 16 pixels at the Working size. Select a larger area, choose a bigger Working size, or "
+        "choose a bigger style image."
+    ),
+    "image_too_large": (
+        "The layer, the selected area or the style image has more than 100 megapixels, more than the "
+        "engine takes: select a smaller part of the layer, or scale the style image down."
+    ),
+    "input_missing": (
+        "An image the engine needed is gone (the style image, or the copy of the layer in {tmpdir}): "
+        "choose the style image again and press Stylise."
+    ),
+    "input_unreadable": (
+        "The style image cannot be read (it is damaged, not an image, or you may not read it): save it "
+        "as PNG or JPEG, or choose another one."
+    ),
+    "mask_size_mismatch": (
+        "The selection and the layer did not line up for the engine: press Stylise again, and please "
+        "report it if it happens again."
+    ),
+    "output_unwritable": "The engine could not write its result in {tmpdir}: free disk space and try again.",
+    "memory_too_small": f"There is not enough memory for this layer at this Working size: {_SMALLER}.",
+    "out_of_memory": f"The engine ran out of memory: {_SMALLER}.",
+    "bad_option": _OPTIONS,
+    "usage": _OPTIONS,
+    "cancelled": "Cancelled: nothing was changed.",
+}
+"""The engine's error codes (docs/protocol.md) in the dialog's terms. The engine words its
+messages for its command line (``--max-size``, ``--preview-path``), which the painter never sees;
+its own message stays in :attr:`JobResult.details`."""
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
 STALE_AFTER_S = 24 * 3600  # a running job's folder changes with every preview; a crashed one's never
@@ -104,7 +144,7 @@ class StyleJob(QObject):
             self._finish(JobResult(False, code=getattr(exc, "code", "engine_missing"), message=str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - never show a traceback to the painter
-            self._finish(JobResult(False, code="internal", message=f"Unexpected problem: {exc}"))
+            self._finish(self._unexpected(exc))
             return
         if self.warm:
             self.process.submit(self.engine_request)
@@ -123,12 +163,8 @@ class StyleJob(QObject):
     def stop(self, wait_ms: int = 3000) -> None:
         """Cancel and block until the engine has ended (kill it after ``wait_ms``); for shutdown
         paths that cannot wait for the event loop. ``finished`` is emitted before this returns."""
-        process = self.process
-        if process is not None and self.result is None:
-            process.cancel()
-            if not process.wait(wait_ms):
-                process._kill()
-                process.wait(1000)
+        if self.process is not None and self.result is None:
+            self.process.stop(wait_ms)
         if self.result is None:  # never started, or Qt did not deliver the end: finish here
             self._finish(JobResult(False, code="cancelled", message="Cancelled: nothing was changed."))
 
@@ -139,9 +175,17 @@ class StyleJob(QObject):
     def _prepare(self) -> None:
         layer_io.validate(self.document, self.node)
         self.placement = layer_io.Placement.of(self.document, self.node)
+        if not self.style_path:
+            raise StyleError(
+                "Choose a style image first: pick one in the Style list or use Choose image….", "style_missing"
+            )
         if not os.path.isfile(self.style_path):
-            raise StyleError(f"The style image {self.style_path} does not exist.", "style_missing")
-        cfg = self.engine_config or load_engine_config()
+            raise StyleError(
+                f"The style image {self.style_path} does not exist (moved or deleted?): choose it again "
+                "with Choose image…, or pick another style.",
+                "style_missing",
+            )
+        cfg = self.engine_config = self.engine_config or load_engine_config()
         cfg.check()
         selection = layer_io.current_selection(self.document)
         self.region = layer_io.plan_region(self.document, self.node, selection)
@@ -186,10 +230,7 @@ class StyleJob(QObject):
 
     def _on_engine_finished(self, result: EngineResult) -> None:
         if not result.ok:
-            message = result.message
-            if result.code in WEIGHTS_CODES:  # the engine's words, plus what a painter can do
-                message = f"{message.rstrip().rstrip('.')}. {WEIGHTS_HINT}"
-            self._finish(JobResult(False, code=result.code, message=message, details=result.stderr_tail))
+            self._finish(self._engine_failure(result))
             return
         try:
             layer_io.check_unchanged(self.document, self.node, self.placement)
@@ -201,9 +242,23 @@ class StyleJob(QObject):
             self._finish(JobResult(False, code=exc.code, message=str(exc)))
             return
         except Exception as exc:  # noqa: BLE001
-            self._finish(JobResult(False, code="internal", message=f"Unexpected problem: {exc}"))
+            self._finish(self._unexpected(exc))
             return
         self._finish(JobResult(True, layer=layer, details=result.stderr_tail, finished_early=result.finished_early))
+
+    def _engine_failure(self, result: EngineResult) -> JobResult:
+        """The engine's failure in the painter's terms; its own words and stderr go to ``details``."""
+        message = painter_message(result, self.engine_config or EngineConfig(), self.tmpdir or tempfile.gettempdir())
+        if result.code in ("bad_option", "usage") and self.options:  # a script's own options: its words fit
+            message = result.message
+        said = f"The engine said ({result.code}): {result.message}" if message != result.message else ""
+        details = "\n\n".join(part for part in (said, result.stderr_tail) if part)
+        return JobResult(False, code=result.code, message=message, details=details)
+
+    def _unexpected(self, exc: Exception) -> JobResult:
+        """A failure nobody foresaw: a one-line message, the traceback in ``details``."""
+        code = "io" if isinstance(exc, OSError) else "internal"
+        return JobResult(False, code=code, message=unexpected_message(exc, self.tmpdir), details=traceback.format_exc())
 
     def _finish(self, result: JobResult) -> None:
         if self.result is not None:
@@ -217,6 +272,40 @@ class StyleJob(QObject):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             _LIVE_TMPDIRS.discard(self.tmpdir)
             self.tmpdir = None
+
+
+def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str) -> str:
+    """What the painter reads for an engine failure: the table's text for the engine's code, a
+    fix that fits where the engine's Python or weights came from, else the engine's message."""
+    if result.code in WEIGHTS_CODES:
+        where = f" {cfg.weights}" if cfg.weights else ""
+        return f"The VGG19 weights file{where} {_WEIGHTS_PROBLEMS[result.code]}: {cfg.weights_advice()}."
+    if result.code == "failed_to_start":
+        reason = f" ({result.stderr_tail})" if result.stderr_tail else ""
+        return f"The engine could not be started with {cfg.python}{reason}: {cfg.python_advice()}."
+    if result.code == "not_the_engine":
+        return (
+            f"The engine's Python {cfg.python} is not the engine's environment (it has no nst_engine): "
+            f"{cfg.python_advice()}."
+        )
+    if result.code in ENGINE_CODE_MESSAGES:
+        return ENGINE_CODE_MESSAGES[result.code].format(tmpdir=tmpdir)
+    return result.message
+
+
+def unexpected_message(exc: BaseException, folder: str | None = None) -> str:
+    """One line for an exception nobody foresaw: a disk problem says so and where; anything else
+    names its type, so that even an exception without a message says something."""
+    if isinstance(exc, OSError):
+        where = folder or tempfile.gettempdir()
+        return f"Could not write temporary files in {where} ({exc.strerror or exc}): free disk space and try again."
+    return f"Unexpected problem: {exception_text(exc)}. Please report it."
+
+
+def exception_text(exc: BaseException) -> str:
+    """``ValueError: the text``, or just the type's name when the exception has no text."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def remove_leftovers() -> None:

@@ -20,11 +20,13 @@ if sys.byteorder != "little":  # pragma: no cover - every platform Krita ships o
 
 
 class StyleError(Exception):
-    """A problem the painter can understand: ``code`` for programs, the message for people."""
+    """A problem the painter can understand: ``code`` for programs, the message for people, and
+    ``details`` (the engine's own words, a traceback) for whoever reports it."""
 
-    def __init__(self, message: str, code: str = "invalid") -> None:
+    def __init__(self, message: str, code: str = "invalid", details: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.details = details
 
     @property
     def message(self) -> str:
@@ -52,12 +54,35 @@ class Region:
         return Region(rect.x(), rect.y(), rect.width(), rect.height())
 
 
+COLOR_MODELS = {
+    "RGBA": "RGB/Alpha",
+    "GRAYA": "Grayscale/Alpha",
+    "CMYKA": "CMYK/Alpha",
+    "LABA": "L*a*b*/Alpha",
+    "XYZA": "XYZ/Alpha",
+    "YCbCrA": "YCbCr/Alpha",
+}
+COLOR_DEPTHS = {
+    "U8": "8-bit integer/channel",
+    "U16": "16-bit integer/channel",
+    "F16": "16-bit float/channel",
+    "F32": "32-bit float/channel",
+    "F64": "64-bit float/channel",
+}
+"""Krita's colour model and depth ids (``Node.colorModel()``) as its Convert Color Space dialog names them."""
+
+
+def color_space_name(model: str, depth: str) -> str:
+    """``("GRAYA", "U8")`` -> ``"Grayscale/Alpha, 8-bit integer/channel"``: the names the painter sees."""
+    return f"{COLOR_MODELS.get(model, model)}, {COLOR_DEPTHS.get(depth, depth)}"
+
+
 _TYPE_HINTS = {
     "grouplayer": "is a group layer: select one of the paint layers inside it",
-    "vectorlayer": "is a vector layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
-    "filelayer": "is a file layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
-    "filllayer": "is a fill layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
-    "clonelayer": "is a clone layer: convert it first (Layer ▸ Convert ▸ to Paint Layer)",
+    "vectorlayer": "is a vector layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
+    "filelayer": "is a file layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
+    "filllayer": "is a fill layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
+    "clonelayer": "is a clone layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
     "filterlayer": "is a filter layer, which has no pixels of its own: select a paint layer",
 }
 
@@ -112,7 +137,9 @@ def check_unchanged(document, node, before: Placement) -> None:
     place (Transform tool, Image ▸ Rotate) is not told apart from painting, and one Undo removes
     the result."""
     if not document_is_open(document):
-        raise StyleError("The image was closed while the style was being painted.", "document_closed")
+        raise StyleError(
+            "The image was closed while the style was being painted: nothing was added.", "document_closed"
+        )
     now = Placement.of(document, node)
     if now.canvas != before.canvas:  # the region's coordinates moved with it
         raise StyleError(
@@ -152,7 +179,7 @@ def validate(document, node) -> None:
     model, depth = node.colorModel(), node.colorDepth()
     if (model, depth) != ("RGBA", "U8"):
         raise StyleError(
-            f"“{node.name()}” uses the {model}/{depth} colour space; style transfer works on "
+            f"“{node.name()}” uses the {color_space_name(model, depth)} colour space; style transfer works on "
             "8-bit RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color Space… "
             "(RGB/Alpha, 8-bit integer/channel) and try again.",
             "unsupported_color_space",
@@ -160,7 +187,7 @@ def validate(document, node) -> None:
     model, depth = document.colorModel(), document.colorDepth()
     if (model, depth) != ("RGBA", "U8"):  # the new layer takes the image's colour space
         raise StyleError(
-            f"The image uses the {model}/{depth} colour space; the new layer needs an 8-bit RGB "
+            f"The image uses the {color_space_name(model, depth)} colour space; the new layer needs an 8-bit RGB "
             "image. Convert it with Image ▸ Convert Image Color Space… (RGB/Alpha, 8-bit "
             "integer/channel) and try again.",
             "unsupported_color_space",
@@ -209,7 +236,11 @@ def export_layer(node, region: Region, path: str) -> None:
         )
     image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
     if not image.save(path, "PNG"):
-        raise StyleError(f"Could not write the temporary file {path}.", "io")
+        raise StyleError(_unwritable(path), "io")
+
+
+def _unwritable(path: str) -> str:
+    return f"Could not write the temporary file {path}: the disk may be full. Free some space and try again."
 
 
 def selection_mask(selection, region: Region) -> bytes:
@@ -223,14 +254,18 @@ def selection_mask(selection, region: Region) -> bytes:
 def export_mask(mask: bytes, region: Region, path: str) -> None:
     image = image_from_bytes(mask, region.w, region.h, region.w, QImage.Format.Format_Grayscale8)
     if not image.save(path, "PNG"):
-        raise StyleError(f"Could not write the temporary file {path}.", "io")
+        raise StyleError(_unwritable(path), "io")
 
 
 def read_result(path: str, region: Region) -> bytes:
     """The engine's PNG as B,G,R,A bytes, checked against the region's size."""
     image = QImage(path)
     if image.isNull():
-        raise StyleError("The engine's result could not be read.", "bad_result")
+        raise StyleError(
+            f"The engine's result {path} could not be read (missing or damaged, perhaps a full disk): "
+            "free some disk space and press Stylise again.",
+            "bad_result",
+        )
     if (image.width(), image.height()) != (region.w, region.h):
         raise StyleError(
             f"The engine returned {image.width()}x{image.height()} pixels instead of {region.w}x{region.h}.",
@@ -276,6 +311,10 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
     layer.setPixelData(bgra, region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
     if not source.parentNode().addChildNode(layer, source) or layer.parentNode() is None:
-        raise StyleError("Krita refused to add the new layer.", "add_layer_failed")
+        raise StyleError(
+            "Krita refused to add the new layer (perhaps the layer's group is locked or the image is busy): "
+            "nothing was added. Check the layer stack and press Stylise again.",
+            "add_layer_failed",
+        )
     document.refreshProjection()
     return layer

@@ -30,8 +30,6 @@ QProcess = QtCore.QProcess
 QTimer = QtCore.QTimer
 QEventLoop = QtCore.QEventLoop
 QSettings = QtCore.QSettings
-QSize = QtCore.QSize
-QStandardPaths = QtCore.QStandardPaths
 pyqtSignal = QtCore.pyqtSignal
 
 QImage = QtGui.QImage
@@ -41,7 +39,6 @@ QApplication = QtWidgets.QApplication
 QCheckBox = QtWidgets.QCheckBox
 QComboBox = QtWidgets.QComboBox
 QDialog = QtWidgets.QDialog
-QDialogButtonBox = QtWidgets.QDialogButtonBox
 QDoubleSpinBox = QtWidgets.QDoubleSpinBox
 QFileDialog = QtWidgets.QFileDialog
 QFormLayout = QtWidgets.QFormLayout

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PREVIEW_SECONDS = 2.0
-"""At most one preview image this often. On a CPU the preset's interval in evaluations is longer
-(10 evaluations of `balanced` take about 9 to 28 s). On a fast GPU 10 evaluations take about
-40 ms (the PyTorch port on an H200, docs/performance.md), and writing a 512 px preview about 30:
-every 10 evaluations, previews would nearly double the run."""
+"""At most one preview image this often. On a CPU the preset's interval in evaluations
+(`config.PREVIEW_EVERY`) is longer anyway: the 5 evaluations between two previews of `balanced`
+take about 4½ to 14 s. On a fast GPU 10 evaluations take about 40 ms (the PyTorch port on an H200,
+docs/performance.md), and writing a 512 px preview about 30: every 5 or 10 evaluations, previews
+would nearly double the run."""
 
 
 @dataclass
@@ -37,7 +38,7 @@ class EngineRequest:
     preview_path: str = ""
     preview_every: int = 10
     preview_seconds: float = PREVIEW_SECONDS
-    extra: dict = field(default_factory=dict)  # any other engine option: max_size=256 -> --max-size 256
+    extra: dict = field(default_factory=dict)  # any other engine option: iterations=50 -> --iterations 50
 
     def arguments(self) -> list[str]:
         """The whole command line after the interpreter: ``-m nst_engine run ...``."""

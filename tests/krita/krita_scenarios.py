@@ -119,7 +119,7 @@ def engine_config(spec):
     from neural_style.config import EngineConfig
 
     e = spec["engine"]
-    return EngineConfig(python=e["python"], weights=e.get("weights", ""), source="test")
+    return EngineConfig(python=e["python"], weights=e.get("weights", ""))
 
 
 FAST = {"max_size": 64, "iterations": 5}
@@ -263,8 +263,24 @@ def case_stubborn_engine(spec):
     _wait(proc.finished, CANCEL_GRACE_MS / 2000)
     proc.cancel()
     _wait(proc.finished, CANCEL_GRACE_MS / 1000 + 5)
+    # stop(): cancel, wait, then kill, blocking, for shutdown paths
+    again = EngineProcess(EngineRequest(python=stubborn, content="c.png", style="s.png", output="o.png"))
+    again_ended = []
+    again.finished.connect(lambda result: again_ended.append(result))
+    os.remove(stubborn + ".ready")
+    again.start()
+    deadline = time.monotonic() + 30
+    while not os.path.exists(stubborn + ".ready") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    again.stop(300)
+    stop_s = time.monotonic() - t0
+    _wait(again.finished, 1)
     shutil.rmtree(folder)
     return {
+        "stop_s": stop_s,
+        "stop_ended": not process_alive(again.pid),
+        "stop_code": again_ended[0].code if again_ended else None,
         "grace_s": CANCEL_GRACE_MS / 1000,
         "ended_after_s": (ended[0][0] - first) if ended else None,
         "code": ended[0][1].code if ended else None,
@@ -750,7 +766,7 @@ def case_weights_missing(spec):
         api.stylize(doc, source, spec["style"], preset="preview", engine=cfg, **FAST)
         result = {"raised": False}
     except api.StyleError as exc:
-        result = {"raised": True, "code": exc.code, "message": exc.message}
+        result = {"raised": True, "code": exc.code, "message": exc.message, "details": exc.details}
     result.update(identical=snapshot(doc) == before, leftovers=leftovers())
     return result
 
@@ -1059,6 +1075,9 @@ def case_dialog(spec):
     facts["loose_target"] = loose.target_label.text()
     facts["loose_unchanged"] = snapshot(doc) == before and loose.job is None
     dlg.engine_python_edit.setText("/nonexistent/python")
+    saved_python = settings.get("engine_python")
+    dlg.engine_config()
+    facts["engine_config_saved_nothing"] = settings.get("engine_python") == saved_python
     dlg.start_run()
     facts["bad_engine_message"] = dlg.message_label.text()
     facts["run_enabled_after_error"] = dlg.run_button.isEnabled()
@@ -1150,6 +1169,220 @@ def case_full_resolution(spec):
         "progress": [[e.get("iteration"), e.get("total"), e.get("eta")] for e in events],
         "leftovers": leftovers(),
     }
+
+
+# -- what the painter reads when the engine fails (stand-in engines, no weights) ------------------
+ERROR_ENGINE = """import json, sys
+args = sys.argv[1:]
+if "run" not in args:
+    sys.exit(0)
+print(json.dumps({"event": "error", "code": CODE, "exit_code": 2, "message": MESSAGE}), flush=True)
+print("engine stderr line", file=sys.stderr, flush=True)
+sys.exit(2)
+"""
+
+ENGINE_CLI_MESSAGES = {  # as the engine words them for its command line
+    "image_too_small": "content image is 10x40 pixels: it needs at least 16 pixels on each side",
+    "memory_too_small": "--max-memory 0.50 GiB is too little for this image: allow more memory or lower --max-size",
+    "output_unwritable": "could not write the preview /x/p.png (No space left on device): give another --preview-path",
+    "out_of_memory": "out of memory: lower --max-size or close other programs",
+    "input_unreadable": "style image /x/s.png is not an image Pillow can read: save it as PNG or JPEG",
+    "bad_option": "--iterations must be greater than 0, not 0",
+}
+
+
+def _error_engine(folder: str, code: str, message: str) -> str:
+    body = ERROR_ENGINE.replace("CODE", json.dumps(code)).replace("MESSAGE", json.dumps(message))
+    return _script_engine(folder, body)
+
+
+def _stylize_facts(spec, doc, source, cfg) -> dict:
+    from neural_style import api
+
+    try:
+        api.stylize(doc, source, spec["style"], engine=cfg)
+        return {"raised": False}
+    except api.StyleError as exc:
+        return {"raised": True, "code": exc.code, "message": exc.message, "details": exc.details}
+
+
+def _dialog_run(dlg, seconds: float = 20) -> dict:
+    """Press Stylise and wait for the end; what the dialog shows then."""
+    dlg.start_run()
+    if dlg.job is not None:
+        _wait(dlg.job.finished, seconds)
+    result = dlg.last_result
+    return {
+        "code": result.code if result else None,
+        "message": dlg.message_label.text(),
+        "details_offered": not dlg.details_button.isHidden(),
+        "details_folded": dlg.details_text.isHidden(),
+        "details": dlg.details_text.toPlainText(),
+    }
+
+
+def case_engine_codes(spec):
+    """The engine's error codes reach the painter in the dialog's words, the engine's own in the
+    details; a weights problem says what fixes it for where the weights path came from."""
+    import shutil
+
+    from neural_style.config import EngineConfig
+
+    folder = tempfile.mkdtemp(prefix="error-engine-")
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 32, 32), red_only)
+    facts = {}
+    for code, message in ENGINE_CLI_MESSAGES.items():
+        sub = os.path.join(folder, code)
+        os.mkdir(sub)
+        facts[code] = _stylize_facts(spec, doc, source, EngineConfig(python=_error_engine(sub, code, message)))
+        facts[code]["engine_message"] = message
+    # the same code through the dialog: the message, and the details behind a folded Details button
+    weights_engine = _error_engine(folder, "weights_missing", "weights not found: run `nst-engine weights fetch`")
+    dlg = _dialog_with_engine(weights_engine)
+    dlg.set_style(spec["style"])
+    dlg.settings.set("engine_weights", "/my/own/vgg19.h5")
+    dlg.load_settings()
+    facts["weights_from_field"] = _dialog_run(dlg)
+    dlg.details_button.setChecked(True)
+    facts["details_unfolded"] = not dlg.details_text.isHidden()
+    # weights set by the installer (its config file), no field: run the installer again
+    config = os.path.join(folder, "neural_style_engine.json")
+    with open(config, "w", encoding="utf-8") as fh:
+        json.dump({"python": weights_engine, "weights": "/installed/vgg19.h5"}, fh)
+    os.environ["NST_ENGINE_CONFIG"] = config
+    try:
+        plain = _dialog_with_engine("")
+        plain.set_style(spec["style"])
+        facts["weights_from_installer"] = _dialog_run(plain)
+    finally:
+        del os.environ["NST_ENGINE_CONFIG"]
+    facts["leftovers"] = leftovers()
+    shutil.rmtree(folder)
+    return facts
+
+
+def case_engine_ends(spec):
+    """An engine that ends without ``done`` or ``error``: killed by the system (SIGKILL, as the
+    out-of-memory killer does), a Python that is not the engine's environment, anything else."""
+    import shutil
+    import sys
+
+    from neural_style.config import EngineConfig
+
+    folder = tempfile.mkdtemp(prefix="ending-engine-")
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 32, 32), red_only)
+    scripts = {
+        "killed": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+        # a real Python without the engine: -I leaves out PYTHONPATH, where the tests put nst_engine
+        "wrong_python": "import subprocess, sys\nsys.exit(subprocess.call([sys.executable, '-I'] + sys.argv[1:]))\n",
+        "other": "import sys\nprint('something broke', file=sys.stderr)\nsys.exit(5)\n",
+    }
+    facts = {}
+    for name, body in scripts.items():
+        sub = os.path.join(folder, name)
+        os.mkdir(sub)
+        script = _script_engine(sub, body)
+        facts[name] = _stylize_facts(spec, doc, source, EngineConfig(python=script))
+        if name == "wrong_python":  # the same through the dialog's Python field
+            dlg = _dialog_with_engine(script)
+            dlg.set_style(spec["style"])
+            facts["wrong_python_field"] = _dialog_run(dlg)
+    facts["python"] = sys.version
+    facts["leftovers"] = leftovers()
+    shutil.rmtree(folder)
+    return facts
+
+
+def case_unexpected_errors(spec):
+    """Failures nobody foresaw: a temporary folder that cannot be written says so and where; any
+    other exception names its type even without a message, with the traceback as details."""
+    from neural_style import layer_io
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 32, 32), red_only)
+    cfg = engine_config(spec)
+    facts = {}
+    saved = tempfile.tempdir
+    tempfile.tempdir = "/nonexistent-nst-tmp"
+    try:
+        facts["no_tmp"] = _stylize_facts(spec, doc, source, cfg)
+    finally:
+        tempfile.tempdir = saved
+    plan = layer_io.plan_region
+
+    def broken(*_args):
+        raise ValueError()
+
+    layer_io.plan_region = broken
+    try:
+        facts["no_text"] = _stylize_facts(spec, doc, source, cfg)
+    finally:
+        layer_io.plan_region = plan
+    facts["leftovers"] = leftovers()
+    return facts
+
+
+def case_small_messages(spec):
+    """Messages for a missing style, other colour spaces, other layer kinds, a closed image, an
+    unreadable result and a damaged engine settings file."""
+    from neural_style import layer_io
+    from neural_style.config import EngineNotConfigured, load_engine_config
+
+    facts = {}
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 32, 32), red_only)
+    cfg = engine_config(spec)
+
+    def raised(fn, *args):
+        try:
+            fn(*args)
+            return None
+        except (layer_io.StyleError, EngineNotConfigured) as exc:
+            return str(exc)
+
+    from neural_style import api
+
+    def style(path):
+        return raised(lambda: api.stylize(doc, source, path, engine=cfg))
+
+    facts["no_style"] = style("")
+    facts["missing_style"] = style("/nonexistent/style.jpg")
+    gray = Krita.instance().createDocument(16, 16, "gray", "GRAYA", "U8", "", 72.0)
+    facts["gray"] = raised(layer_io.validate, gray, gray.rootNode().childNodes()[0])
+    vector = doc.createVectorLayer("Shapes")
+    doc.rootNode().addChildNode(vector, None)
+    facts["vector"] = raised(layer_io.validate, doc, vector)
+    before = layer_io.Placement.of(doc, source)
+    closed = new_doc()
+    closed_layer = add_paint_layer(closed, "Paint", (0, 0, 16, 16), red_only)
+    closed_before = layer_io.Placement.of(closed, closed_layer)
+    closed.close()
+    facts["closed"] = raised(layer_io.check_unchanged, closed, closed_layer, closed_before)
+    facts["unchanged"] = raised(layer_io.check_unchanged, doc, source, before)
+    facts["bad_result"] = raised(layer_io.read_result, "/nonexistent/result.png", layer_io.Region(0, 0, 4, 4))
+    folder = tempfile.mkdtemp(prefix="damaged-config-")
+    config = os.path.join(folder, "neural_style_engine.json")
+    with open(config, "w", encoding="utf-8") as fh:
+        fh.write('{"python": "/x/python"')  # cut off
+    os.environ["NST_ENGINE_CONFIG"] = config
+    try:
+        facts["damaged_config"] = raised(lambda: load_engine_config(MemorySettings()).check())
+        facts["damaged_config_path"] = config
+        facts["damaged_but_field"] = load_engine_config(_field_settings(cfg.python)).python
+    finally:
+        del os.environ["NST_ENGINE_CONFIG"]
+    import shutil
+
+    shutil.rmtree(folder)
+    return facts
+
+
+def _field_settings(python: str):
+    settings = MemorySettings()
+    settings.set("engine_python", python)
+    return settings
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -51,7 +51,8 @@ def basic_results(tmp_path_factory):
     return run_scenarios(
         tmp_path_factory.mktemp("krita-basic"),
         ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine", "ended_standby", "activation_refresh"]
-        + STAND_IN_CASES,
+        + STAND_IN_CASES
+        + ["engine_codes", "engine_ends", "unexpected_errors", "small_messages"],
         None,
     )
 
@@ -69,6 +70,13 @@ def test_a_second_cancel_does_not_put_off_the_kill(basic_results):
     facts = case(basic_results, "stubborn_engine")
     assert facts["code"] == "cancelled" and not facts["pid_alive"]
     assert facts["grace_s"] - 0.5 < facts["ended_after_s"] < facts["grace_s"] + 1.5, facts
+
+
+def test_stop_kills_an_engine_that_ignores_cancel_after_the_wait(basic_results):
+    """``EngineProcess.stop`` (Krita quitting, a closing window) blocks: cancel, wait, then kill."""
+    facts = case(basic_results, "stubborn_engine")
+    assert facts["stop_ended"] and facts["stop_code"] == "cancelled", facts
+    assert 0.2 < facts["stop_s"] < 2.5, facts
 
 
 def test_a_warm_engine_that_ended_by_itself_is_let_go(basic_results):
@@ -200,7 +208,7 @@ def test_an_8_bit_layer_in_a_deeper_image_is_refused_before_the_run(basic_result
     once, not after the engine has worked for minutes."""
     facts = case(basic_results, "invalid")
     assert facts["deep_image_layer_space"] == ["RGBA", "U8"]
-    assert "The image uses the RGBA/U16" in facts["deep_image"]["message"]
+    assert "The image uses the RGB/Alpha, 16-bit integer/channel colour space" in facts["deep_image"]["message"]
 
 
 def test_no_temporary_files_without_engine(basic_results):
@@ -255,6 +263,102 @@ def test_dialog_start_from_the_layer_or_from_seeded_noise(basic_results):
     assert args[args.index("--init") + 1] == "noise" and args[args.index("--seed") + 1] == "42"
     assert "--init" not in facts["preset_default_arguments"] and "--seed" not in facts["preset_default_arguments"]
     assert facts["preset_default_options"]["init"] is None and facts["preset_default_options"]["seed"] is None
+
+
+def test_dialog_engine_config_does_not_save_the_fields(basic_results):
+    """Reading the engine's configuration has no hidden side effect: Stylise saves the fields."""
+    assert case(basic_results, "dialog")["engine_config_saved_nothing"]
+
+
+# -- what the painter reads when something fails ----------------------------------------------------
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        ("image_too_small", ["too small", "Working size", "Select a larger area"]),
+        ("memory_too_small", ["memory", "smaller Working size", "Full resolution"]),
+        ("output_unwritable", ["free disk space", "krita-neural-style-"]),
+        ("out_of_memory", ["ran out of memory", "smaller Working size", "turn off Full resolution"]),
+        ("input_unreadable", ["style image", "PNG or JPEG"]),
+        ("bad_option", ["installer/install.py", "Engine box"]),
+    ],
+)
+def test_engine_codes_are_shown_in_the_dialogs_words(basic_results, code, words):
+    """The engine words its messages for its command line (--max-size, --preview-path); the
+    painter reads the dialog's terms, and the engine's own message is kept in the details."""
+    facts = case(basic_results, "engine_codes")[code]
+    assert facts["raised"] and facts["code"] == code, facts
+    assert "--" not in facts["message"], facts["message"]
+    for word in words:
+        assert word in facts["message"], (word, facts["message"])
+    assert facts["engine_message"] in facts["details"] and "engine stderr line" in facts["details"], facts
+
+
+def test_weights_problems_say_what_fixes_them_for_where_the_path_came_from(basic_results):
+    facts = case(basic_results, "engine_codes")
+    field = facts["weights_from_field"]
+    assert field["code"] == "weights_missing", field
+    assert "/my/own/vgg19.h5" in field["message"] and "clear the VGG19 weights field" in field["message"], field
+    assert "installer" not in field["message"] and "nst-engine" not in field["message"], field
+    installed = facts["weights_from_installer"]
+    assert installed["code"] == "weights_missing", installed
+    assert "/installed/vgg19.h5" in installed["message"] and "installer/install.py" in installed["message"]
+    assert "field" not in installed["message"] and "nst-engine" not in installed["message"], installed
+
+
+def test_the_dialog_offers_the_engines_own_words_as_details(basic_results):
+    facts = case(basic_results, "engine_codes")
+    field = facts["weights_from_field"]
+    assert field["details_offered"] and field["details_folded"], field
+    assert "nst-engine weights fetch" in field["details"] and "engine stderr line" in field["details"], field
+    assert facts["details_unfolded"]
+
+
+def test_an_engine_killed_by_the_system_points_to_memory(basic_results):
+    facts = case(basic_results, "engine_ends")["killed"]
+    assert facts["raised"] and facts["code"] == "crashed", facts
+    assert "out of memory" in facts["message"] and "smaller Working size" in facts["message"], facts
+
+
+def test_a_python_without_the_engine_says_so(basic_results):
+    facts = case(basic_results, "engine_ends")
+    script = facts["wrong_python"]
+    assert script["code"] == "not_the_engine", script
+    assert "not the engine's environment" in script["message"] and "installer/install.py" in script["message"]
+    assert "No module named nst_engine" in script["details"], script
+    field = facts["wrong_python_field"]
+    assert field["code"] == "not_the_engine" and "clear the Python field" in field["message"], field
+
+
+def test_an_engine_that_ends_without_a_result_shows_its_last_words(basic_results):
+    facts = case(basic_results, "engine_ends")["other"]
+    assert facts["code"] == "internal", facts
+    assert "ended without a result" in facts["message"] and "exit code 5" in facts["message"], facts
+    assert "something broke" in facts["message"]
+
+
+def test_unexpected_errors_say_what_they_are(basic_results):
+    facts = case(basic_results, "unexpected_errors")
+    no_tmp = facts["no_tmp"]
+    assert no_tmp["code"] == "io", no_tmp
+    assert no_tmp["message"].startswith("Could not write temporary files in /nonexistent-nst-tmp ("), no_tmp
+    assert "free disk space" in no_tmp["message"]
+    no_text = facts["no_text"]
+    assert no_text["code"] == "internal" and "ValueError" in no_text["message"], no_text
+    assert "Traceback" in no_text["details"] and "Traceback" not in no_text["message"]
+    assert facts["leftovers"] == []
+
+
+def test_small_messages_give_advice(basic_results):
+    facts = case(basic_results, "small_messages")
+    assert facts["no_style"].startswith("Choose a style image"), facts
+    assert "/nonexistent/style.jpg" in facts["missing_style"] and "Choose image" in facts["missing_style"]
+    assert "Grayscale/Alpha, 8-bit integer/channel" in facts["gray"] and "GRAYA" not in facts["gray"], facts
+    assert "Layer ▸ Convert ▸ Convert to Paint Layer" in facts["vector"], facts
+    assert "nothing was added" in facts["closed"] and facts["unchanged"] is None, facts
+    assert "disk" in facts["bad_result"] and "Stylise" in facts["bad_result"], facts
+    damaged = facts["damaged_config"]
+    assert damaged and "damaged" in damaged and facts["damaged_config_path"] in damaged, facts
+    assert facts["damaged_but_field"], "a Python in the Engine box does not need the installer's file"
 
 
 # -- with the engine ------------------------------------------------------------------------------
@@ -335,8 +439,8 @@ def test_cancel_leaves_nothing_behind(engine_results):
 def test_engine_failure_shows_message_and_changes_nothing(engine_results):
     facts = case(engine_results, "weights_missing")
     assert facts["raised"] and facts["code"] == "weights_missing", facts
-    assert "/nonexistent/vgg19_missing.h5" in facts["message"], "the engine's own message is shown"
-    assert "python3 installer/install.py" in facts["message"] and "Engine fields" in facts["message"]
+    assert "/nonexistent/vgg19_missing.h5" in facts["message"] and "installer/install.py" in facts["message"]
+    assert "weights" in facts["details"], "the engine's own message is kept as details"
     assert facts["identical"] and facts["leftovers"] == []
 
 
