@@ -2,7 +2,7 @@
 """Install the Neural Style Transfer plugin into Krita, with its engine. Standard library only.
 
     python3 installer/install.py              # plugin + engine venv (CPU) + weights
-    python3 installer/install.py --gpu        # ... with TensorFlow's CUDA packages
+    python3 installer/install.py --gpu        # ... with TensorFlow's CUDA packages (Linux, WSL2)
     python3 installer/install.py --dry-run    # print the steps, change nothing
     python3 installer/install.py --uninstall  # remove exactly what was installed
     python3 installer/install.py --build-zip  # dist/neural_style.zip for Krita's
@@ -14,6 +14,7 @@ Close Krita first: Krita rewrites its settings file (kritarc) when it quits.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -33,6 +34,14 @@ SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 NEUTRAL_FOLDER = os.path.abspath(os.sep)
 """Where the engine's Python is run from: run from the repository, `python -c "import nst_engine"`
 would find the source folder and pass for an interpreter that does not have the engine."""
+WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+WEIGHTS_SIZE = 80_134_624
+"""The official file's name and size, as nst_engine/weights.py has them (this script cannot import
+the engine): for messages, and for a dry run's look-up before the engine is installed."""
+EXIT_WEIGHTS = 3
+"""The engine's exit code for weights that are missing or not the official file."""
+CLOSE_KRITA = "Close Krita first: it rewrites its settings file (kritarc) when it quits, dropping the plugin's line."
+GPU_CHECK = "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
 
 
 class InstallError(Exception):
@@ -215,6 +224,38 @@ def given_interpreter(value: str) -> str:
     return str(path)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse --gpu where it cannot do anything, rather than install gigabytes that go unused."""
+    if not args.gpu:
+        return
+    if args.engine_python:
+        raise InstallError(
+            "--gpu installs TensorFlow's CUDA packages into the engine's new environment, but --engine-python "
+            "uses an existing one: leave out --gpu (and install tensorflow[and-cuda] into that Python yourself)"
+        )
+    if not sys.platform.startswith("linux"):
+        raise InstallError(
+            "--gpu: TensorFlow uses NVIDIA GPUs only on Linux (on Windows: inside WSL2); leave out --gpu "
+            "to install for the CPU"
+        )
+
+
+def krita_running(proc: Path = Path("/proc")) -> bool:
+    """Whether a process named krita runs, read from /proc (Linux). Elsewhere there is no cheap,
+    dependency-free way to tell, and the answer is False."""
+    try:
+        entries = [entry for entry in proc.iterdir() if entry.name.isdigit()]
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            if (entry / "comm").read_text(encoding="utf-8", errors="replace").strip() == "krita":
+                return True
+        except OSError:  # the process ended meanwhile, or is not ours to look at
+            continue
+    return False
+
+
 # -- the installer -------------------------------------------------------------------------------
 class Installer:
     def __init__(self, args: argparse.Namespace) -> None:
@@ -226,7 +267,14 @@ class Installer:
         self.args = args
         self.dry = args.dry_run
         self.manifest_path = self.krita / "pykrita" / MANIFEST_NAME
+        # a run that fails before it reaches Krita keeps its record in the engine's data folder,
+        # so that it leaves Krita's folder untouched
+        self.pending_path = self.data / MANIFEST_NAME
+        self.record_path = self.manifest_path if self.manifest_path.exists() else self.pending_path
         self.manifest = self._load_manifest()
+        self.reached_krita = False  # copying the plugin has begun: the record goes into Krita's folder
+        self.changed = False  # this run wrote something (so a failure says what --uninstall can undo)
+        self.record_error: str | None = None  # why the record could not be written after a failure
 
     # output
     def say(self, message: str) -> None:
@@ -234,7 +282,7 @@ class Installer:
 
     def _load_manifest(self) -> dict:
         try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            data = json.loads(self.record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
         data.setdefault("version", 1)
@@ -245,11 +293,27 @@ class Installer:
 
     def _save_manifest(self) -> None:
         """Write the install record if this run changed anything (also after a failure, so that
-        --uninstall and a second run know what the first one did)."""
-        if self.dry or (self.manifest == self._load_manifest() and not self.manifest_path.exists()):
+        --uninstall and a second run know what the first one did). It goes into Krita's folder once
+        the run has reached it (or a record is there already), else into the engine's data folder."""
+        if self.dry or not self.changed:
             return
-        self._mkdir(self.manifest_path.parent)
-        write_text(self.manifest_path, json.dumps(self.manifest, indent=2) + "\n")
+        in_krita = self.reached_krita or self.manifest_path.exists()
+        path = self.manifest_path if in_krita else self.pending_path
+        self._mkdir(path.parent)
+        write_text(path, json.dumps(self.manifest, indent=2) + "\n")
+        if in_krita and self.record_path == self.pending_path and self.pending_path.exists():
+            self.pending_path.unlink()  # moved into Krita's folder
+        self.record_path = path
+
+    def failure_note(self) -> str:
+        """What a failed run leaves behind, as far as it knows: said after its error."""
+        if self.args.uninstall:
+            return "run `--uninstall` again once that is fixed"
+        if not self.changed:
+            return "nothing was changed"
+        if self.record_error:
+            return f"the install record could not be written either ({self.record_error}): the steps above say what was"
+        return "`--uninstall` removes what this run installed"
 
     def _mkdir(self, path: Path) -> None:
         """Create ``path`` and its missing parents, remembering each one this install created."""
@@ -261,6 +325,7 @@ class Installer:
         for p in reversed(missing):
             if not self.dry:
                 p.mkdir()
+                self.changed = True
             if str(p) not in self.manifest["created_dirs"]:
                 self.manifest["created_dirs"].append(str(p))
 
@@ -275,24 +340,36 @@ class Installer:
                 backup = self.data / "backup" / f"{dest.name}.{n}"
             self._mkdir(backup.parent)
             if not self.dry:
+                self.changed = True
                 shutil.copy2(dest, backup)
             self.manifest["backups"][key] = str(backup)
         elif not dest.exists() and key not in self.manifest["created_files"]:
             self.manifest["created_files"].append(key)
         self._mkdir(dest.parent)
         if not self.dry:
+            self.changed = True
             dest.write_bytes(content)
 
     # steps
     def install(self) -> None:
-        """The engine and weights first: if either fails, Krita's plugins and settings are as
-        they were. Whatever a run did, even a failed one, is recorded for --uninstall (the record
-        lives in Krita's resource folder, where --uninstall looks for it)."""
+        """The engine and weights first: if either fails, Krita's folder and settings are as
+        they were. Whatever a run did, even a failed one, is recorded for --uninstall (in Krita's
+        resource folder once the run has reached it, before that in the engine's data folder)."""
         self.say(f"Krita resource folder: {self.krita}")
         self.say(f"Krita settings file:   {self.kritarc}")
+        if not self.dry:
+            self.say(CLOSE_KRITA)
+            if krita_running():
+                self.say("Warning: Krita is running: quit it now, or it drops the plugin from kritarc when it quits")
+        if not self.krita.is_dir():
+            self.say(
+                f"Warning: Krita's resource folder {self.krita} does not exist: start Krita once, or give "
+                "--krita-dir (Settings ▸ Manage Resources ▸ Open Resource Folder)"
+            )
         try:
             python = self.install_engine()
             weights = self.install_weights(python)
+            self.reached_krita = True
             self.copy_plugin()
             self.enable_plugin()
             self.write_engine_config(python, weights)
@@ -300,11 +377,16 @@ class Installer:
             try:
                 self._save_manifest()
             except OSError as exc:  # the step's own error is the one to report
-                self.say(f"Could not write the install record {self.manifest_path} ({exc.strerror})")
+                self.record_error = exc.strerror or str(exc)
+                self.say(f"Could not write the install record ({self.record_error})")
             raise
         self._save_manifest()
-        self.say(f"Install record: {self.manifest_path}")
-        self.say("Done. Restart Krita and open Tools ▸ Scripts ▸ Neural Style Transfer…")
+        if not self.dry:
+            self.say(f"Install record: {self.record_path}")
+        self.say(
+            "Done. Start Krita and open Tools ▸ Scripts ▸ Neural Style Transfer… (if Krita was open during "
+            "the install, quit it and run the installer again)"
+        )
 
     def copy_plugin(self) -> None:
         files = plugin_files()
@@ -324,11 +406,15 @@ class Installer:
             self.manifest["kritarc"] = {"path": str(self.kritarc), "created": not existed, "edit": record}
         self._mkdir(self.kritarc.parent)
         if not self.dry:
+            self.changed = True
             write_text(self.kritarc, new)
 
-    def _run(self, cmd: list[str], what: str, capture: bool = False) -> subprocess.CompletedProcess:
+    def _run(
+        self, cmd: list[str], what: str, capture: bool = False, read_only: bool = False
+    ) -> subprocess.CompletedProcess:
+        """Every command is printed before it runs; a dry run runs only the read-only ones."""
         self.say(f"{what}: {' '.join(cmd)}")
-        if self.dry:
+        if self.dry and not read_only:
             return subprocess.CompletedProcess(cmd, 0, "", "")
         try:
             return subprocess.run(cmd, text=True, capture_output=capture, cwd=NEUTRAL_FOLDER)
@@ -350,9 +436,28 @@ class Installer:
             packages.append("tensorflow[and-cuda]")
         self.say("Step 2/2: installing the engine and TensorFlow (a few minutes; pip shows its progress)")
         cmd = [str(python), "-m", "pip", "install", "--progress-bar", "on", *packages]
+        self.changed = True
         if self._run(cmd, "pip").returncode != 0:
             raise InstallError("pip could not install the engine; see its messages above")
+        if self.args.gpu:
+            self.check_gpu(str(python))
         return str(python)
+
+    def check_gpu(self, python: str) -> None:
+        """pip installs the CUDA packages whether or not a driver can use them: say so now, not
+        after the painter's first, slow run."""
+        found = self._run([python, "-c", GPU_CHECK], "Checking for a GPU", capture=True)
+        if self.dry:
+            return
+        count = last_line(found.stdout, "")
+        if found.returncode != 0 or count == "0" or not count.isdigit():
+            why = f" ({last_line(found.stderr, f'exit code {found.returncode}')})" if found.returncode else ""
+            self.say(
+                f"Warning: TensorFlow finds no GPU{why}: the engine will run on the CPU (slower); check the "
+                "NVIDIA driver (`nvidia-smi` should list the card)"
+            )
+        else:
+            self.say(f"TensorFlow finds {count} GPU(s)")
 
     def make_venv(self) -> Path:
         """The engine's virtual environment, with pip. One that a failed run left without pip
@@ -365,25 +470,41 @@ class Installer:
         if not self.venv.exists():  # recorded before it exists: a failed run's leftovers are removed too
             self.manifest["venv"] = str(self.venv)
         self._mkdir(self.venv.parent)
+        self.changed = True  # even a failed `venv` leaves a folder behind
         if self._run([sys.executable, "-m", "venv", str(self.venv)], "Creating venv").returncode != 0:
             raise InstallError("Could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)")
         return python
 
-    def check_weights(self, python: str, path: str) -> str:
+    def check_weights(self, python: str, path: str, given: bool = False) -> str:
         """The engine's own check (size and SHA-256) of a weights file the installer did not fetch
-        now: a wrong or damaged file is reported here, not at the painter's first run."""
+        now: a wrong or damaged file is reported here, not at the painter's first run. ``given``:
+        the painter's --weights file, whose fix is another file (not the engine's own advice)."""
         found = self._run(
             [python, "-m", "nst_engine", "weights", "path", "--weights", path], "Checking the weights", capture=True
         )
-        if found.returncode != 0:
-            reason = last_line(found.stderr, "the engine could not check them").removeprefix("error: ")
-            raise InstallError(f"The weights file {path} cannot be used: {reason}")
-        return path
+        if found.returncode == 0:
+            return path
+        if given and found.returncode == EXIT_WEIGHTS:  # a readable file (checked before): not the official one
+            raise InstallError(
+                f"{path} is not the official VGG19 file (wrong size or hash): leave out --weights to download "
+                f"it, or give the official {WEIGHTS_FILENAME}"
+            )
+        reason = last_line(found.stderr, "the engine could not check them").removeprefix("error: ")
+        raise InstallError(f"The weights file {path} cannot be used: {reason}")
 
     def install_weights(self, python: str) -> str:
         if self.args.weights:
-            self.say(f"Using the weights file {self.args.weights}")
-            return self.check_weights(python, str(Path(self.args.weights).expanduser().resolve()))
+            path = Path(self.args.weights).expanduser().resolve()
+            self.say(f"Using the weights file {path}")
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise InstallError(
+                    f"--weights {path}: cannot read it ({exc.strerror}): give the path of a downloaded "
+                    f"{WEIGHTS_FILENAME}, or leave out --weights to download it"
+                ) from None
+            return self.check_weights(python, str(path), given=True)
         if self.args.skip_weights:
             self.say("Skipping the weights (--skip-weights): the engine will look in its usual places")
             return ""
@@ -393,33 +514,70 @@ class Installer:
                 return self.check_weights(python, self.manifest["weights_file"])
             except InstallError as exc:  # ours, damaged since: fetched again below
                 self.say(f"{exc}; fetching them again")
-        found = self._run(
-            [python, "-m", "nst_engine", "weights", "path"], "Looking for the VGG19 weights", capture=True
-        )
-        if not self.dry and found.returncode == 0 and found.stdout.strip():
-            path = found.stdout.strip().splitlines()[-1]
-            self.say(f"Found the weights at {path}")
-            return path
+        found = self.find_weights(python)
+        if found:
+            self.say(f"Found the weights at {found}")
+            return found
         dest = self.data / "weights"
         self.say(f"Downloading the VGG19 weights (80 MB) into {dest}")
         ours = not dest.exists() or str(dest) in self.manifest["created_dirs"]  # made by a failed run
         self._mkdir(dest)
-        fetched = (
-            subprocess.run(
-                [python, "-m", "nst_engine", "weights", "fetch", "--dest", str(dest)],
-                stdout=subprocess.PIPE,
-                text=True,
-                cwd=NEUTRAL_FOLDER,
-            )
-            if not self.dry
-            else subprocess.CompletedProcess([], 0, str(dest / "vgg19.h5"), "")
+        self.changed = True
+        fetched = self._run(
+            [python, "-m", "nst_engine", "weights", "fetch", "--dest", str(dest)], "Fetching", capture=True
         )
-        if fetched.returncode != 0 or not fetched.stdout.strip():
-            raise InstallError("Could not download the weights; run the installer again when online")
-        path = fetched.stdout.strip().splitlines()[-1]
+        if self.dry:
+            path = str(dest / WEIGHTS_FILENAME)
+        elif fetched.returncode != 0 or not fetched.stdout.strip():
+            for line in fetched.stderr.splitlines():  # the engine's account of each source it tried
+                if line.strip():
+                    self.say(f"  {line.strip()}")
+            raise InstallError(self.download_failure(dest, fetched.stderr))
+        else:
+            path = fetched.stdout.strip().splitlines()[-1]
         if ours:
             self.manifest["weights_file"] = path
         return path
+
+    def find_weights(self, python: str) -> str:
+        """The weights file a run would use, or "". Read-only, so a dry run looks too (a real run
+        would find them); before its engine exists, a dry run looks where the engine would, by size."""
+        if not self.dry or Path(python).is_file():
+            found = self._run(
+                [python, "-m", "nst_engine", "weights", "path"],
+                "Looking for the VGG19 weights",
+                capture=True,
+                read_only=True,
+            )
+            if found.returncode == 0 and found.stdout.strip():
+                return found.stdout.strip().splitlines()[-1]
+        if not self.dry:
+            return ""
+        keras = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models" / WEIGHTS_FILENAME
+        candidate = Path(os.environ.get("NST_VGG19_WEIGHTS") or keras)  # the engine's order
+        try:
+            return str(candidate) if candidate.stat().st_size == WEIGHTS_SIZE else ""
+        except OSError:
+            return ""
+
+    def download_failure(self, dest: Path, output: str) -> str:
+        """The failed download's error, fitted to its cause where the installer can tell: the
+        engine's messages carry the system's own words for a full disk or a refused write."""
+        text = output.lower()
+        try:
+            full = shutil.disk_usage(dest).free < WEIGHTS_SIZE
+        except OSError:
+            full = False
+        refused = (errno.EACCES, errno.EPERM, errno.EROFS)
+        if full or os.strerror(errno.ENOSPC).lower() in text:
+            cause = f"not enough free disk space in {dest} (80 MB needed): free some space and run the installer again"
+        elif any(os.strerror(e).lower() in text for e in refused) or not os.access(dest, os.W_OK):
+            cause = f"cannot write into {dest}: check its permissions, or choose another folder with --data-dir"
+        elif "hash" in text:
+            cause = "what arrived is not the official file (wrong hash): run the installer again later"
+        else:
+            cause = "no connection to the download servers: check the network and run the installer again"
+        return f"Could not download the VGG19 weights: {cause}, or give a downloaded copy with --weights FILE"
 
     def write_engine_config(self, python: str, weights: str) -> None:
         path = self.krita / "pykrita" / CONFIG_NAME
@@ -429,8 +587,13 @@ class Installer:
 
     # uninstall
     def uninstall(self) -> None:
-        if not self.manifest_path.exists():
-            raise InstallError(f"Nothing to uninstall: no install record at {self.manifest_path}")
+        if not self.record_path.exists():
+            raise InstallError(
+                f"Nothing to uninstall: no install record at {self.manifest_path} or {self.pending_path}; "
+                "give the same --krita-dir/--flatpak/--data-dir as at install"
+            )
+        if not self.dry and krita_running():
+            self.say("Warning: Krita is running: quit it, or it enables the plugin again in kritarc when it quits")
         m = self.manifest
         rc = m.get("kritarc")
         if rc and Path(rc["path"]).exists():
@@ -462,9 +625,9 @@ class Installer:
             self.say(f"Removing the engine's virtual environment {m['venv']}")
             if not self.dry:
                 shutil.rmtree(m["venv"])
-        self.say(f"Removing the install record {self.manifest_path}")
+        self.say(f"Removing the install record {self.record_path}")
         if not self.dry:
-            self.manifest_path.unlink()
+            self.record_path.unlink()
         for d in sorted(m["created_dirs"], key=lambda p: len(Path(p).parts), reverse=True):
             p = Path(d)
             if p.is_dir():
@@ -496,14 +659,18 @@ def build_zip(dest: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Install the Neural Style Transfer plugin for Krita and its engine.")
+    p = argparse.ArgumentParser(
+        description=f"Install the Neural Style Transfer plugin for Krita and its engine. {CLOSE_KRITA}"
+    )
     p.add_argument("--krita-dir", help="Krita's resource folder (default: found for this OS)")
     p.add_argument("--kritarc", help="Krita's settings file (default: found for this OS)")
     p.add_argument("--flatpak", action="store_true", default=None, help="install for Flatpak Krita")
     p.add_argument("--data-dir", help="where the engine's venv and weights go")
     p.add_argument("--venv", help="the engine's virtual environment (default: <data dir>/venv)")
     p.add_argument("--engine-python", help="use this existing interpreter with nst_engine; no venv, no pip")
-    p.add_argument("--gpu", action="store_true", help="also install TensorFlow's CUDA packages (NVIDIA GPUs)")
+    p.add_argument(
+        "--gpu", action="store_true", help="also install TensorFlow's CUDA packages (NVIDIA GPUs; Linux and WSL2 only)"
+    )
     p.add_argument("--weights", help="use this VGG19 weights file instead of fetching")
     p.add_argument("--skip-weights", action="store_true", help="do not fetch the weights")
     p.add_argument("--uninstall", action="store_true", help="remove exactly what the installer added")
@@ -516,6 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         help="only build the zip for Import Python Plugin from File (default: dist/neural_style.zip)",
     )
     args = p.parse_args(argv)
+    installer = None
     try:
         if args.build_zip:
             if args.dry_run:
@@ -523,13 +691,21 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"Built {build_zip(Path(args.build_zip))}")
             return 0
+        if not args.uninstall:
+            check_options(args)
         installer = Installer(args)
         installer.uninstall() if args.uninstall else installer.install()
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a settings file or folder that cannot be read or written
-        print(f"error: {exc}; nothing else was changed (--uninstall undoes what was)", file=sys.stderr)
+        name = exc.filename if exc.filename is not None else "a file"
+        what = f"cannot read or write {name} ({exc.strerror or exc})"
+        if installer is None:
+            print(f"error: {what}: check that folder's permissions", file=sys.stderr)
+        else:
+            note = installer.failure_note()
+            print(f"error: {what}: check --krita-dir/--kritarc and permissions; {note}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

