@@ -32,12 +32,13 @@ def measure(kernel: str, size: int, evaluations: int, precision: str) -> dict:
     import tensorflow as tf
     from speed_vs_tutorial import load_pair, tutorial_objective
 
-    from nst_engine import cpu, transfer, weights
+    from nst_engine import cpu, weights
+    from nst_engine import device as device_module
     from nst_engine.images import resize, scaled_size
     from nst_engine.objective import build_extractor
     from nst_engine.vgg19 import preprocess
 
-    device = transfer.prepare_device()
+    device = device_module.prepare()
     content, style = load_pair("tubingen", "the_scream")
     extractor = build_extractor(str(weights.locate()), precision, kernel)
     objective = tutorial_objective(extractor, content, style, size)

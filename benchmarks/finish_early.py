@@ -57,10 +57,10 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     args = parser.parse_args()
 
-    from nst_engine import transfer
+    from nst_engine import device as device_module
     from nst_engine.objective import build_extractor
 
-    device = transfer.prepare_device()
+    device = device_module.prepare()
     content, style = load_pair(args.content, args.style)
     path = weights.locate()
     print(f"{args.content} + {args.style}, {args.size} px: tutorial, {args.steps} steps ...", flush=True)

@@ -32,11 +32,11 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["float32"], choices=["float32", "bfloat16"])
     args = parser.parse_args()
 
-    from nst_engine import transfer
+    from nst_engine import device as device_module
     from nst_engine.objective import Objective, build_extractor
     from nst_engine.optimizers import run_adam
 
-    device = transfer.prepare_device()
+    device = device_module.prepare()
     content = load_image(EXAMPLES / "tubingen.jpg")
     style = load_image(EXAMPLES / "starry_night.jpg", "style")
     tutorial = PRESETS["tutorial"]

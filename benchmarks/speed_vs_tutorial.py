@@ -131,7 +131,7 @@ def run_preset(name, weights_path, content, style, size, precision, memory, extr
     from nst_engine.objective import build_extractor
 
     settings = replace(PRESETS[name], max_size=size, precision=precision)
-    dtype = precision_module.resolve(precision)
+    dtype = precision_module.resolve(precision, device)
     gradient = conv_gradient.resolve(settings.conv_gradient, device)
     if (dtype, gradient) not in extractors:
         extractors[dtype, gradient] = build_extractor(str(weights_path), dtype, gradient)
@@ -252,7 +252,8 @@ def main() -> None:
     parser.add_argument("--images", type=Path, help="also save each run's image here, at the working size")
     args = parser.parse_args()
 
-    from nst_engine import conv_gradient, transfer
+    from nst_engine import conv_gradient
+    from nst_engine import device as device_module
     from nst_engine.objective import build_extractor
 
     weights_path = weights.locate()
@@ -277,10 +278,10 @@ def main() -> None:
         pairs = [tuple(pair) for pair in args.pair]
     if args.images:
         args.images.mkdir(parents=True, exist_ok=True)
-    device = transfer.prepare_device()
+    device = device_module.prepare()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, native bfloat16: {cpu.has_native_bfloat16()}, "
-        f"oneDNN: {cpu.onednn_enabled()}, auto -> {precision_module.resolve('auto')}, "
+        f"oneDNN: {cpu.onednn_enabled()}, auto -> {precision_module.resolve('auto', device)}, "
         f"gradient kernel auto -> {conv_gradient.resolve('auto', device)}, device {device}",
         flush=True,
     )

@@ -1,4 +1,5 @@
-"""The `nst-engine` command line: `run` stylises an image, `weights` finds or fetches VGG19.
+"""The `nst-engine` command line: `run` stylises an image, `standby` loads first and takes its run
+from stdin, `weights` finds or fetches VGG19.
 
 The protocol that front ends rely on (JSON events, exit codes, cancellation) is in docs/protocol.md.
 """
@@ -18,7 +19,7 @@ from .cancel import Interruptions
 from .errors import EXIT_OK, BadInputError, EngineError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .run import RunRequest, run
-from .settings import CONV_GRADIENTS, DEFAULT_PRESET, PRESETS, Settings, preset
+from .settings import CONV_GRADIENTS, DEFAULT_PRESET, INITS, OPTIMIZERS, PRECISIONS, PRESETS, Settings, preset
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument(
         "--iterations", type=_int_list, help="evaluations: one per scale, or one total split as the preset splits it"
     )
-    opt.add_argument("--optimizer", choices=["adam", "lbfgs"])
+    opt.add_argument("--optimizer", choices=list(OPTIMIZERS))
     opt.add_argument("--lbfgs-memory", type=int, help="L-BFGS history length")
     opt.add_argument(
         "--lbfgs-levels",
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument(
         "--precision",
-        choices=["auto", "float32", "bfloat16"],
+        choices=list(PRECISIONS),
         help="convolution arithmetic; auto = bfloat16 only where the hardware runs it natively",
     )
     opt.add_argument(
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--content-weight", type=float)
     opt.add_argument("--style-weight", type=float)
     opt.add_argument("--tv-weight", type=float, help="total-variation (smoothness) weight")
-    opt.add_argument("--init", choices=["content", "noise"])
+    opt.add_argument("--init", choices=list(INITS))
     opt.add_argument("--seed", type=int, help="seed for noise initialisation")
 
     out = r.add_argument_group("progress")
@@ -284,14 +285,30 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as error:
         reporter.error(error)
         return error.exit_code
-    except MemoryError:
-        error = EngineError("out of memory: lower --max-size or close other programs", "out_of_memory")
-        reporter.error(error)
-        return error.exit_code
     except Exception as exc:  # noqa: BLE001 - the protocol promises an error event for anything
-        traceback.print_exc(file=sys.stderr)
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        code = "out_of_memory" if "OOM" in text or "ResourceExhausted" in type(exc).__name__ else "internal"
-        error = EngineError(f"internal error: {type(exc).__name__}: {text[:300]} (please report this)", code)
+        if _is_out_of_memory(exc):
+            error = EngineError(OUT_OF_MEMORY, "out_of_memory")
+        else:
+            traceback.print_exc(file=sys.stderr)
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            error = EngineError(f"internal error: {type(exc).__name__}: {text[:300]} (please report this)")
         reporter.error(error)
         return error.exit_code
+
+
+OUT_OF_MEMORY = (
+    "out of memory: lower --max-size, leave out --full-resolution or give a smaller --max-memory so the "
+    "tiles are smaller, or close other programs"
+)
+"""Not a bug to report: the machine (or the GPU) had less memory free than the run needed."""
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    """Python's MemoryError, or TensorFlow's ResourceExhaustedError (an allocation on the CPU or the
+    GPU failed), told apart without importing TensorFlow where the run never loaded it."""
+    if isinstance(error, MemoryError):
+        return True
+    tensorflow = sys.modules.get("tensorflow")
+    errors = getattr(tensorflow, "errors", None)
+    exhausted = getattr(errors, "ResourceExhaustedError", None)
+    return exhausted is not None and isinstance(error, exhausted)

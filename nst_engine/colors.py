@@ -15,6 +15,11 @@ _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR).astype(np.float32)
 _OFFSET = np.array([0.0, 128.0, 128.0], dtype=np.float32)
 
 
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of a float RGB array (the Y of YCbCr)."""
+    return rgb @ _RGB_TO_YCBCR[0]
+
+
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     return rgb @ _RGB_TO_YCBCR.T + _OFFSET
 

@@ -21,9 +21,15 @@ The `tutorial` preset keeps `tensorflow`: it computes the tutorial's loop as the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from . import cpu
 from .errors import BadInputError
 from .settings import CONV_GRADIENTS as CHOICES
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 def resolve(choice: str, device: str) -> str:
@@ -35,14 +41,14 @@ def resolve(choice: str, device: str) -> str:
     return "flipped" if device == "CPU" and not cpu.onednn_enabled() else "tensorflow"
 
 
-def flipped_kernel(kernel):
+def flipped_kernel(kernel: tf.Tensor) -> tf.Tensor:
     """W' for a kernel of shape (k, k, in, out): turned by 180°, channels swapped -> (k, k, out, in)."""
     import tensorflow as tf
 
     return tf.transpose(tf.reverse(kernel, axis=[0, 1]), perm=[0, 1, 3, 2])
 
 
-def conv2d_with_flipped_gradient(kernel):
+def conv2d_with_flipped_gradient(kernel: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
     """A function x -> conv2d(x, kernel, stride 1, 'SAME') whose input gradient is the forward
     convolution with `flipped_kernel(kernel)`. The kernel is a constant: no gradient flows to it."""
     import tensorflow as tf

@@ -59,6 +59,8 @@ def onednn_enabled() -> bool:
 def eigen_convolutions() -> bool:
     """Whether TensorFlow will convolve with its own Eigen kernels on a CPU we could read: oneDNN
     off by its rule, and the flags known (Linux on x86). That is where the flipped-kernel gradient
-    and TensorFlow's BFC allocator were measured to pay (docs/performance.md); elsewhere the engine
-    keeps TensorFlow's defaults."""
+    and TensorFlow's BFC allocator were measured to pay (docs/performance.md): the allocator
+    (`tensorflow_env`) and the memory plan's Eigen figures (`memory.py`) are used only here.
+    `--conv-gradient auto` asks only whether oneDNN is off (`conv_gradient.resolve`), so it takes
+    the flipped kernel on a CPU whose flags cannot be read as well."""
     return not onednn_enabled() and bool(flags())

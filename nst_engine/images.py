@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from .colors import luminance
 from .errors import BadInputError
 
 MAX_INPUT_PIXELS = 100_000_000
@@ -152,11 +153,6 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
     if raster.alpha is not None:
         mask = mask * raster.alpha
     return np.clip(mask, 0.0, 1.0).astype(np.float32)
-
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma of a float RGB array (the Y of YCbCr)."""
-    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def scaled_size(size: tuple[int, int], longest: int) -> tuple[int, int]:

@@ -100,7 +100,7 @@ _HALVE = np.outer(_TAPS, _TAPS).reshape(4, 4, 1, 1)
 """Bilinear halving kernel: its transpose is bilinear doubling (each new pixel ¾ of its nearest
 old one and ¼ of the next), and on smooth images halving then doubling multiplies by 4. A NumPy
 array, not a tensor: a tensor made at import would start TensorFlow's runtime before
-`transfer.prepare_device` can set the GPU up."""
+`device.prepare` can set the GPU up."""
 
 
 class _Pair(NamedTuple):

@@ -30,11 +30,12 @@ rounded up; bfloat16 convolutions and today's L-BFGS (20 corrections stored in 1
 so the plan errs on the safe side."""
 
 OTHER_CPU_EVALUATION_BYTES_PER_PIXEL = {"lbfgs": 4600, "adam": 4600}
-"""The same on every other CPU with TensorFlow's own gradient kernel (`conv_gradient.py`): the
-AVX2-only kernels keep more per pixel, whether TensorFlow runs its own Eigen convolutions (its
-default there) or oneDNN's AVX2 ones. Measured on an AVX2-only AMD EPYC at 256–1536 px, float32,
-both paths, then rounded up (docs/performance.md, "The memory model behind `--max-memory`").
-Where the CPU cannot be read, these too: the safe side."""
+"""The same where TensorFlow convolves through oneDNN on a CPU without AVX-512 (oneDNN forced on
+an AVX2-only CPU, or the default on x86 Windows), and where the CPU's flags cannot be read: the
+safe side. Measured on an AVX2-only AMD EPYC at 256–1536 px, float32, with TensorFlow's own
+gradient kernel through oneDNN's AVX2 convolutions and through Eigen's, then rounded up
+(docs/performance.md, "The memory model behind `--max-memory`"). Eigen CPUs whose flags can be
+read have figures of their own below."""
 
 FLIPPED_GRADIENT_BYTES_PER_PIXEL = {"lbfgs": 3000, "adam": 2800}
 """The same where TensorFlow uses its Eigen kernels and the gradient through the convolutions is
@@ -72,7 +73,9 @@ WHOLE_IMAGE_BYTES_PER_PIXEL = 96
 """Arrays kept at the full canvas size while tiles are optimised (content, result, blend, output)."""
 
 MIN_TILE_SIDE = 128
-"""A smaller tile would leave VGG19's deepest layers almost nothing but the tile's border."""
+"""The smallest tile side the memory plan makes: in a smaller tile VGG19's deepest layers see
+little but the tile's border, so a `--max-memory` that allows less is refused. `--tile-size` may
+still ask for tiles down to 64 px (`settings.MIN_TILE_SIZE`), which the tests use for speed."""
 
 
 def parse_size(text: str) -> int:
@@ -104,27 +107,75 @@ def budget(requested: int | None) -> int:
 
 
 GPU_SHARE = 0.8
-"""Of a GPU's memory, the part a run plans for: Krita's canvas and the desktop keep the rest."""
+"""Of a GPU's memory, the most a run plans for: Krita's canvas and the desktop keep the rest."""
+
+GPU_FREE_MARGIN = 256 * MIB
+"""Left unplanned below what nvidia-smi reports free when the run starts: Krita and the desktop
+may take more of a consumer card while the run works."""
+
+GPU_DEFAULT_BYTES = 4 * GIB
+"""What a run on a GPU plans for where nvidia-smi gives no reading (no NVIDIA driver tools, a
+GPU that reports no memory): the memory of a small card, so that the tiles fit most GPUs."""
 
 GPU_BASE_BYTES = 512 * MIB
 """What TensorFlow keeps on a GPU besides an evaluation's tensors: the weights, cuDNN's workspace
 (an estimate, not measured: no GPU with TensorFlow has been available)."""
 
 
-def gpu_memory() -> int | None:
-    """The smallest NVIDIA GPU's memory in bytes, as `nvidia-smi` (part of the driver) reports it;
-    None where there is none. TensorFlow has no public call that says."""
+def _visible_gpu_ids() -> list[str]:
+    """The GPU ids `CUDA_VISIBLE_DEVICES` leaves to TensorFlow when it lists numeric ids (ids
+    after the first that is not one are hidden); empty when it is unset or names GPUs otherwise."""
+    ids = []
+    for part in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(","):
+        if not part.strip().isdigit():
+            break
+        ids.append(part.strip())
+    return ids
+
+
+def _nvidia_smi_rows(fields: list[str]) -> list[list[str]] | None:
+    """nvidia-smi's answer for `fields`, one row of stripped values per GPU that TensorFlow may
+    use; lines with another number of values (a warning, a failure notice) are left out. None
+    where nvidia-smi is missing or fails."""
+    command = ["nvidia-smi", f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"]
+    ids = _visible_gpu_ids()
+    if ids:
+        command.append(f"--id={','.join(ids)}")
     try:
-        done = subprocess.run(
-            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-        totals = [int(line) for line in done.stdout.split()] if done.returncode == 0 else []
-    except (OSError, ValueError, subprocess.SubprocessError):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
         return None
-    return min(totals) * MIB if totals else None
+    if done.returncode != 0:
+        return None
+    rows = [[value.strip() for value in line.split(",")] for line in done.stdout.splitlines()]
+    return [row for row in rows if len(row) == len(fields)]
+
+
+def _mib(value: str) -> int | None:
+    """A memory figure from nvidia-smi in bytes; None for '[N/A]' and anything else unreadable."""
+    return int(value) * MIB if value.isdigit() else None
+
+
+def nvidia_gpu_listed() -> bool:
+    """Whether nvidia-smi lists an NVIDIA GPU, whatever TensorFlow makes of it."""
+    return bool(_nvidia_smi_rows(["memory.total", "memory.free"]))
+
+
+def gpu_memory() -> int | None:
+    """The bytes a run may plan for on the tightest NVIDIA GPU TensorFlow may use, as nvidia-smi
+    (part of the driver) reports it: GPU_SHARE of its memory, and no more than GPU_FREE_MARGIN
+    under what is free now. GPUs whose figures cannot be read are left out; None when none can
+    be. TensorFlow has no public call that says."""
+    plannable = []
+    for total, free in _nvidia_smi_rows(["memory.total", "memory.free"]) or []:
+        total_bytes, free_bytes = _mib(total), _mib(free)
+        if total_bytes is None:
+            continue
+        limits = [int(total_bytes * GPU_SHARE)]
+        if free_bytes is not None:
+            limits.append(max(0, free_bytes - GPU_FREE_MARGIN))
+        plannable.append(min(limits))
+    return min(plannable) if plannable else None
 
 
 def gpu_bytes_per_pixel(optimizer: str) -> int:
@@ -139,14 +190,11 @@ def gpu_bytes_per_pixel(optimizer: str) -> int:
     return max(table[optimizer] for table in tables)
 
 
-def gpu_tile_side(device: str, optimizer: str) -> int | None:
-    """On a GPU, the longest tile side whose evaluation fits GPU_SHARE of its memory (None on a
-    CPU, or where the GPU's memory is not known). The RAM budget bounds the run as a whole; on a
-    GPU an evaluation's tensors live in its own memory, often the tighter limit."""
-    total = gpu_memory() if device.startswith("GPU") else None
-    if not total:
-        return None
-    pixels = (total * GPU_SHARE - GPU_BASE_BYTES) / gpu_bytes_per_pixel(optimizer)
+def gpu_tile_side(plannable: int, optimizer: str) -> int:
+    """The longest tile side whose evaluation fits `plannable` bytes of a GPU (`gpu_memory`). The
+    RAM budget bounds the run as a whole; on a GPU an evaluation's tensors live in its own memory,
+    often the tighter limit."""
+    pixels = (plannable - GPU_BASE_BYTES) / gpu_bytes_per_pixel(optimizer)
     return max(MIN_TILE_SIDE, math.isqrt(max(0, int(pixels))))
 
 

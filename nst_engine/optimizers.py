@@ -21,7 +21,17 @@ from .vgg19 import BGR_MEANS, deprocess, preprocess
 StepCallback = Callable[[int, LossTerms, Callable[[], np.ndarray]], None]
 
 
-def adam_update(var, grad, m, v, step, learning_rate, beta1, beta2, epsilon) -> None:
+def adam_update(
+    var: tf.Variable,
+    grad: tf.Tensor,
+    m: tf.Variable,
+    v: tf.Variable,
+    step: tf.Tensor,
+    learning_rate: float,
+    beta1: float,
+    beta2: float,
+    epsilon: float,
+) -> None:
     """One Adam step as TF1's AdamOptimizer (and Keras') computes it, with ε outside the root."""
     m.assign(beta1 * m + (1.0 - beta1) * grad)
     v.assign(beta2 * v + (1.0 - beta2) * tf.square(grad))
@@ -85,7 +95,7 @@ def run_lbfgs(
     Returns the best image evaluated (the start, if finishing was asked for before the first).
 
     The history (2·`memory` 16-bit images) stays on TensorFlow's device with the image: no host
-    round trip per evaluation, and an eighth of the memory a float64 history on the host needs.
+    round trip per evaluation, and a quarter of the memory a float64 history on the host needs.
     """
     low = tf.constant(-BGR_MEANS)
     high = tf.constant(255.0 - BGR_MEANS)

@@ -10,27 +10,27 @@ from __future__ import annotations
 
 from . import cpu
 from .errors import BadInputError
+from .settings import PRECISIONS as CHOICES
 
-CHOICES = ("auto", "float32", "bfloat16")
 
-
-def gpu_has_native_bfloat16() -> bool | None:
-    """True/False for the first GPU TensorFlow sees; None when there is no GPU."""
+def gpu_has_native_bfloat16(device: str) -> bool:
+    """Whether the GPU `device` (e.g. 'GPU:0') has native bfloat16: compute capability 8.0 or more."""
     import tensorflow as tf
 
+    index = int(device.rsplit(":", 1)[1]) if ":" in device else 0
     gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return None
-    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+    if index >= len(gpus):
+        return False
+    capability = tf.config.experimental.get_device_details(gpus[index]).get("compute_capability")
     return bool(capability and tuple(capability) >= (8, 0))
 
 
-def resolve(choice: str) -> str:
-    """'float32' or 'bfloat16' for a user's choice of 'auto', 'float32' or 'bfloat16'."""
+def resolve(choice: str, device: str) -> str:
+    """'float32' or 'bfloat16' for a user's choice of 'auto', 'float32' or 'bfloat16' on `device`
+    ('CPU' or e.g. 'GPU:0', where the run computes: a machine's GPU says nothing about its CPU)."""
     if choice not in CHOICES:
         raise BadInputError(f"--precision must be one of {', '.join(CHOICES)}, not {choice!r}")
     if choice != "auto":
         return choice
-    gpu = gpu_has_native_bfloat16()
-    native = gpu if gpu is not None else cpu.has_native_bfloat16()
+    native = cpu.has_native_bfloat16() if device == "CPU" else gpu_has_native_bfloat16(device)
     return "bfloat16" if native else "float32"

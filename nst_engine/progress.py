@@ -6,9 +6,12 @@ import json
 import math
 import sys
 import time
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import EngineError
+
+if TYPE_CHECKING:  # transfer.py imports TensorFlow; this module must not
+    from .transfer import Step
 
 PROTOCOL_VERSION = 1
 
@@ -21,7 +24,7 @@ class Reporter:
         self.optimising_since = self.started
         self.early = False  # whether the run was asked to finish before its last evaluation
 
-    def timing(self, step) -> tuple[float, float]:
+    def timing(self, step: Step) -> tuple[float, float]:
         """(elapsed, eta) in seconds; the rate is work (pixels × evaluations) per second so far."""
         now = time.monotonic()
         rate = (now - self.optimising_since) / max(step.work_done, 1e-9)
@@ -34,14 +37,14 @@ class Reporter:
     def log(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    def ready(self, **info) -> None:
+    def ready(self, **info: Any) -> None:
         """A standby engine has loaded everything and waits for its run."""
 
-    def start(self, **info) -> None:
+    def start(self, **info: Any) -> None:
         self.optimising_since = time.monotonic()
 
-    def progress(self, step) -> None:
-        """`step` is a `transfer.Step`: iteration, total, stage, stages, terms, work done/total."""
+    def progress(self, step: Step) -> None:
+        """One evaluation: iteration, total, stage, stages, terms, work done/total."""
 
     def preview(self, iteration: int, path: str) -> None:
         pass
@@ -65,19 +68,19 @@ class JsonReporter(Reporter):
         super().__init__()
         self.stream = stream
 
-    def emit(self, event: str, **fields) -> None:
+    def emit(self, event: str, **fields: Any) -> None:
         record = {"event": event, **{k: _finite(v) for k, v in fields.items()}}
         self.stream.write(json.dumps(record) + "\n")
         self.stream.flush()
 
-    def ready(self, **info) -> None:
+    def ready(self, **info: Any) -> None:
         self.emit("ready", protocol=PROTOCOL_VERSION, **info)
 
-    def start(self, **info) -> None:
+    def start(self, **info: Any) -> None:
         super().start()
         self.emit("start", protocol=PROTOCOL_VERSION, **info)
 
-    def progress(self, step) -> None:
+    def progress(self, step: Step) -> None:
         elapsed, eta = self.timing(step)
         self.emit(
             "progress",
@@ -95,14 +98,14 @@ class JsonReporter(Reporter):
             eta=round(eta, 3),
         )
 
-    def preview(self, iteration, path) -> None:
+    def preview(self, iteration: int, path: str) -> None:
         self.emit("preview", iteration=iteration, path=path)
 
-    def done(self, output) -> None:
+    def done(self, output: str) -> None:
         seconds = round(time.monotonic() - self.started, 3)
         self.emit("done", output=output, seconds=seconds, finished_early=self.early)
 
-    def error(self, error) -> None:
+    def error(self, error: EngineError) -> None:
         self.emit("error", code=error.code, exit_code=error.exit_code, message=error.message)
         super().error(error)
 
@@ -114,7 +117,7 @@ class HumanReporter(Reporter):
         super().__init__()
         self.tty = sys.stderr.isatty()
 
-    def start(self, **info) -> None:
+    def start(self, **info: Any) -> None:
         super().start()
         sizes = " -> ".join(f"{w}x{h}" for w, h in info["stage_sizes"])
         self.log(
@@ -123,7 +126,7 @@ class HumanReporter(Reporter):
             f"({info['preset']} preset)"
         )
 
-    def progress(self, step) -> None:
+    def progress(self, step: Step) -> None:
         elapsed, eta = self.timing(step)
         iteration, total, terms = step.iteration, step.total, step.terms
         where = f"stage {step.stage}/{step.stages} tile {step.tile}/{step.tiles}  " if step.tiles > 1 else ""
@@ -142,10 +145,10 @@ class HumanReporter(Reporter):
             print(file=sys.stderr)  # end the status line
         super().finished_early(evaluations, planned)
 
-    def done(self, output) -> None:
+    def done(self, output: str) -> None:
         self.log(f"done in {_clock(time.monotonic() - self.started)}: {output}")
 
-    def error(self, error) -> None:
+    def error(self, error: EngineError) -> None:
         if self.tty:
             print(file=sys.stderr)
         super().error(error)

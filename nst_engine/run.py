@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from .images import RasterImage, check_output_path, load_image, load_mask, resiz
 from .progress import Reporter
 from .schedule import Stage
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .transfer import Step
 
 
 @dataclass
@@ -121,17 +126,62 @@ def _sizes(images: list[np.ndarray]) -> list[tuple[int, int]]:
     return [(image.shape[1], image.shape[0]) for image in images]
 
 
-def fit_to_device(prepared: PreparedRun, device: str) -> PreparedRun:
-    """Plan the tiles again where the device TensorFlow took has less memory than the plan assumed
-    (`memory.gpu_tile_side`): they were planned before TensorFlow loaded, for the RAM."""
+def fit_to_device(prepared: PreparedRun, device: str, log: Callable[[str], None]) -> PreparedRun:
+    """Plan the tiles again where the device TensorFlow took is a GPU with less memory than the
+    plan assumed (`memory.gpu_memory`): they were planned before TensorFlow loaded, for the RAM.
+    Where the GPU's memory cannot be read, plan for `memory.GPU_DEFAULT_BYTES` of it."""
+    if not device.startswith("GPU"):
+        return prepared
     settings = prepared.request.settings
-    side = memory.gpu_tile_side(device, settings.optimizer)
-    if side is None or (settings.tile_size or side) < side:
+    plannable = memory.gpu_memory()
+    if plannable is None:
+        plannable = memory.GPU_DEFAULT_BYTES
+        log(f"nvidia-smi gives no reading of the GPU's memory: planning tiles for {plannable / memory.GIB:g} GiB")
+    side = memory.gpu_tile_side(plannable, settings.optimizer)
+    if (settings.tile_size or side) < side:
         return prepared
     capped = dataclasses.replace(settings, tile_size=side)
     return dataclasses.replace(
         prepared, stages=schedule.plan(prepared.content.size, _sizes(prepared.styles), capped, prepared.budget)
     )
+
+
+def _save(image: RasterImage, path: Path, what: str, advice: str, quick: bool = False) -> None:
+    """Write `image` atomically; a disk that filled up since the start becomes a message that says
+    what to do (the folder was checked writable before the run)."""
+    try:
+        save_atomic(image, path, quick=quick)
+    except OSError as exc:
+        raise BadInputError(
+            f"could not write {what}{path} ({exc.strerror or exc}): free some disk space or {advice}",
+            "output_unwritable",
+        ) from None
+
+
+class _PreviewWriter:
+    """The run's `on_step`: forwards each evaluation to the reporter and writes a preview every
+    `--preview-every` evaluations, at most one every `--preview-seconds`."""
+
+    def __init__(self, prepared: PreparedRun, reporter: Reporter) -> None:
+        self.prepared = prepared
+        self.reporter = reporter
+        self.evaluations = 0  # so far
+        self.last_written = -math.inf  # time.monotonic() of the last preview
+
+    def __call__(self, step: Step) -> None:
+        prepared, request = self.prepared, self.prepared.request
+        self.evaluations = step.iteration
+        self.reporter.progress(step)
+        if not prepared.preview_path or step.iteration % request.preview_every or step.iteration == step.total:
+            return
+        if time.monotonic() - self.last_written < request.preview_seconds:
+            return
+        rgb = step.current()
+        if request.settings.preserve_colors:
+            rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
+        _save(RasterImage(rgb), prepared.preview_path, "the preview ", "give another --preview-path", quick=True)
+        self.last_written = time.monotonic()
+        self.reporter.preview(step.iteration, str(prepared.preview_path))
 
 
 def execute(
@@ -146,84 +196,47 @@ def execute(
     request, settings = prepared.request, prepared.request.settings
     tensorflow_env.prepare()
     reporter.log("loading TensorFlow and VGG19")
-    from . import conv_gradient, precision, transfer
+    from . import conv_gradient, device, transfer
     from .objective import build_extractor
 
     if control.cancelled():
         raise CancelledError()
-    device = transfer.prepare_device()
-    prepared = fit_to_device(prepared, device)
-    dtype = precision.resolve(settings.precision)
-    gradient = conv_gradient.resolve(settings.conv_gradient, device)
-    extractor = build_extractor(str(prepared.weights_path), dtype, gradient)
-    final = prepared.stages[-1]
+    chosen = device.select(settings.precision, reporter.log)
+    prepared = fit_to_device(prepared, chosen.name, reporter.log)
+    gradient = conv_gradient.resolve(settings.conv_gradient, chosen.name)
     planned = sum(stage.evaluations for stage in prepared.stages)
-    reporter.start(
-        content_size=list(prepared.content.size),
-        work_size=list(final.size),
-        style_sizes=[list(size) for size in final.style_sizes],
-        stage_sizes=[list(stage.size) for stage in prepared.stages],
-        iterations=planned,
-        stage_tiles=[sum(len(boxes) for boxes in stage.boxes()) for stage in prepared.stages],
-        max_memory=prepared.budget,
-        preset=request.preset,
-        optimizer=settings.optimizer,
-        precision=dtype,
-        conv_gradient=gradient,
-        device=device,
-    )
-
-    done = [0]  # evaluations so far
-    previewed = [-math.inf]  # when the last preview was written (time.monotonic)
-
-    def on_step(step) -> None:
-        done[0] = step.iteration
-        reporter.progress(step)
-        if not prepared.preview_path or step.iteration % request.preview_every or step.iteration == step.total:
-            return
-        if time.monotonic() - previewed[0] < request.preview_seconds:
-            return
-        rgb = step.current()
-        if settings.preserve_colors:
-            rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
-        try:
-            save_atomic(RasterImage(rgb), prepared.preview_path, quick=True)
-        except OSError as exc:  # checked writable at the start; the disk may have filled up since
-            raise BadInputError(
-                f"could not write the preview {prepared.preview_path} ({exc.strerror or exc}): free some disk space "
-                "or give another --preview-path",
-                "output_unwritable",
-            ) from None
-        previewed[0] = time.monotonic()
-        reporter.preview(step.iteration, str(prepared.preview_path))
-
-    blend = settings.style_weights or (1.0,) * len(prepared.styles)
-    try:
-        result = transfer.stylize(
-            extractor,
-            prepared.content.rgb,
-            prepared.styles,
-            blend,
-            settings,
-            prepared.stages,
-            on_step,
-            control,
+    writer = _PreviewWriter(prepared, reporter)
+    with chosen.scope():
+        extractor = build_extractor(str(prepared.weights_path), chosen.dtype, gradient)
+        final = prepared.stages[-1]
+        reporter.start(
+            content_size=list(prepared.content.size),
+            work_size=list(final.size),
+            style_sizes=[list(size) for size in final.style_sizes],
+            stage_sizes=[list(stage.size) for stage in prepared.stages],
+            iterations=planned,
+            stage_tiles=[sum(len(boxes) for boxes in stage.boxes()) for stage in prepared.stages],
+            max_memory=prepared.budget,
+            preset=request.preset,
+            optimizer=settings.optimizer,
+            precision=chosen.dtype,
+            conv_gradient=gradient,
+            device=chosen.name,
         )
-    finally:
-        if prepared.preview_path and request.preview_path is None:
-            prepared.preview_path.unlink(missing_ok=True)
-    if control.finishing() and done[0] < planned:
-        reporter.finished_early(done[0], planned)
+        blend = settings.style_weights or (1.0,) * len(prepared.styles)
+        try:
+            result = transfer.stylize(
+                extractor, prepared.content.rgb, prepared.styles, blend, settings, prepared.stages, writer, control
+            )
+        finally:
+            if prepared.preview_path and request.preview_path is None:
+                prepared.preview_path.unlink(missing_ok=True)
+    if control.finishing() and writer.evaluations < planned:
+        reporter.finished_early(writer.evaluations, planned)
     image = compose(prepared.content, result, prepared.mask, settings.preserve_colors, request.mask_output)
     if control.cancelled():
         raise CancelledError()
-    try:
-        save_atomic(image, prepared.output)
-    except OSError as exc:  # checked writable at the start; the disk may have filled up since
-        raise BadInputError(
-            f"could not write {prepared.output} ({exc.strerror or exc}): free some disk space or choose another folder",
-            "output_unwritable",
-        ) from None
+    _save(image, prepared.output, "", "choose another folder")
     return prepared.output
 
 

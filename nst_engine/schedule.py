@@ -41,10 +41,6 @@ class Stage:
     tile_pixels: int = 0  # the memory plan's largest tile (also used for the style's Gram matrices)
 
     @property
-    def pixels(self) -> int:
-        return self.size[0] * self.size[1]
-
-    @property
     def tiled(self) -> bool:
         return bool(self.passes)
 

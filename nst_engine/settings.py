@@ -16,6 +16,10 @@ STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 OPTIMIZERS = ("adam", "lbfgs")
 PRECISIONS = ("auto", "float32", "bfloat16")
 CONV_GRADIENTS = ("auto", "tensorflow", "flipped")
+INITS = ("content", "noise")
+MIN_TILE_SIZE = 64
+"""The smallest `--tile-size`: the tests ask for small tiles to stay fast. The memory plan itself
+never makes tiles under `memory.MIN_TILE_SIDE`, where VGG19's deepest layers see mostly border."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,8 @@ class Settings:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise BadInputError(f"--{name} must be in [0, 1), not {getattr(self, name)}")
-        if self.tile_size is not None and self.tile_size < 64:
-            raise BadInputError(f"--tile-size must be at least 64 pixels, not {self.tile_size}")
+        if self.tile_size is not None and self.tile_size < MIN_TILE_SIZE:
+            raise BadInputError(f"--tile-size must be at least {MIN_TILE_SIZE} pixels, not {self.tile_size}")
         if self.seed is not None and self.seed < 0:
             raise BadInputError(f"--seed must be 0 or more, not {self.seed}")
         if self.max_size < 16:
@@ -92,7 +96,7 @@ class Settings:
                 f"--iterations has {len(self.iterations)} values for {len(scales)} scales: give one per scale"
             )
         for name, allowed in (
-            ("init", ("content", "noise")),
+            ("init", INITS),
             ("optimizer", OPTIMIZERS),
             ("precision", PRECISIONS),
             ("conv_gradient", CONV_GRADIENTS),

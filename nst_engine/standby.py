@@ -29,12 +29,13 @@ def load(weights_path: str, reporter: Reporter) -> str:
     its kernels per image size, which only the run knows."""
     tensorflow_env.prepare()
     reporter.log("standby: loading TensorFlow and VGG19")
-    from . import transfer
+    from . import device
     from .objective import build_extractor
 
-    device = transfer.prepare_device()
-    build_extractor(weights_path, "float32")  # imports h5py and brings the file into the page cache
-    return device
+    chosen = device.select("float32", reporter.log)  # the run checks its GPU again in its own arithmetic
+    with chosen.scope():
+        build_extractor(weights_path, "float32")  # imports h5py and brings the file into the page cache
+    return chosen.name
 
 
 def wait_for_job(timeout: float) -> str | None:

@@ -10,13 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from . import lbfgs
 from .cancel import UNINTERRUPTED, RunControl
 from .images import resize
 from .objective import LossTerms, Objective, content_targets, gram_targets
-from .optimizers import run_adam, run_lbfgs
+from .optimizers import StepCallback, run_adam, run_lbfgs
 from .schedule import Box, Stage, blend_ramp
 from .settings import Settings
 from .vgg19 import VGG19Features
@@ -77,10 +76,10 @@ class _Progress:
         self.stages = len(stages)
         self.done, self.work = 0, 0.0
 
-    def reporter(self, stage: int, tile: int, tiles: int, area: int, whole: Callable) -> Callable:
+    def tile_callback(self, stage: int, tile: int, tiles: int, area: int, whole: Callable) -> StepCallback:
         """The optimiser's callback for one tile; `whole(current_tile)` gives the stage's image."""
 
-        def report(count: int, terms: LossTerms, current: Callable[[], np.ndarray]) -> None:
+        def report(_count: int, terms: LossTerms, current: Callable[[], np.ndarray]) -> None:
             self.done += 1
             self.work += area
             if self.on_step:
@@ -156,7 +155,7 @@ def _run_stage(extractor, stage, index, content, grams, image, settings, progres
                 whole[box[1] : box[3], box[0] : box[2]] = _blended(image, box, weight, current)
                 return whole
 
-            report = progress.reporter(index, number, tiles, (x1 - x0) * (y1 - y0), pasted)
+            report = progress.tile_callback(index, number, tiles, (x1 - x0) * (y1 - y0), pasted)
             tile = _optimise(objective, image[y0:y1, x0:x1], stage.iterations, settings, report, control)
             image[y0:y1, x0:x1] = _blended(image, box, weight, tile)
     return image
@@ -177,23 +176,3 @@ def _optimise(objective, start, iterations, settings, report, control) -> np.nda
         )
     h0 = lbfgs.multiscale(settings.lbfgs_levels)
     return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, h0, control)
-
-
-def prepare_device() -> str:
-    """Let TensorFlow take GPU memory as it needs it (Krita shares the GPU), keep float32 float32,
-    and name the device.
-
-    TensorFlow runs float32 convolutions and matrix products in TF32 (10-bit mantissa) on NVIDIA
-    GPUs from Ampere on unless told not to: then `tutorial` would not compute the tutorial's
-    arithmetic, and the Gram matrices that the bfloat16 path keeps in float32 would not be. `auto`
-    picks bfloat16 on those GPUs, which measured as fast as TF32 (docs/performance.md, "On a GPU").
-    Must run before the first TensorFlow operation. Returns 'CPU' or e.g. 'GPU:0'.
-    """
-    tf.config.experimental.enable_tensor_float_32_execution(False)
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised (a second run in the same process)
-            pass
-    gpus = tf.config.list_logical_devices("GPU")
-    return gpus[0].name.replace("/device:", "") if gpus else "CPU"

@@ -8,10 +8,14 @@ transfer never reads, cost nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import WeightsError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 # Keras' layer names, in order; "pool" entries are 2x2 max-pooling with stride 2.
 ARCHITECTURE: list[tuple[str, int, int]] = []
@@ -106,7 +110,7 @@ class VGG19Features:
             for name, (kernel, _) in self.params.items()
         }
 
-    def __call__(self, image):
+    def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
         import tensorflow as tf
 
         found = {}

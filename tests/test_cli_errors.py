@@ -1,5 +1,6 @@
 """Bad input: a clear one-line error with a stable code, the right exit code, and nothing written."""
 
+import json
 import os
 import subprocess
 
@@ -236,3 +237,38 @@ def test_a_disk_full_for_the_preview_stops_the_run_with_a_message(files, full_di
     assert "preview" in result.last["message"] and "\n" not in result.last["message"]
     assert "Traceback" not in result.stderr
     assert not files["out"].exists() and sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+@pytest.mark.weights
+@pytest.mark.parametrize("error", ["tensorflow", "python"])
+def test_running_out_of_memory_says_what_to_do(error, files, weights_path, monkeypatch, capsys):
+    """An allocation that fails inside the run (TensorFlow's OOM on the CPU or the GPU, or Python's)
+    is not a bug to report: one line says how to make the run smaller, with its own code."""
+    import io
+
+    import tensorflow as tf
+
+    from nst_engine import cli, run
+    from nst_engine.progress import JsonReporter
+
+    def exhausted(*args, **kwargs):
+        if error == "python":
+            raise MemoryError()
+        raise tf.errors.ResourceExhaustedError(
+            None, None, "OOM when allocating tensor with shape[1,64,1024,1024] and type float on /job:localhost"
+        )
+
+    monkeypatch.setattr(run, "execute", exhausted)
+    monkeypatch.setattr(cli.Interruptions, "install", lambda self: None)  # keep pytest's own signal handlers
+    stream = io.StringIO()
+    monkeypatch.setattr(cli, "_make_reporter", lambda argv: JsonReporter(stream))
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
+    exit_code = cli.main([str(arg) for arg in [*args, "--weights", weights_path]])
+    (last,) = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert exit_code == 1 and last["event"] == "error" and last["code"] == "out_of_memory"
+    message = last["message"]
+    assert message.startswith("out of memory:") and "\n" not in message
+    assert "--max-size" in message and "--max-memory" in message and "--full-resolution" in message
+    assert "please report" not in message and "internal error" not in message
+    assert "Traceback" not in capsys.readouterr().err
+    assert not files["out"].exists()

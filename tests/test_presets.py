@@ -107,10 +107,10 @@ def test_float32_stays_float32_on_gpus_with_tf32():
     """TensorFlow's default would run float32 convolutions in TF32 on NVIDIA GPUs from Ampere on."""
     import tensorflow as tf
 
-    from nst_engine import transfer
+    from nst_engine import device
 
     tf.config.experimental.enable_tensor_float_32_execution(True)
-    transfer.prepare_device()
+    device.prepare()
     assert not tf.config.experimental.tensor_float_32_execution_enabled()
 
 

@@ -214,14 +214,18 @@ def test_a_working_size_above_the_content_is_planned_at_the_stage_size():
 
 @pytest.fixture
 def fake_nvidia_smi(tmp_path, monkeypatch):
-    """Put an `nvidia-smi` on PATH that prints `output` and exits with `code`."""
+    """Put an `nvidia-smi` on PATH that prints `output` and exits with `code`; returns the file
+    its arguments are written to."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
 
-    def install(output: str, code: int = 0) -> None:
+    def install(output: str, code: int = 0):
         tool = tmp_path / "bin" / "nvidia-smi"
         tool.parent.mkdir(exist_ok=True)
-        tool.write_text(f"#!/bin/sh\nprintf '{output}'\nexit {code}\n")
+        arguments = tmp_path / "nvidia-smi-arguments"
+        tool.write_text(f"#!/bin/sh\necho \"$@\" > '{arguments}'\nprintf '{output}'\nexit {code}\n")
         tool.chmod(0o755)
         monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
+        return arguments
 
     return install
 
@@ -229,14 +233,14 @@ def fake_nvidia_smi(tmp_path, monkeypatch):
 def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
     """Tiles are planned before TensorFlow loads, for the RAM; on a GPU an evaluation's tensors
     live in the GPU's own memory, which caps the tile once the device is known."""
-    fake_nvidia_smi("8192\n4096\n")  # two GPUs, in MiB: the smaller one counts
-    assert memory.gpu_memory() == 4 * GIB
-    side = memory.gpu_tile_side("GPU:0", "lbfgs")
+    fake_nvidia_smi("8192, 8000\n4096, 4000\n")  # two GPUs (total, free in MiB): the smaller one counts
+    plannable = memory.gpu_memory()
+    assert plannable == int(4 * GIB * memory.GPU_SHARE)
+    side = memory.gpu_tile_side(plannable, "lbfgs")
     per_pixel = memory.gpu_bytes_per_pixel("lbfgs")
     assert per_pixel >= max(memory.evaluation_bytes_per_pixel("lbfgs", g) for g in ("tensorflow", "flipped"))
-    assert memory.GPU_BASE_BYTES + per_pixel * side**2 <= 4 * GIB * memory.GPU_SHARE
-    assert memory.GPU_BASE_BYTES + per_pixel * (side + 1) ** 2 > 4 * GIB * memory.GPU_SHARE
-    assert memory.gpu_tile_side("CPU", "lbfgs") is None
+    assert memory.GPU_BASE_BYTES + per_pixel * side**2 <= plannable
+    assert memory.GPU_BASE_BYTES + per_pixel * (side + 1) ** 2 > plannable
     settings = preset("balanced", full_resolution=True)
     on_ram = schedule.plan((6000, 4000), [(1024, 640)], settings, 16 * GIB)
     on_gpu = schedule.plan(
@@ -245,14 +249,47 @@ def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
     assert on_gpu[-1].tile_pixels == side**2 < on_ram[-1].tile_pixels
 
 
-@pytest.mark.parametrize("output, code", [("[N/A]\n", 0), ("", 9), ("NVIDIA-SMI has failed\n", 0)])
-def test_no_gpu_memory_reading_leaves_the_ram_plan(fake_nvidia_smi, output, code):
+def test_a_gpu_half_taken_by_other_programs_plans_for_what_is_free(fake_nvidia_smi):
+    """Krita and the desktop hold part of a consumer card: the plan stays a margin under its free memory."""
+    fake_nvidia_smi("8192, 3000\n")
+    assert memory.gpu_memory() == 3000 * memory.MIB - memory.GPU_FREE_MARGIN
+
+
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("WARNING: infoROM is corrupted at gpu 0000:01:00.0\n6144, 6000\n", 6 * GIB),
+        ("[N/A], [N/A]\n6144, 6000\n", 6 * GIB),
+        ("6144, [N/A]\n", 6 * GIB),  # no free figure: the share of the total alone
+    ],
+)
+def test_unreadable_lines_leave_the_readable_ones(fake_nvidia_smi, output, expected):
+    fake_nvidia_smi(output)
+    assert memory.gpu_memory() == int(expected * memory.GPU_SHARE)
+
+
+@pytest.mark.parametrize(
+    "visible, option", [(None, None), ("1,0", "--id=1,0"), ("2,GPU-x,0", "--id=2"), ("GPU-5f1c", None)]
+)
+def test_only_the_gpus_tensorflow_may_use_are_asked_about(fake_nvidia_smi, monkeypatch, visible, option):
+    arguments = fake_nvidia_smi("4096, 4000\n")
+    if visible is not None:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    memory.gpu_memory()
+    asked = arguments.read_text().split()
+    assert "--query-gpu=memory.total,memory.free" in asked
+    assert [a for a in asked if a.startswith("--id")] == ([option] if option else [])
+
+
+@pytest.mark.parametrize("output, code", [("[N/A], [N/A]\n", 0), ("", 9), ("NVIDIA-SMI has failed\n", 0)])
+def test_no_gpu_memory_reading_gives_none(fake_nvidia_smi, output, code):
     fake_nvidia_smi(output, code)
-    assert memory.gpu_memory() is None and memory.gpu_tile_side("GPU:0", "lbfgs") is None
+    assert memory.gpu_memory() is None
 
 
-@pytest.mark.weights
-def test_a_run_on_a_gpu_plans_its_tiles_again_for_the_gpu(fake_nvidia_smi, weights_path, small_images, tmp_path):
+@pytest.fixture
+def large_run(weights_path, small_images, tmp_path):
+    """A 3000x2000 content at full resolution, prepared (tiles planned for the RAM)."""
     from PIL import Image
 
     from nst_engine import run
@@ -266,10 +303,32 @@ def test_a_run_on_a_gpu_plans_its_tiles_again_for_the_gpu(fake_nvidia_smi, weigh
         settings=preset("balanced", full_resolution=True),
         weights=str(weights_path),
     )
-    prepared = run.prepare(request)
-    fake_nvidia_smi("2048\n")
-    on_gpu = run.fit_to_device(prepared, "GPU:0")
-    side = memory.gpu_tile_side("GPU:0", "lbfgs")
-    assert prepared.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
-    assert [s.size for s in on_gpu.stages] == [s.size for s in prepared.stages]
-    assert run.fit_to_device(prepared, "CPU") is prepared
+    return run.prepare(request)
+
+
+@pytest.mark.weights
+def test_a_run_on_a_gpu_plans_its_tiles_again_for_the_gpu(fake_nvidia_smi, large_run):
+    from nst_engine import run
+
+    fake_nvidia_smi("2048, 2000\n")
+    logged = []
+    on_gpu = run.fit_to_device(large_run, "GPU:0", logged.append)
+    side = memory.gpu_tile_side(memory.gpu_memory(), "lbfgs")
+    assert large_run.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
+    assert [s.size for s in on_gpu.stages] == [s.size for s in large_run.stages]
+    assert run.fit_to_device(large_run, "CPU", logged.append) is large_run
+    assert logged == []
+
+
+@pytest.mark.weights
+@pytest.mark.parametrize("output, code", [("[N/A], [N/A]\n", 0), ("", 9)])
+def test_a_gpu_without_a_reading_gets_a_cautious_plan_not_the_rams(fake_nvidia_smi, large_run, output, code):
+    """The RAM's plan can be many times what the GPU holds: without a reading, plan for a small card."""
+    from nst_engine import run
+
+    fake_nvidia_smi(output, code)
+    logged = []
+    on_gpu = run.fit_to_device(large_run, "GPU:0", logged.append)
+    side = memory.gpu_tile_side(memory.GPU_DEFAULT_BYTES, "lbfgs")
+    assert large_run.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
+    assert len(logged) == 1 and "nvidia-smi" in logged[0] and "4 GiB" in logged[0]

