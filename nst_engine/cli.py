@@ -303,12 +303,22 @@ OUT_OF_MEMORY = (
 """Not a bug to report: the machine (or the GPU) had less memory free than the run needed."""
 
 
+OUT_OF_MEMORY_TEXTS = ("OOM when allocating", "out of memory", "Dst tensor is not initialized")
+"""How TensorFlow words a failed allocation in errors of other types (on a GPU, an InternalError
+or UnknownError from cuDNN or a copy to the device)."""
+
+
 def _is_out_of_memory(error: BaseException) -> bool:
-    """Python's MemoryError, or TensorFlow's ResourceExhaustedError (an allocation on the CPU or the
-    GPU failed), told apart without importing TensorFlow where the run never loaded it."""
+    """Python's MemoryError, TensorFlow's ResourceExhaustedError (an allocation on the CPU or the
+    GPU failed) or an error that says so in TensorFlow's words, told apart without importing
+    TensorFlow where the run never loaded it."""
     if isinstance(error, MemoryError):
         return True
     tensorflow = sys.modules.get("tensorflow")
     errors = getattr(tensorflow, "errors", None)
     exhausted = getattr(errors, "ResourceExhaustedError", None)
-    return exhausted is not None and isinstance(error, exhausted)
+    if exhausted is not None and isinstance(error, exhausted):
+        return True
+    op_error = getattr(errors, "OpError", None)
+    text = str(error).lower()
+    return op_error is not None and isinstance(error, op_error) and any(t.lower() in text for t in OUT_OF_MEMORY_TEXTS)

@@ -12,6 +12,7 @@ This module imports TensorFlow; `prepare` must run before TensorFlow's first ope
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Device:
 
     name: str  # 'CPU' or e.g. 'GPU:0', as the protocol reports it
     dtype: str  # 'float32' or 'bfloat16' (`precision.resolve` for this device)
+    memory: int | None = None  # on a GPU, the bytes the run's tiles may plan for (`gpu_plannable_bytes`)
 
     def scope(self) -> AbstractContextManager:
         """Place every operation opened inside on this device (the CPU after a failed GPU check)."""
@@ -93,19 +95,57 @@ def gpus_hidden() -> bool:
     return value is not None and (not value.strip() or value.split(",")[0].strip().startswith("-"))
 
 
-def select(precision_choice: str, log: Callable[[str], None]) -> Device:
-    """The device a run computes on, set up, with its convolutions' arithmetic.
+def gpu_model(name: str) -> str:
+    """The GPU `name`'s model as the driver names it (e.g. 'NVIDIA GeForce RTX 3080'), which is
+    also how nvidia-smi names it; '' where TensorFlow does not say."""
+    index = int(name.rsplit(":", 1)[1]) if ":" in name else 0
+    gpus = tf.config.list_physical_devices("GPU")
+    if index >= len(gpus):
+        return ""
+    return str(tf.config.experimental.get_device_details(gpus[index]).get("device_name", ""))
 
-    A GPU that fails `gpu_failure` is passed over for the CPU (one line in the log says why); a
-    GPU that nvidia-smi lists but TensorFlow does not see gets a line saying how to use it."""
+
+def gpu_plannable_bytes(name: str, log: Callable[[str], None]) -> int:
+    """The bytes a run may plan for on the GPU `name` (`memory.gpu_memory`); where nvidia-smi gives
+    no reading, `memory.GPU_DEFAULT_BYTES`, said in the log."""
+    reading = memory.gpu_memory(gpu_model(name))
+    if reading is None:
+        reading = memory.GPU_DEFAULT_BYTES
+        log(f"nvidia-smi gives no reading of the GPU's memory: planning tiles for {reading / memory.GIB:g} GiB")
+    return reading
+
+
+def _unused_gpu_hint() -> str:
+    """What to do about an NVIDIA GPU that TensorFlow does not see, for this platform."""
+    if sys.platform.startswith("linux"):
+        return NO_GPU_IN_TENSORFLOW
+    return "TensorFlow uses NVIDIA GPUs only on Linux (on Windows: inside WSL2): running on the CPU"
+
+
+def select(precision_choice: str, log: Callable[[str], None], optimizer: str | None = None) -> Device:
+    """The device a run computes on, set up, with its convolutions' arithmetic and, on a GPU, the
+    memory its tiles may plan for (read when `optimizer` is given: a run's, not a standby's).
+
+    A GPU that fails `gpu_failure`, or has too little memory free for the smallest tile, is passed
+    over for the CPU (one line in the log says why); a GPU that nvidia-smi lists but TensorFlow
+    does not see gets a line saying how to use it."""
     name = prepare()
     dtype = precision.resolve(precision_choice, name)
-    if name != CPU:
-        failure = gpu_failure(name, dtype)
-        if failure is None:
-            return Device(name, dtype)
-        log(f"the GPU {name} cannot run the engine ({failure}): running on the CPU")
-        return Device(CPU, precision.resolve(precision_choice, CPU))
-    if not gpus_hidden() and memory.nvidia_gpu_listed():
-        log(NO_GPU_IN_TENSORFLOW)
-    return Device(CPU, dtype)
+    if name == CPU:
+        if not gpus_hidden() and memory.nvidia_gpu_listed():
+            log(_unused_gpu_hint())
+        return Device(CPU, dtype)
+    failure = gpu_failure(name, dtype)
+    plannable = None
+    if failure is None and optimizer is not None:
+        plannable = gpu_plannable_bytes(name, log)
+        needed = memory.gpu_minimum_bytes(optimizer)
+        if plannable < needed:
+            failure = (
+                f"{plannable // memory.MIB} MiB of its memory is free for the run, under the "
+                f"{needed // memory.MIB} MiB its smallest tile needs"
+            )
+    if failure is None:
+        return Device(name, dtype, plannable)
+    log(f"the GPU {name} cannot run the engine ({failure}): running on the CPU")
+    return Device(CPU, precision.resolve(precision_choice, CPU))

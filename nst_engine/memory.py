@@ -123,8 +123,12 @@ GPU_BASE_BYTES = 512 * MIB
 
 
 def _visible_gpu_ids() -> list[str]:
-    """The GPU ids `CUDA_VISIBLE_DEVICES` leaves to TensorFlow when it lists numeric ids (ids
-    after the first that is not one are hidden); empty when it is unset or names GPUs otherwise."""
+    """The GPU ids `CUDA_VISIBLE_DEVICES` leaves to TensorFlow, where they are nvidia-smi's own:
+    numeric ids (those after the first that is not one are hidden) with `CUDA_DEVICE_ORDER=PCI_BUS_ID`.
+    CUDA's default order puts the fastest GPU first, which nvidia-smi's numbering does not follow,
+    so otherwise none (and the GPU is found by its name, `gpu_memory`)."""
+    if os.environ.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID":
+        return []
     ids = []
     for part in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(","):
         if not part.strip().isdigit():
@@ -134,9 +138,9 @@ def _visible_gpu_ids() -> list[str]:
 
 
 def _nvidia_smi_rows(fields: list[str]) -> list[list[str]] | None:
-    """nvidia-smi's answer for `fields`, one row of stripped values per GPU that TensorFlow may
-    use; lines with another number of values (a warning, a failure notice) are left out. None
-    where nvidia-smi is missing or fails."""
+    """nvidia-smi's answer for `fields`, one row of stripped values per GPU; the last field may
+    hold commas (a GPU's name). Lines with fewer values (a warning, a failure notice) are left
+    out. None where nvidia-smi is missing or fails."""
     command = ["nvidia-smi", f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"]
     ids = _visible_gpu_ids()
     if ids:
@@ -147,7 +151,7 @@ def _nvidia_smi_rows(fields: list[str]) -> list[list[str]] | None:
         return None
     if done.returncode != 0:
         return None
-    rows = [[value.strip() for value in line.split(",")] for line in done.stdout.splitlines()]
+    rows = [[value.strip() for value in line.split(",", len(fields) - 1)] for line in done.stdout.splitlines()]
     return [row for row in rows if len(row) == len(fields)]
 
 
@@ -156,18 +160,23 @@ def _mib(value: str) -> int | None:
     return int(value) * MIB if value.isdigit() else None
 
 
+_MEMORY_FIELDS = ["memory.total", "memory.free", "name"]
+
+
 def nvidia_gpu_listed() -> bool:
-    """Whether nvidia-smi lists an NVIDIA GPU, whatever TensorFlow makes of it."""
-    return bool(_nvidia_smi_rows(["memory.total", "memory.free"]))
+    """Whether nvidia-smi lists an NVIDIA GPU with its memory, whatever TensorFlow makes of it."""
+    return any(_mib(total) for total, _free, _name in _nvidia_smi_rows(_MEMORY_FIELDS) or [])
 
 
-def gpu_memory() -> int | None:
-    """The bytes a run may plan for on the tightest NVIDIA GPU TensorFlow may use, as nvidia-smi
-    (part of the driver) reports it: GPU_SHARE of its memory, and no more than GPU_FREE_MARGIN
-    under what is free now. GPUs whose figures cannot be read are left out; None when none can
-    be. TensorFlow has no public call that says."""
+def gpu_memory(model: str = "") -> int | None:
+    """The bytes a run may plan for on the NVIDIA GPU named `model` (as TensorFlow names it), as
+    nvidia-smi (part of the driver) reports it: GPU_SHARE of its memory, and no more than
+    GPU_FREE_MARGIN under what is free now. Where no GPU has that name, the tightest of them all.
+    GPUs whose figures cannot be read are left out; None when none can be. TensorFlow has no
+    public call that says."""
+    rows = _nvidia_smi_rows(_MEMORY_FIELDS) or []
     plannable = []
-    for total, free in _nvidia_smi_rows(["memory.total", "memory.free"]) or []:
+    for total, free, _name in [row for row in rows if model and row[2] == model] or rows:
         total_bytes, free_bytes = _mib(total), _mib(free)
         if total_bytes is None:
             continue
@@ -176,6 +185,12 @@ def gpu_memory() -> int | None:
             limits.append(max(0, free_bytes - GPU_FREE_MARGIN))
         plannable.append(min(limits))
     return min(plannable) if plannable else None
+
+
+def gpu_minimum_bytes(optimizer: str) -> int:
+    """What a GPU must have for a run's smallest tile (MIN_TILE_SIDE): less, and the run is left
+    to the CPU rather than cut into hundreds of tiles or run out of the GPU's memory."""
+    return GPU_BASE_BYTES + gpu_bytes_per_pixel(optimizer) * MIN_TILE_SIDE**2
 
 
 def gpu_bytes_per_pixel(optimizer: str) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,18 +125,14 @@ def _sizes(images: list[np.ndarray]) -> list[tuple[int, int]]:
     return [(image.shape[1], image.shape[0]) for image in images]
 
 
-def fit_to_device(prepared: PreparedRun, device: str, log: Callable[[str], None]) -> PreparedRun:
-    """Plan the tiles again where the device TensorFlow took is a GPU with less memory than the
-    plan assumed (`memory.gpu_memory`): they were planned before TensorFlow loaded, for the RAM.
-    Where the GPU's memory cannot be read, plan for `memory.GPU_DEFAULT_BYTES` of it."""
-    if not device.startswith("GPU"):
+def fit_to_device(prepared: PreparedRun, gpu_memory: int | None) -> PreparedRun:
+    """Plan the tiles again where the run is on a GPU with `gpu_memory` bytes to plan for
+    (`device.Device.memory`; None on the CPU) and that is less than the plan assumed: they were
+    planned before TensorFlow loaded, for the RAM."""
+    if gpu_memory is None:
         return prepared
     settings = prepared.request.settings
-    plannable = memory.gpu_memory()
-    if plannable is None:
-        plannable = memory.GPU_DEFAULT_BYTES
-        log(f"nvidia-smi gives no reading of the GPU's memory: planning tiles for {plannable / memory.GIB:g} GiB")
-    side = memory.gpu_tile_side(plannable, settings.optimizer)
+    side = memory.gpu_tile_side(gpu_memory, settings.optimizer)
     if (settings.tile_size or side) < side:
         return prepared
     capped = dataclasses.replace(settings, tile_size=side)
@@ -201,8 +196,8 @@ def execute(
 
     if control.cancelled():
         raise CancelledError()
-    chosen = device.select(settings.precision, reporter.log)
-    prepared = fit_to_device(prepared, chosen.name, reporter.log)
+    chosen = device.select(settings.precision, reporter.log, settings.optimizer)
+    prepared = fit_to_device(prepared, chosen.memory)
     gradient = conv_gradient.resolve(settings.conv_gradient, chosen.name)
     planned = sum(stage.evaluations for stage in prepared.stages)
     writer = _PreviewWriter(prepared, reporter)

@@ -240,7 +240,7 @@ def test_a_disk_full_for_the_preview_stops_the_run_with_a_message(files, full_di
 
 
 @pytest.mark.weights
-@pytest.mark.parametrize("error", ["tensorflow", "python"])
+@pytest.mark.parametrize("error", ["tensorflow", "python", "cudnn"])
 def test_running_out_of_memory_says_what_to_do(error, files, weights_path, monkeypatch, capsys):
     """An allocation that fails inside the run (TensorFlow's OOM on the CPU or the GPU, or Python's)
     is not a bug to report: one line says how to make the run smaller, with its own code."""
@@ -254,6 +254,8 @@ def test_running_out_of_memory_says_what_to_do(error, files, weights_path, monke
     def exhausted(*args, **kwargs):
         if error == "python":
             raise MemoryError()
+        if error == "cudnn":  # how a GPU's failed allocation can come out of a copy to the device
+            raise tf.errors.InternalError(None, None, "Dst tensor is not initialized.")
         raise tf.errors.ResourceExhaustedError(
             None, None, "OOM when allocating tensor with shape[1,64,1024,1024] and type float on /job:localhost"
         )
@@ -272,3 +274,15 @@ def test_running_out_of_memory_says_what_to_do(error, files, weights_path, monke
     assert "please report" not in message and "internal error" not in message
     assert "Traceback" not in capsys.readouterr().err
     assert not files["out"].exists()
+
+
+def test_only_failed_allocations_count_as_out_of_memory():
+    """TensorFlow's words for a failed allocation make an InternalError one; a GPU error that is
+    not about memory, or a Python error that only mentions it, stays an internal error to report."""
+    import tensorflow as tf
+
+    from nst_engine.cli import _is_out_of_memory
+
+    assert _is_out_of_memory(tf.errors.UnknownError(None, None, "CUDA_ERROR_OUT_OF_MEMORY: out of memory"))
+    assert not _is_out_of_memory(tf.errors.InternalError(None, None, "cuDNN launch failure : input shape"))
+    assert not _is_out_of_memory(ValueError("out of memory"))

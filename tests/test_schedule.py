@@ -233,9 +233,10 @@ def fake_nvidia_smi(tmp_path, monkeypatch):
 def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
     """Tiles are planned before TensorFlow loads, for the RAM; on a GPU an evaluation's tensors
     live in the GPU's own memory, which caps the tile once the device is known."""
-    fake_nvidia_smi("8192, 8000\n4096, 4000\n")  # two GPUs (total, free in MiB): the smaller one counts
-    plannable = memory.gpu_memory()
-    assert plannable == int(4 * GIB * memory.GPU_SHARE)
+    fake_nvidia_smi("8192, 8000, NVIDIA A\n4096, 4000, NVIDIA B\n")  # two GPUs (total, free in MiB, name)
+    assert memory.gpu_memory("NVIDIA A") == int(8 * GIB * memory.GPU_SHARE)
+    plannable = memory.gpu_memory()  # no name (or one nvidia-smi does not know): the tighter card counts
+    assert plannable == memory.gpu_memory("NVIDIA C") == int(4 * GIB * memory.GPU_SHARE)
     side = memory.gpu_tile_side(plannable, "lbfgs")
     per_pixel = memory.gpu_bytes_per_pixel("lbfgs")
     assert per_pixel >= max(memory.evaluation_bytes_per_pixel("lbfgs", g) for g in ("tensorflow", "flipped"))
@@ -251,16 +252,16 @@ def test_on_a_gpu_tiles_fit_the_gpus_memory(fake_nvidia_smi):
 
 def test_a_gpu_half_taken_by_other_programs_plans_for_what_is_free(fake_nvidia_smi):
     """Krita and the desktop hold part of a consumer card: the plan stays a margin under its free memory."""
-    fake_nvidia_smi("8192, 3000\n")
+    fake_nvidia_smi("8192, 3000, NVIDIA A\n")
     assert memory.gpu_memory() == 3000 * memory.MIB - memory.GPU_FREE_MARGIN
 
 
 @pytest.mark.parametrize(
     "output, expected",
     [
-        ("WARNING: infoROM is corrupted at gpu 0000:01:00.0\n6144, 6000\n", 6 * GIB),
-        ("[N/A], [N/A]\n6144, 6000\n", 6 * GIB),
-        ("6144, [N/A]\n", 6 * GIB),  # no free figure: the share of the total alone
+        ("WARNING: infoROM is corrupted at gpu 0000:01:00.0\n6144, 6000, NVIDIA A\n", 6 * GIB),
+        ("[N/A], [N/A], NVIDIA A\n6144, 6000, NVIDIA A\n", 6 * GIB),
+        ("6144, [N/A], NVIDIA A\n", 6 * GIB),  # no free figure: the share of the total alone
     ],
 )
 def test_unreadable_lines_leave_the_readable_ones(fake_nvidia_smi, output, expected):
@@ -268,23 +269,45 @@ def test_unreadable_lines_leave_the_readable_ones(fake_nvidia_smi, output, expec
     assert memory.gpu_memory() == int(expected * memory.GPU_SHARE)
 
 
+def test_the_gpu_the_run_is_on_is_found_by_its_name(fake_nvidia_smi):
+    """A desktop with a display card and a compute card: CUDA puts the fastest first, nvidia-smi
+    numbers them by bus, so the run's GPU is found by the name TensorFlow gives it (names may
+    hold commas)."""
+    fake_nvidia_smi("2048, 300, NVIDIA Display\n24576, 24000, NVIDIA RTX A5000, rev 2\n")
+    assert memory.gpu_memory("NVIDIA RTX A5000, rev 2") == int(24 * GIB * memory.GPU_SHARE)
+    assert memory.gpu_memory() == 300 * memory.MIB - memory.GPU_FREE_MARGIN
+    assert memory.nvidia_gpu_listed()
+
+
 @pytest.mark.parametrize(
-    "visible, option", [(None, None), ("1,0", "--id=1,0"), ("2,GPU-x,0", "--id=2"), ("GPU-5f1c", None)]
+    "order, visible, option",
+    [
+        ("PCI_BUS_ID", None, None),
+        ("PCI_BUS_ID", "1,0", "--id=1,0"),
+        ("PCI_BUS_ID", "2,GPU-x,0", "--id=2"),
+        ("PCI_BUS_ID", "GPU-5f1c", None),
+        (None, "1,0", None),  # CUDA's default order is not nvidia-smi's: the name tells instead
+    ],
 )
-def test_only_the_gpus_tensorflow_may_use_are_asked_about(fake_nvidia_smi, monkeypatch, visible, option):
-    arguments = fake_nvidia_smi("4096, 4000\n")
+def test_only_the_gpus_tensorflow_may_use_are_asked_about(fake_nvidia_smi, monkeypatch, order, visible, option):
+    arguments = fake_nvidia_smi("4096, 4000, NVIDIA A\n")
+    if order is None:
+        monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_DEVICE_ORDER", order)
     if visible is not None:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
     memory.gpu_memory()
     asked = arguments.read_text().split()
-    assert "--query-gpu=memory.total,memory.free" in asked
+    assert "--query-gpu=memory.total,memory.free,name" in asked
     assert [a for a in asked if a.startswith("--id")] == ([option] if option else [])
 
 
-@pytest.mark.parametrize("output, code", [("[N/A], [N/A]\n", 0), ("", 9), ("NVIDIA-SMI has failed\n", 0)])
+@pytest.mark.parametrize("output, code", [("[N/A], [N/A], NVIDIA A\n", 0), ("", 9), ("NVIDIA-SMI has failed\n", 0)])
 def test_no_gpu_memory_reading_gives_none(fake_nvidia_smi, output, code):
     fake_nvidia_smi(output, code)
     assert memory.gpu_memory() is None
+    assert not memory.nvidia_gpu_listed()
 
 
 @pytest.fixture
@@ -310,25 +333,25 @@ def large_run(weights_path, small_images, tmp_path):
 def test_a_run_on_a_gpu_plans_its_tiles_again_for_the_gpu(fake_nvidia_smi, large_run):
     from nst_engine import run
 
-    fake_nvidia_smi("2048, 2000\n")
-    logged = []
-    on_gpu = run.fit_to_device(large_run, "GPU:0", logged.append)
+    fake_nvidia_smi("2048, 2000, NVIDIA A\n")
+    on_gpu = run.fit_to_device(large_run, memory.gpu_memory())
     side = memory.gpu_tile_side(memory.gpu_memory(), "lbfgs")
     assert large_run.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
     assert [s.size for s in on_gpu.stages] == [s.size for s in large_run.stages]
-    assert run.fit_to_device(large_run, "CPU", logged.append) is large_run
-    assert logged == []
+    assert run.fit_to_device(large_run, None) is large_run  # the CPU: the RAM's plan
 
 
 @pytest.mark.weights
-@pytest.mark.parametrize("output, code", [("[N/A], [N/A]\n", 0), ("", 9)])
+@pytest.mark.parametrize("output, code", [("[N/A], [N/A], NVIDIA A\n", 0), ("", 9)])
 def test_a_gpu_without_a_reading_gets_a_cautious_plan_not_the_rams(fake_nvidia_smi, large_run, output, code):
     """The RAM's plan can be many times what the GPU holds: without a reading, plan for a small card."""
-    from nst_engine import run
+    from nst_engine import device, run
 
     fake_nvidia_smi(output, code)
     logged = []
-    on_gpu = run.fit_to_device(large_run, "GPU:0", logged.append)
+    plannable = device.gpu_plannable_bytes("GPU:0", logged.append)
+    assert plannable == memory.GPU_DEFAULT_BYTES
+    assert len(logged) == 1 and "nvidia-smi" in logged[0] and "4 GiB" in logged[0]
+    on_gpu = run.fit_to_device(large_run, plannable)
     side = memory.gpu_tile_side(memory.GPU_DEFAULT_BYTES, "lbfgs")
     assert large_run.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
-    assert len(logged) == 1 and "nvidia-smi" in logged[0] and "4 GiB" in logged[0]
