@@ -58,12 +58,26 @@ def test_full_resolution_is_a_bare_flag():
 
 def test_working_size_and_full_resolution_together_with_other_options():
     args = request(
-        preset="preview", max_size=768, full_resolution=True, seed=3, extra={"iterations": 4, "init": "noise"}
+        preset="preview", max_size=768, full_resolution=True, seed=3, init="noise", extra={"iterations": 4}
     ).arguments()
     assert value_of(args, "--max-size") == "768"
     assert args.count("--full-resolution") == 1
     assert value_of(args, "--iterations") == "4" and value_of(args, "--init") == "noise"
     assert value_of(args, "--seed") == "3" and value_of(args, "--preset") == "preview"
+
+
+@pytest.mark.parametrize("init", [None, "", "noise", "content"])
+def test_init_is_sent_only_when_set(init):
+    """``init`` is the plugin's own field (the dialog's *Start from*), not a script's extra option:
+    None (the dialog's *Your layer*) sends nothing, so the engine's default applies."""
+    from nst_engine.cli import build_parser
+
+    args = request(init=init).arguments()
+    if init:
+        assert value_of(args, "--init") == init
+    else:
+        assert "--init" not in args
+    assert build_parser().parse_args(args[2:]).init == (init or None)
 
 
 def test_working_sizes_offered_by_the_dialog():

@@ -54,6 +54,7 @@ def stylize(
     *,
     strength: float = 1.0,
     seed: int | None = None,
+    init: str | None = None,
     preserve_colors: bool = False,
     max_size: int | None = None,
     full_resolution: bool = False,
@@ -70,10 +71,11 @@ def stylize(
     ``full_resolution=True`` then refines the result up to the layer's own pixel size, in tiles
     (slower). The new layer always has the source's pixel size. ``init="noise"`` starts from noise
     made from ``seed`` (the dialog's *Start from: Noise*); from the layer, the default, the seed
-    changes nothing. Extra keyword arguments become
-    engine options (``iterations=50`` → ``--iterations 50``; ``True`` → a bare flag). ``engine``
-    overrides the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is
-    called with each progress event (a dict with ``iteration``, ``total``, ``eta``).
+    changes nothing. Extra keyword arguments become engine options (``iterations=50`` →
+    ``--iterations 50``; ``True`` → a bare flag; ``None`` and ``False`` → nothing); if the engine
+    refuses one, the StyleError has the engine's own words, which name it. ``engine`` overrides
+    the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is called
+    with each progress event (a dict with ``iteration``, ``total``, ``eta``).
     """
     job = StyleJob(
         document,
@@ -82,6 +84,7 @@ def stylize(
         preset,
         strength=strength,
         seed=seed,
+        init=init,
         preserve_colors=preserve_colors,
         max_size=max_size,
         full_resolution=full_resolution,

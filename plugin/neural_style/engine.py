@@ -9,6 +9,8 @@ command line itself comes from :class:`neural_style.request.EngineRequest` (no Q
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -19,7 +21,8 @@ from .request import EngineRequest, standby_arguments
 CANCEL_GRACE_MS = 5000  # the engine stops within a second; kill() only if it does not
 STANDBY_IDLE_S = 600.0  # a warm engine exits after this long without a run, giving its memory back
 STANDBY_MARGIN_S = 60.0  # ...so it takes no run this close to that moment
-KILLED_EXIT_CODES = (137, -9, 9)  # SIGKILL, as a shell (128 + 9), Python (-9) or Qt (9) reports it
+SIGKILL = 9  # what the system's out-of-memory killer sends; Qt gives a crash exit with this code
+SHELL_KILLED = 128 + SIGKILL  # how a shell wrapper (a launcher script) reports its killed child
 NOT_THE_ENGINE = "No module named nst_engine"  # all that a Python without the engine prints
 _ACTIVE: set[EngineProcess] = set()
 
@@ -258,14 +261,24 @@ class EngineProcess(QObject):
 
 def _unexpected_end(exit_code: int, crashed: bool, tail: str) -> EngineResult:
     """The engine ended without ``done`` or ``error``: say the likely cause. The system kills a
-    process that takes too much memory (SIGKILL: a crash exit to Qt); a Python that is not the
-    engine's environment prints only ``No module named nst_engine``."""
+    process that takes too much memory with SIGKILL (a crash exit to Qt, whose exit code is then
+    the signal's number; 137 from a shell wrapper); any other crash (a segfault, an abort from a
+    TensorFlow check, an illegal instruction on an old CPU) is a bug to report, and memory advice
+    would send the painter after the wrong cause. A Python that is not the engine's environment
+    prints only ``No module named nst_engine``."""
     last = tail.splitlines()[-1] if tail else ""
-    if crashed or exit_code in KILLED_EXIT_CODES:
+    if (crashed and exit_code == SIGKILL) or (not crashed and exit_code == SHELL_KILLED):
         code = "crashed"
         message = (
             "The engine was stopped by the system, probably because it ran out of memory: choose a "
             "smaller Working size or turn off Full resolution, or close other programs."
+        )
+    elif crashed:
+        code = "crashed"
+        said = f": {last}" if last else ""
+        message = (
+            f"The engine crashed ({_crash_cause(exit_code)}){said}. Please report it; the Details have the "
+            "engine's last lines."
         )
     elif NOT_THE_ENGINE in tail:
         code = "not_the_engine"
@@ -277,6 +290,17 @@ def _unexpected_end(exit_code: int, crashed: bool, tail: str) -> EngineResult:
         code = "internal"
         message = f"The engine ended without a result (exit code {exit_code}). {last}".strip()
     return EngineResult(ok=False, code=code, message=message, exit_code=exit_code, stderr_tail=tail)
+
+
+def _crash_cause(exit_code: int) -> str:
+    """``signal 11, SIGSEGV``: on POSIX Qt gives a crashed process's signal as its exit code; on
+    Windows the exit code is the exception's (``0xC0000005`` for an access violation)."""
+    if os.name != "posix":
+        return f"exit code 0x{exit_code & 0xFFFFFFFF:08X}"
+    try:
+        return f"signal {exit_code}, {signal.Signals(exit_code).name}"
+    except ValueError:
+        return f"signal {exit_code}"
 
 
 def stop_all(wait_ms: int = 3000) -> None:

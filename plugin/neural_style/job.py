@@ -60,6 +60,12 @@ ENGINE_CODE_MESSAGES = {
 """The engine's error codes (docs/protocol.md) in the dialog's terms. The engine words its
 messages for its command line (``--max-size``, ``--preview-path``), which the painter never sees;
 its own message stays in :attr:`JobResult.details`."""
+_COPY_UNREADABLE = (
+    "The copy of the layer (or of the selection) that the plugin wrote in {tmpdir} could not be read "
+    "by the engine: press Stylise again; if it happens again, please report it."
+)
+"""``input_unreadable`` for the content or the mask, the files the plugin wrote itself: the
+table's text (about the style image) would send the painter after the wrong file."""
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
 STALE_AFTER_S = 24 * 3600  # a running job's folder changes with every preview; a crashed one's never
@@ -79,9 +85,11 @@ class StyleJob(QObject):
     """Signals: ``progress(dict)``, ``preview(str)``, ``finished(JobResult)`` (exactly once).
 
     ``max_size`` is the working size (longest side in pixels; None = the preset's) and
-    ``full_resolution`` refines up to the region's own pixel size in tiles; any other keyword is
-    passed to the engine as an option (``iterations=50`` -> ``--iterations 50``). Whatever they
-    are, the new layer has exactly the source region's pixel size. ``preview_every`` is how often
+    ``full_resolution`` refines up to the region's own pixel size in tiles; ``init="noise"`` starts
+    from noise made from ``seed`` (the dialog's *Start from*). Any other keyword is a script's own
+    engine option (``iterations=50`` -> ``--iterations 50``), kept apart in ``options`` so that a
+    refused one can be told from the plugin's own. Whatever the options, the new layer has exactly
+    the source region's pixel size. ``preview_every`` is how often
     the engine writes a preview image (None: the preset's, :func:`config.preview_interval`).
 
     ``standby`` is a warm engine (:meth:`EngineProcess.standby`, started earlier): the job runs
@@ -102,6 +110,7 @@ class StyleJob(QObject):
         *,
         strength: float = 1.0,
         seed: int | None = None,
+        init: str | None = None,
         preserve_colors: bool = False,
         max_size: int | None = None,
         full_resolution: bool = False,
@@ -114,7 +123,7 @@ class StyleJob(QObject):
     ) -> None:
         super().__init__(parent)
         self.document, self.node, self.style_path = document, node, str(style_path)
-        self.preset, self.strength, self.seed = preset, strength, seed
+        self.preset, self.strength, self.seed, self.init = preset, strength, seed, init
         self.preserve_colors = preserve_colors
         self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
@@ -171,6 +180,12 @@ class StyleJob(QObject):
     def is_running(self) -> bool:
         return self.result is None
 
+    def script_options(self) -> dict:
+        """The engine options a script added that are really sent (None and False send nothing):
+        only then may a refused option be the script's own, worded for its command line. The
+        dialog's options are all named parameters, so a dialog run has none."""
+        return {key: value for key, value in self.options.items() if value is not None and value is not False}
+
     # -- steps ---------------------------------------------------------------------------------
     def _prepare(self) -> None:
         layer_io.validate(self.document, self.node)
@@ -208,6 +223,7 @@ class StyleJob(QObject):
             preset=self.preset,
             strength=self.strength,
             seed=self.seed,
+            init=self.init,
             preserve_colors=self.preserve_colors,
             max_size=self.max_size,
             full_resolution=self.full_resolution,
@@ -249,7 +265,7 @@ class StyleJob(QObject):
     def _engine_failure(self, result: EngineResult) -> JobResult:
         """The engine's failure in the painter's terms; its own words and stderr go to ``details``."""
         message = painter_message(result, self.engine_config or EngineConfig(), self.tmpdir or tempfile.gettempdir())
-        if result.code in ("bad_option", "usage") and self.options:  # a script's own options: its words fit
+        if result.code in ("bad_option", "usage") and self.script_options():  # its words fit the script's
             message = result.message
         said = f"The engine said ({result.code}): {result.message}" if message != result.message else ""
         details = "\n\n".join(part for part in (said, result.stderr_tail) if part)
@@ -288,9 +304,17 @@ def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str) -> str
             f"The engine's Python {cfg.python} is not the engine's environment (it has no nst_engine): "
             f"{cfg.python_advice()}."
         )
+    if result.code == "input_unreadable" and _about_a_copy(result.message):
+        return _COPY_UNREADABLE.format(tmpdir=tmpdir)
     if result.code in ENGINE_CODE_MESSAGES:
         return ENGINE_CODE_MESSAGES[result.code].format(tmpdir=tmpdir)
     return result.message
+
+
+def _about_a_copy(engine_message: str) -> bool:
+    """Whether the engine's message is about the content or the mask: it uses one code for every
+    image it reads and starts its message with the image's role (``content image …``)."""
+    return engine_message.lstrip().lower().startswith(("content", "mask"))
 
 
 def unexpected_message(exc: BaseException, folder: str | None = None) -> str:

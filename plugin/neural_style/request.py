@@ -30,6 +30,7 @@ class EngineRequest:
     preset: str = "balanced"
     strength: float = 1.0
     seed: int | None = None
+    init: str | None = None  # "noise": start from noise made from ``seed``; None = the engine's, the layer
     preserve_colors: bool = False
     max_size: int | None = None  # working size (longest side, px); None = the preset's
     full_resolution: bool = False  # refine up to the content's own pixel size, in tiles
@@ -51,6 +52,8 @@ class EngineRequest:
         args += ["--strength", _num(self.strength)]
         if self.seed is not None:
             args += ["--seed", str(int(self.seed))]
+        if self.init:
+            args += ["--init", str(self.init)]
         if self.max_size:
             args += ["--max-size", str(int(self.max_size))]
         if self.full_resolution:

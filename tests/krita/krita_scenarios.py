@@ -1189,6 +1189,11 @@ ENGINE_CLI_MESSAGES = {  # as the engine words them for its command line
     "input_unreadable": "style image /x/s.png is not an image Pillow can read: save it as PNG or JPEG",
     "bad_option": "--iterations must be greater than 0, not 0",
 }
+UNREADABLE_MESSAGES = {  # input_unreadable for each image the engine reads, as images.open_checked words it
+    "style": "style image /x/s.png is not an image Pillow can read: save it as PNG or JPEG",
+    "content": "content image /tmp/krita-neural-style-1-x/content.png is truncated or damaged (EOF): export it again",
+    "mask": "mask image /tmp/krita-neural-style-1-x/mask.png cannot be read: permission denied",
+}
 
 
 def _error_engine(folder: str, code: str, message: str) -> str:
@@ -1196,11 +1201,11 @@ def _error_engine(folder: str, code: str, message: str) -> str:
     return _script_engine(folder, body)
 
 
-def _stylize_facts(spec, doc, source, cfg) -> dict:
+def _stylize_facts(spec, doc, source, cfg, **options) -> dict:
     from neural_style import api
 
     try:
-        api.stylize(doc, source, spec["style"], engine=cfg)
+        api.stylize(doc, source, spec["style"], engine=cfg, **options)
         return {"raised": False}
     except api.StyleError as exc:
         return {"raised": True, "code": exc.code, "message": exc.message, "details": exc.details}
@@ -1237,6 +1242,26 @@ def case_engine_codes(spec):
         os.mkdir(sub)
         facts[code] = _stylize_facts(spec, doc, source, EngineConfig(python=_error_engine(sub, code, message)))
         facts[code]["engine_message"] = message
+    for role, message in UNREADABLE_MESSAGES.items():
+        sub = os.path.join(folder, f"unreadable_{role}")
+        os.mkdir(sub)
+        cfg = EngineConfig(python=_error_engine(sub, "input_unreadable", message))
+        facts[f"input_unreadable_{role}"] = _stylize_facts(spec, doc, source, cfg)
+    # a refused option: the plugin's own (the dialog's, or a script's init) are a version mismatch;
+    # a script's own option keeps the engine's words, which name it
+    refusing = _error_engine(folder, "bad_option", ENGINE_CLI_MESSAGES["bad_option"])
+    dlg = _dialog_with_engine(refusing)
+    dlg.set_style(spec["style"])
+    facts["bad_option_dialog"] = _dialog_run(dlg)
+    dlg.start_combo.setCurrentIndex(dlg.start_combo.findData("noise"))
+    facts["bad_option_dialog_noise"] = _dialog_run(dlg)
+    facts["bad_option_dialog_noise"]["init"] = dlg.options()["init"]
+    for name, options in {
+        "script_init": {"init": "noise", "seed": 3},
+        "script_unset": {"iterations": None, "fast": False},
+        "script_option": {"iterations": 5},
+    }.items():
+        facts[f"bad_option_{name}"] = _stylize_facts(spec, doc, source, EngineConfig(python=refusing), **options)
     # the same code through the dialog: the message, and the details behind a folded Details button
     weights_engine = _error_engine(folder, "weights_missing", "weights not found: run `nst-engine weights fetch`")
     dlg = _dialog_with_engine(weights_engine)
@@ -1262,9 +1287,18 @@ def case_engine_codes(spec):
     return facts
 
 
+CRASHING_ENGINE = """import os, resource, signal, sys
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file
+print("Fatal error in the stand-in", file=sys.stderr, flush=True)
+signal.signal(signal.SIGNAL, signal.SIG_DFL)
+os.kill(os.getpid(), signal.SIGNAL)
+"""
+
+
 def case_engine_ends(spec):
     """An engine that ends without ``done`` or ``error``: killed by the system (SIGKILL, as the
-    out-of-memory killer does), a Python that is not the engine's environment, anything else."""
+    out-of-memory killer does, or 137 from a shell wrapper), crashed by another signal, a Python
+    that is not the engine's environment, anything else (exit code 9 too)."""
     import shutil
     import sys
 
@@ -1278,6 +1312,10 @@ def case_engine_ends(spec):
         # a real Python without the engine: -I leaves out PYTHONPATH, where the tests put nst_engine
         "wrong_python": "import subprocess, sys\nsys.exit(subprocess.call([sys.executable, '-I'] + sys.argv[1:]))\n",
         "other": "import sys\nprint('something broke', file=sys.stderr)\nsys.exit(5)\n",
+        "segfault": CRASHING_ENGINE.replace("SIGNAL", "SIGSEGV"),
+        "abort": CRASHING_ENGINE.replace("SIGNAL", "SIGABRT"),
+        "exit_9": "import sys\nprint('nine', file=sys.stderr)\nsys.exit(9)\n",  # a normal exit, not a kill
+        "shell_killed": "import sys\nsys.exit(137)\n",  # a shell wrapper whose child was killed
     }
     facts = {}
     for name, body in scripts.items():

@@ -293,6 +293,43 @@ def test_engine_codes_are_shown_in_the_dialogs_words(basic_results, code, words)
     assert facts["engine_message"] in facts["details"] and "engine stderr line" in facts["details"], facts
 
 
+@pytest.mark.parametrize("role", ["content", "mask"])
+def test_an_unreadable_copy_of_the_layer_is_not_blamed_on_the_style_image(basic_results, role):
+    """The engine says ``input_unreadable`` for the content and the mask too, the copies the plugin
+    wrote in its temporary folder: the painter can do nothing to the style image about those."""
+    facts = case(basic_results, "engine_codes")[f"input_unreadable_{role}"]
+    assert facts["code"] == "input_unreadable", facts
+    assert facts["message"].startswith("The copy of the layer (or of the selection)"), facts
+    assert "krita-neural-style-" in facts["message"] and "press Stylise again" in facts["message"], facts
+    assert "style image" not in facts["message"] and "PNG or JPEG" not in facts["message"], facts
+
+
+def test_an_unreadable_style_image_is_named(basic_results):
+    facts = case(basic_results, "engine_codes")["input_unreadable_style"]
+    assert facts["message"].startswith("The style image cannot be read") and "PNG or JPEG" in facts["message"]
+
+
+@pytest.mark.parametrize("run", ["dialog", "dialog_noise", "script_init", "script_unset"])
+def test_a_refused_option_of_the_plugins_own_points_to_a_version_mismatch(basic_results, run):
+    """The dialog's options (Start from: your layer or noise) and a script's ``init=`` or unset
+    options are the plugin's: if the engine refuses them, its words are for a command line the
+    painter never typed, and the fix is to install the engine again."""
+    facts = case(basic_results, "engine_codes")[f"bad_option_{run}"]
+    assert facts["code"] == "bad_option", facts
+    assert facts["message"].startswith("The engine did not accept the plugin's options"), facts
+    assert "--iterations" in facts["details"], facts
+    if run == "dialog_noise":
+        assert facts["init"] == "noise"
+
+
+def test_a_refused_option_of_a_scripts_own_keeps_the_engines_words(basic_results):
+    """``api.stylize(..., iterations=5)``: the script passed the option, so the engine's message,
+    which names it, is the one that helps."""
+    facts = case(basic_results, "engine_codes")["bad_option_script_option"]
+    assert facts["code"] == "bad_option", facts
+    assert facts["message"] == "--iterations must be greater than 0, not 0", facts
+
+
 def test_weights_problems_say_what_fixes_them_for_where_the_path_came_from(basic_results):
     facts = case(basic_results, "engine_codes")
     field = facts["weights_from_field"]
@@ -317,6 +354,32 @@ def test_an_engine_killed_by_the_system_points_to_memory(basic_results):
     facts = case(basic_results, "engine_ends")["killed"]
     assert facts["raised"] and facts["code"] == "crashed", facts
     assert "out of memory" in facts["message"] and "smaller Working size" in facts["message"], facts
+
+
+@pytest.mark.parametrize("name, signal", [("segfault", "SIGSEGV"), ("abort", "SIGABRT")])
+def test_an_engine_that_crashed_says_so_without_blaming_memory(basic_results, name, signal):
+    """A segfault or an abort is a bug to report, not memory: the message names the signal and the
+    engine's last line, and gives no memory advice."""
+    facts = case(basic_results, "engine_ends")[name]
+    assert facts["raised"] and facts["code"] == "crashed", facts
+    assert facts["message"].startswith("The engine crashed (signal "), facts
+    assert signal in facts["message"] and "Fatal error in the stand-in" in facts["message"], facts
+    assert "Please report it" in facts["message"], facts
+    assert "memory" not in facts["message"] and "Working size" not in facts["message"], facts
+    assert "Fatal error in the stand-in" in facts["details"], facts
+
+
+def test_a_shell_wrappers_killed_engine_points_to_memory(basic_results):
+    facts = case(basic_results, "engine_ends")["shell_killed"]
+    assert facts["code"] == "crashed" and "out of memory" in facts["message"], facts
+
+
+def test_an_engine_exiting_with_code_9_is_not_called_killed(basic_results):
+    """Exit code 9 from a normal exit is the engine's own; only a crash exit with 9 is SIGKILL."""
+    facts = case(basic_results, "engine_ends")["exit_9"]
+    assert facts["code"] == "internal", facts
+    assert "exit code 9" in facts["message"] and "nine" in facts["message"], facts
+    assert "memory" not in facts["message"], facts
 
 
 def test_a_python_without_the_engine_says_so(basic_results):
