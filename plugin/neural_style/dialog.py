@@ -509,8 +509,13 @@ class StyleDialog(QDialog):
         self._toggle_details(False)
 
     def _toggle_details(self, shown: bool) -> None:
+        """Unfold or fold the details; the dialog grows to make room rather than squeezing the
+        message above them, and gives the room back when they are folded."""
         self.details_text.setVisible(shown)
         self.details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        if self.isVisible():
+            self.layout().activate()  # the size hints below must count the details as now shown or hidden
+            self.resize(self.width(), self.sizeHint().height() if shown else self.minimumSizeHint().height())
 
     def _wind_down(self) -> None:
         """Closing, by the window's button or by Esc: keep the settings, cancel the run, let the

@@ -1226,6 +1226,29 @@ def _dialog_run(dlg, seconds: float = 20) -> dict:
     }
 
 
+def _unfold_details(dlg) -> dict:
+    """Unfold and fold the shown dialog's Details: whether the text shows, the dialog grows so the
+    message above keeps its lines, and gives the room back."""
+    from neural_style.qt_compat import QApplication
+
+    dlg.show()
+    QApplication.processEvents()
+    folded = dlg.height()
+    dlg.details_button.setChecked(True)
+    QApplication.processEvents()
+    label = dlg.message_label
+    facts = {
+        "shown": not dlg.details_text.isHidden(),
+        "grew": dlg.height() > folded,
+        "message_fits": label.height() >= label.heightForWidth(label.width()),
+    }
+    dlg.details_button.setChecked(False)
+    QApplication.processEvents()
+    facts["gave_back"] = dlg.height() <= folded and dlg.details_text.isHidden()
+    dlg.hide()
+    return facts
+
+
 def case_engine_codes(spec):
     """The engine's error codes reach the painter in the dialog's words, the engine's own in the
     details; a weights problem says what fixes it for where the weights path came from."""
@@ -1269,8 +1292,7 @@ def case_engine_codes(spec):
     dlg.settings.set("engine_weights", "/my/own/vgg19.h5")
     dlg.load_settings()
     facts["weights_from_field"] = _dialog_run(dlg)
-    dlg.details_button.setChecked(True)
-    facts["details_unfolded"] = not dlg.details_text.isHidden()
+    facts["details_unfolded"] = _unfold_details(dlg)
     # weights set by the installer (its config file), no field: run the installer again
     config = os.path.join(folder, "neural_style_engine.json")
     with open(config, "w", encoding="utf-8") as fh:

@@ -347,7 +347,8 @@ def test_the_dialog_offers_the_engines_own_words_as_details(basic_results):
     field = facts["weights_from_field"]
     assert field["details_offered"] and field["details_folded"], field
     assert "nst-engine weights fetch" in field["details"] and "engine stderr line" in field["details"], field
-    assert facts["details_unfolded"]
+    unfolded = facts["details_unfolded"]
+    assert unfolded["shown"] and unfolded["grew"] and unfolded["message_fits"] and unfolded["gave_back"], unfolded
 
 
 def test_an_engine_killed_by_the_system_points_to_memory(basic_results):
