@@ -51,14 +51,20 @@ def prepare() -> str:
     GPUs from Ampere on unless told not to: then `tutorial` would not compute the tutorial's
     arithmetic, and the Gram matrices that the bfloat16 path keeps in float32 would not be. `auto`
     picks bfloat16 on those GPUs, which measured as fast as TF32 (docs/performance.md, "On a GPU").
-    Must run before the first TensorFlow operation: memory growth cannot be set after it.
+    A run computes on one GPU, the first (CUDA puts the fastest first), so only that one is made
+    visible: TensorFlow would otherwise open a context, and take memory, on every GPU, the one
+    that drives the painter's screen included.
+    Must run before the first TensorFlow operation: neither can be set after it.
     """
     tf.config.experimental.enable_tensor_float_32_execution(False)
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
+    physical = tf.config.list_physical_devices("GPU")
+    try:
+        if len(physical) > 1:
+            tf.config.set_visible_devices(physical[:1], "GPU")
+        for gpu in physical[:1]:
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised (a second run in the same process)
-            pass
+    except RuntimeError:  # already initialised (a second run in the same process): set by the first
+        pass
     gpus = tf.config.list_logical_devices("GPU")
     return gpus[0].name.replace("/device:", "") if gpus else CPU
 

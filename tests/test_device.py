@@ -172,3 +172,22 @@ def test_auto_precision_follows_the_device_the_run_is_on(an_ampere_gpu, pretend_
     assert precision.resolve("auto", "GPU:0") == "float32"
     assert precision.resolve("auto", "CPU") == "bfloat16"
     assert precision.resolve("float32", "GPU:0") == "float32"
+
+
+def test_only_the_first_gpu_is_made_visible_and_grows_its_memory(monkeypatch):
+    """Two GPUs (a compute card and the one driving the screen): the run uses the first, so
+    TensorFlow opens no context and takes no memory on the other."""
+    import tensorflow as tf
+
+    class Logical:
+        name = "/device:GPU:0"
+
+    physical = ["gpu0", "gpu1"]
+    visible, growing = [], []
+    monkeypatch.setattr(tf.config.experimental, "enable_tensor_float_32_execution", lambda enabled: None)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: physical)
+    monkeypatch.setattr(tf.config, "set_visible_devices", lambda devices, kind=None: visible.append((devices, kind)))
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda gpu, on: growing.append((gpu, on)))
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [Logical()])
+    assert device.prepare() == "GPU:0"
+    assert visible == [(["gpu0"], "GPU")] and growing == [("gpu0", True)]
