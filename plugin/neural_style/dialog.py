@@ -91,6 +91,7 @@ class StyleDialog(QDialog):
         self.standby: EngineProcess | None = None  # a warm engine, waiting for the next run
         self.last_result: JobResult | None = None
         self.stopping = False  # the painter pressed "Finish now" or "Cancel" during this run
+        self.where = ""  # " on the GPU" / " on the CPU", once the engine has said (its start event)
         # A target given by the caller stays; otherwise Stylise takes Krita's active layer then.
         self._pinned = document is not None or node is not None
         self._closing = False  # closed, or its window is going: no new warm engine
@@ -367,6 +368,7 @@ class StyleDialog(QDialog):
             parent=self,
             **opts,
         )
+        self.job.started.connect(self._on_started)
         self.job.progress.connect(self._on_progress)
         self.job.preview.connect(self._on_preview)
         self.job.finished.connect(self._on_finished)
@@ -446,6 +448,7 @@ class StyleDialog(QDialog):
         self.cancel_button.setEnabled(running)
         self.finish_button.setEnabled(False)  # until the painter has seen a preview
         self.stopping = False
+        self.where = ""
         for widget in (
             self.style_combo,
             self.browse_button,
@@ -469,13 +472,16 @@ class StyleDialog(QDialog):
         """The seed can be set only for a start from noise, and not while a run is going."""
         self.seed_spin.setEnabled(self._from_noise() and self.start_combo.isEnabled())
 
+    def _on_started(self, event: dict) -> None:
+        self.where = _device_words(str(event.get("device") or ""))
+
     def _on_progress(self, event: dict) -> None:
         total = max(1, int(event.get("total") or 1))
         done = int(event.get("iteration") or 0)
         self.progress_bar.setValue(int(100 * done / total))
         self.eta_label.setText(_format_eta(event.get("eta")))
         if not self.stopping:
-            self.message_label.setText(f"Painting… step {done} of {total}")
+            self.message_label.setText(f"Painting{self.where}… step {done} of {total}")
 
     def _on_preview(self, path: str) -> None:
         image = QImage(path)
@@ -540,6 +546,14 @@ class _NoOverrides:
 
     def get(self, key: str, default: str = "") -> str:
         return default
+
+
+def _device_words(device: str) -> str:
+    """Where the engine computes, for the progress line: a painter with a GPU sees whether it is
+    used (the engine leaves a run to the CPU when its GPU fails a first test, docs/protocol.md)."""
+    if device.startswith("GPU"):
+        return " on the GPU"
+    return " on the CPU" if device == "CPU" else ""
 
 
 def _show_scaled(label: QLabel, image: QImage) -> None:

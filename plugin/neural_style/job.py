@@ -97,6 +97,7 @@ class StyleJob(QObject):
     it) and starts a fresh engine otherwise, leaving the standby to its owner.
     """
 
+    started = pyqtSignal(dict)  # the engine's ``start`` event: sizes, device, precision
     progress = pyqtSignal(dict)
     preview = pyqtSignal(str)
     finished = pyqtSignal(object)
@@ -240,6 +241,7 @@ class StyleJob(QObject):
             self.process.setParent(self)
         else:
             self.process = EngineProcess(request, self)
+        self.process.started.connect(self.started)
         self.process.progress.connect(self.progress)
         self.process.preview.connect(self.preview)
         self.process.finished.connect(self._on_engine_finished)

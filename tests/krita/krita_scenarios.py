@@ -491,7 +491,7 @@ def say(**event):
 
 
 content, output, preview = arg("--content"), arg("--output"), arg("--preview-path")
-say(event="start", protocol=1)
+say(event="start", protocol=1, device="GPU:0", precision="bfloat16")
 say(event="progress", iteration=1, total=2, eta=1.0)
 if preview:
     shutil.copy(content, preview)
@@ -688,6 +688,7 @@ def case_finish_disabled_by_cancel(spec):
     job, facts = dlg.job, {}
 
     def on_preview(_path):  # connected after the dialog's own handler, which enables Finish now
+        facts["message_at_preview"] = dlg.message_label.text()
         facts["enabled_at_preview"] = dlg.finish_button.isEnabled()
         dlg.cancel_button.click()
         facts["enabled_after_cancel"] = dlg.finish_button.isEnabled()

@@ -160,6 +160,12 @@ def test_cancel_greys_out_finish_now(basic_results):
     assert facts["code"] == "cancelled"
 
 
+def test_the_progress_line_says_where_the_engine_computes(basic_results):
+    """A painter with a GPU sees whether it is used (the stand-in engine reports GPU:0)."""
+    facts = case(basic_results, "finish_disabled_by_cancel")
+    assert facts["message_at_preview"] == "Painting on the GPU… step 1 of 2", facts
+
+
 def test_options_are_saved_when_krita_quits_with_the_dialog_open(basic_results):
     assert case(basic_results, "settings_saved_when_krita_quits")["strength"] == "3.50"
 
