@@ -13,7 +13,7 @@ PLUGIN_DIR = Path(__file__).resolve().parent.parent / "plugin"
 if str(PLUGIN_DIR) not in sys.path:
     sys.path.insert(0, str(PLUGIN_DIR))
 
-from neural_style.config import WORKING_SIZES  # noqa: E402 - needs PLUGIN_DIR on sys.path
+from neural_style.config import STROKE_SIZES, WORKING_SIZES  # noqa: E402 - needs PLUGIN_DIR on sys.path
 from neural_style.request import EngineRequest, standby_arguments  # noqa: E402
 
 
@@ -78,6 +78,26 @@ def test_init_is_sent_only_when_set(init):
     else:
         assert "--init" not in args
     assert build_parser().parse_args(args[2:]).init == (init or None)
+
+
+@pytest.mark.parametrize("scale", [None, 0.5, 1.0, 2.0])
+def test_stroke_size_is_sent_as_the_engines_style_scale(scale):
+    """The dialog's *Stroke size* is the engine's ``--style-scale``; None sends nothing (1)."""
+    from nst_engine.cli import build_parser
+
+    args = request(style_scale=scale).arguments()
+    if scale is None:
+        assert "--style-scale" not in args
+    else:
+        assert float(value_of(args, "--style-scale")) == scale
+    assert build_parser().parse_args(args[2:]).style_scale == scale
+
+
+def test_stroke_sizes_offered_by_the_dialog():
+    """One choice keeps the style as painted; the others stay where scaling enlarges strokes
+    rather than only blurring the style image (at most twice the working size)."""
+    scales = [scale for _label, scale in STROKE_SIZES]
+    assert scales == sorted(scales) and 1.0 in scales and max(scales) <= 2.0 and min(scales) > 0
 
 
 def test_working_sizes_offered_by_the_dialog():

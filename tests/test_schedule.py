@@ -355,3 +355,12 @@ def test_a_gpu_without_a_reading_gets_a_cautious_plan_not_the_rams(fake_nvidia_s
     on_gpu = run.fit_to_device(large_run, plannable)
     side = memory.gpu_tile_side(memory.GPU_DEFAULT_BYTES, "lbfgs")
     assert large_run.stages[-1].tile_pixels > side**2 == on_gpu.stages[-1].tile_pixels
+
+
+@pytest.mark.parametrize("scale, longest", [(0.5, 256), (1.0, 512), (1.5, 768), (2.0, 1024)])
+def test_style_scale_sizes_the_style_image_against_the_working_size(scale, longest):
+    """`--style-scale` (the plugin's *Stroke size*): the style is worked out at that many times the
+    working size, so its strokes come out that much bigger or smaller; the content is untouched."""
+    (stage,) = schedule.plan((1024, 768), [(1024, 640)], preset("balanced", style_scale=scale), 16 * GIB)
+    assert stage.size == (512, 384)
+    assert max(stage.style_sizes[0]) == longest

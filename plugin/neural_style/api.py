@@ -55,6 +55,7 @@ def stylize(
     strength: float = 1.0,
     seed: int | None = None,
     init: str | None = None,
+    style_scale: float | None = None,
     preserve_colors: bool = False,
     max_size: int | None = None,
     full_resolution: bool = False,
@@ -71,7 +72,9 @@ def stylize(
     ``full_resolution=True`` then refines the result up to the layer's own pixel size, in tiles
     (slower). The new layer always has the source's pixel size. ``init="noise"`` starts from noise
     made from ``seed`` (the dialog's *Start from: Noise*); from the layer, the default, the seed
-    changes nothing. Extra keyword arguments become engine options (``iterations=50`` →
+    changes nothing. ``style_scale`` sizes the style's brush strokes (the dialog's *Stroke size*:
+    1.5 works the style image out at 1.5 times the working size, so its strokes come out bigger;
+    None = 1). Extra keyword arguments become engine options (``iterations=50`` →
     ``--iterations 50``; ``True`` → a bare flag; ``None`` and ``False`` → nothing); if the engine
     refuses one, the StyleError has the engine's own words, which name it. ``engine`` overrides
     the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is called
@@ -85,6 +88,7 @@ def stylize(
         strength=strength,
         seed=seed,
         init=init,
+        style_scale=style_scale,
         preserve_colors=preserve_colors,
         max_size=max_size,
         full_resolution=full_resolution,

@@ -41,6 +41,11 @@ def preview_interval(preset: str) -> int:
     return PREVIEW_EVERY.get(preset, DEFAULT_PREVIEW_EVERY)
 
 
+STROKE_SIZES = [("Smaller", 0.5), ("Small", 0.75), ("As painted", 1.0), ("Large", 1.5), ("Larger", 2.0)]
+"""The dialog's *Stroke size* choices: ``--style-scale``, the style image's size relative to the
+working size (jcjohnson/neural-style's ``-style_scale``). Above 2 a style image is mostly blown up
+past its own pixels, which blurs its strokes rather than enlarging them."""
+
 WORKING_SIZES = [256, 384, 512, 768, 1024, 1536]
 """The dialog's working-size choices (``--max-size``), besides the preset's own (preview 256 px,
 balanced and tutorial 512 px)."""

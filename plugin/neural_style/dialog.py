@@ -13,6 +13,7 @@ import os
 from .config import (
     DEFAULT_PRESET,
     PRESETS,
+    STROKE_SIZES,
     WORKING_SIZES,
     EngineConfig,
     EngineNotConfigured,
@@ -54,6 +55,11 @@ WORKING_SIZE_TIP = (
     "512 px for Balanced and Best. Bigger sizes follow the layer's finer detail but cost time and memory "
     "roughly with the square of the size: each step at 1024 px takes about four times as long as at 512 px. "
     "The new layer always has your layer's own pixel size."
+)
+STROKE_SIZE_TIP = (
+    "How big the style's brush strokes come out: the style image is worked out at this many times "
+    "the working size, so Larger gives bolder, broader strokes and Smaller finer ones. It costs "
+    "almost no time."
 )
 START_FROM_TIP = (
     "Your layer: the result keeps your picture's shapes and is the same every time. "
@@ -137,6 +143,11 @@ class StyleDialog(QDialog):
         form.addRow("Quality", self.preset_combo)
         self.preserve_check = QCheckBox("Keep the layer's colours (take only brush strokes and texture)")
         form.addRow("Colours", self.preserve_check)
+        self.stroke_combo = QComboBox()
+        for label, scale in STROKE_SIZES:
+            self.stroke_combo.addItem(label if scale == 1.0 else f"{label} (×{scale:g})", scale)
+        self.stroke_combo.setToolTip(STROKE_SIZE_TIP)
+        form.addRow("Stroke size", self.stroke_combo)
         self.start_combo = QComboBox()
         self.start_combo.addItem("Your layer", "content")
         self.start_combo.addItem("Noise", "noise")
@@ -250,6 +261,8 @@ class StyleDialog(QDialog):
         preset = s.get("preset", DEFAULT_PRESET)
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(preset)))
         self.preserve_check.setChecked(s.get("preserve_colors", "false") == "true")
+        stroke = self.stroke_combo.findData(_float(s.get("style_scale", "1"), 1.0))
+        self.stroke_combo.setCurrentIndex(stroke if stroke >= 0 else self.stroke_combo.findData(1.0))
         self.start_combo.setCurrentIndex(max(0, self.start_combo.findData(s.get("init", "content"))))
         self.seed_spin.setValue(int(_float(s.get("seed", "0"), 0)))
         self._update_seed()
@@ -269,6 +282,7 @@ class StyleDialog(QDialog):
         s.set("strength", f"{self.strength_spin.value():.2f}")
         s.set("preset", self.preset_combo.currentData())
         s.set("preserve_colors", "true" if self.preserve_check.isChecked() else "false")
+        s.set("style_scale", f"{self.stroke_combo.currentData():g}")
         s.set("init", self.start_combo.currentData())
         s.set("seed", str(self.seed_spin.value()))
         s.set("max_size", str(self.size_combo.currentData() or 0))
@@ -282,6 +296,7 @@ class StyleDialog(QDialog):
             "preset": self.preset_combo.currentData(),
             "strength": float(self.strength_spin.value()),
             "preserve_colors": self.preserve_check.isChecked(),
+            "style_scale": None if self.stroke_combo.currentData() == 1.0 else self.stroke_combo.currentData(),
             "init": "noise" if self._from_noise() else None,  # None: the engine's default, the layer
             "seed": int(self.seed_spin.value()) if self._from_noise() else None,
             "max_size": int(self.size_combo.currentData() or 0) or None,  # None: the preset's own
@@ -455,6 +470,7 @@ class StyleDialog(QDialog):
             self.strength_spin,
             self.preset_combo,
             self.preserve_check,
+            self.stroke_combo,
             self.start_combo,
             self.seed_spin,
             self.size_combo,

@@ -86,7 +86,8 @@ class StyleJob(QObject):
 
     ``max_size`` is the working size (longest side in pixels; None = the preset's) and
     ``full_resolution`` refines up to the region's own pixel size in tiles; ``init="noise"`` starts
-    from noise made from ``seed`` (the dialog's *Start from*). Any other keyword is a script's own
+    from noise made from ``seed`` (the dialog's *Start from*); ``style_scale`` sizes the style's brush
+    strokes (the dialog's *Stroke size*). Any other keyword is a script's own
     engine option (``iterations=50`` -> ``--iterations 50``), kept apart in ``options`` so that a
     refused one can be told from the plugin's own. Whatever the options, the new layer has exactly
     the source region's pixel size. ``preview_every`` is how often
@@ -112,6 +113,7 @@ class StyleJob(QObject):
         strength: float = 1.0,
         seed: int | None = None,
         init: str | None = None,
+        style_scale: float | None = None,
         preserve_colors: bool = False,
         max_size: int | None = None,
         full_resolution: bool = False,
@@ -125,6 +127,7 @@ class StyleJob(QObject):
         super().__init__(parent)
         self.document, self.node, self.style_path = document, node, str(style_path)
         self.preset, self.strength, self.seed, self.init = preset, strength, seed, init
+        self.style_scale = style_scale
         self.preserve_colors = preserve_colors
         self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
@@ -225,6 +228,7 @@ class StyleJob(QObject):
             strength=self.strength,
             seed=self.seed,
             init=self.init,
+            style_scale=self.style_scale,
             preserve_colors=self.preserve_colors,
             max_size=self.max_size,
             full_resolution=self.full_resolution,

@@ -31,6 +31,7 @@ class EngineRequest:
     strength: float = 1.0
     seed: int | None = None
     init: str | None = None  # "noise": start from noise made from ``seed``; None = the engine's, the layer
+    style_scale: float | None = None  # the style's brush strokes, bigger above 1 (``--style-scale``); None = 1
     preserve_colors: bool = False
     max_size: int | None = None  # working size (longest side, px); None = the preset's
     full_resolution: bool = False  # refine up to the content's own pixel size, in tiles
@@ -54,6 +55,8 @@ class EngineRequest:
             args += ["--seed", str(int(self.seed))]
         if self.init:
             args += ["--init", str(self.init)]
+        if self.style_scale is not None:
+            args += ["--style-scale", _num(float(self.style_scale))]
         if self.max_size:
             args += ["--max-size", str(int(self.max_size))]
         if self.full_resolution:

@@ -1031,6 +1031,7 @@ def case_dialog(spec):
         "working_size_labels": [dlg.size_combo.itemText(i) for i in range(dlg.size_combo.count())],
         "default_options": dlg.options(),
         "start_choices": [dlg.start_combo.itemData(i) for i in range(dlg.start_combo.count())],
+        "stroke_labels": [dlg.stroke_combo.itemText(i) for i in range(dlg.stroke_combo.count())],
         "seed_enabled_from_layer": dlg.seed_spin.isEnabled(),
         "size_tooltip": dlg.size_combo.toolTip(),
         "full_res_text": dlg.full_res_check.text(),
@@ -1044,6 +1045,7 @@ def case_dialog(spec):
     dlg.strength_spin.setValue(2.5)
     dlg.preset_combo.setCurrentIndex(dlg.preset_combo.findData("tutorial"))
     dlg.preserve_check.setChecked(True)
+    dlg.stroke_combo.setCurrentIndex(dlg.stroke_combo.findData(1.5))
     dlg.start_combo.setCurrentIndex(dlg.start_combo.findData("noise"))
     facts["seed_enabled_from_noise"] = dlg.seed_spin.isEnabled()
     dlg.seed_spin.setValue(42)

@@ -230,6 +230,15 @@ def test_dialog_widgets_and_remembered_settings(basic_results):
     assert "Paint" in facts["target"] and not facts["cancel_enabled"]
     assert facts["remembered"]["strength"] == 2.5 and facts["remembered"]["preset"] == "tutorial"
     assert facts["remembered"]["preserve_colors"] is True
+
+
+def test_dialog_stroke_size_is_remembered_and_sent_as_style_scale(basic_results):
+    facts = case(basic_results, "dialog")
+    assert "As painted" in facts["stroke_labels"] and "Larger (×2)" in facts["stroke_labels"], facts["stroke_labels"]
+    assert facts["default_options"]["style_scale"] is None  # as painted: the engine's default, nothing sent
+    assert facts["remembered"]["style_scale"] == 1.5
+    args = facts["engine_arguments"]
+    assert args[args.index("--style-scale") + 1] == "1.5"
     assert facts["remembered"]["style_path"].endswith("starry_night.jpg")
     assert facts["remembered_engine"] == "/opt/engine/bin/python"
     assert "not found" in facts["bad_engine_message"] and facts["run_enabled_after_error"]
