@@ -141,3 +141,29 @@ def test_the_engine_accepts_the_plugins_standby_command(weights):
     parsed = build_parser().parse_args(args[2:])
     assert parsed.idle_timeout == 600.0
     assert parsed.weights == (weights or None)
+
+
+@pytest.mark.parametrize("mix, weights", [(0.5, (0.5, 0.5)), (0.3, (0.7, 0.3)), (0.9, (0.1, 0.9))])
+def test_a_blend_sends_two_styles_and_their_weights(mix, weights):
+    """The dialog's *Blend with* and *Mix*: the second style and its share, as the engine's own
+    parser reads them (jcjohnson/neural-style's ``-style_image a,b -style_blend_weights``)."""
+    from nst_engine.cli import build_parser
+
+    args = request(blend_style="b.jpg", blend_mix=mix).arguments()
+    assert args.count("--style") == 2 and args.count("--style-weights") == 1, args
+    sent = [float(w) for w in value_of(args, "--style-weights").split(",")]
+    assert sent == list(weights) and sum(sent) == pytest.approx(1.0), sent
+    parsed = build_parser().parse_args(args[2:])
+    assert [str(p) for p in parsed.style] == ["s.jpg", "b.jpg"]
+    assert parsed.style_weights == pytest.approx(weights)
+
+
+@pytest.mark.parametrize("blend", [None, ""])
+def test_without_a_blend_the_command_line_is_unchanged(blend):
+    from nst_engine.cli import build_parser
+
+    plain = request(max_size=384, seed=2, init="noise").arguments()
+    assert request(max_size=384, seed=2, init="noise", blend_style=blend, blend_mix=0.3).arguments() == plain
+    assert plain.count("--style") == 1 and "--style-weights" not in plain
+    parsed = build_parser().parse_args(plain[2:])
+    assert [str(p) for p in parsed.style] == ["s.jpg"] and parsed.style_weights is None

@@ -13,6 +13,7 @@ and returns the new layer. Any problem raises :class:`StyleError` (``.code``, ``
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .config import EngineConfig
@@ -56,6 +57,8 @@ def stylize(
     seed: int | None = None,
     init: str | None = None,
     style_scale: float | None = None,
+    blend_style: str | os.PathLike | None = None,
+    blend_mix: float = 0.5,
     preserve_colors: bool = False,
     max_size: int | None = None,
     full_resolution: bool = False,
@@ -74,7 +77,10 @@ def stylize(
     made from ``seed`` (the dialog's *Start from: Noise*); from the layer, the default, the seed
     changes nothing. ``style_scale`` sizes the style's brush strokes (the dialog's *Stroke size*:
     1.5 works the style image out at 1.5 times the working size, so its strokes come out bigger;
-    None = 1). Extra keyword arguments become engine options (``iterations=50`` →
+    None = 1). ``blend_style`` blends a second style image in (the dialog's *Blend with*), with
+    ``blend_mix`` its share, between 0 and 1 (the dialog's *Mix*: 0.3 takes 70 % of ``style_path``
+    and 30 % of ``blend_style``); the new layer is then named after both, ``"Starry Night + The
+    Scream"``. Extra keyword arguments become engine options (``iterations=50`` →
     ``--iterations 50``; ``True`` → a bare flag; ``None`` and ``False`` → nothing); if the engine
     refuses one, the StyleError has the engine's own words, which name it. ``engine`` overrides
     the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is called
@@ -89,6 +95,8 @@ def stylize(
         seed=seed,
         init=init,
         style_scale=style_scale,
+        blend_style=str(blend_style) if blend_style else None,
+        blend_mix=blend_mix,
         preserve_colors=preserve_colors,
         max_size=max_size,
         full_resolution=full_resolution,

@@ -72,6 +72,16 @@ FULL_RESOLUTION_TIP = (
     "pixel size: sharper detail on large layers, but much slower. On a CPU a large canvas can take many "
     "minutes; the time left is shown below while it runs."
 )
+BLEND_TIP = (
+    "Mix a second style into the first, as two paintings blended into one: the brush strokes, "
+    "texture and colours of both. Nothing keeps to the first style alone."
+)
+MIX_TIP = (
+    "How much of the picture comes from the second style: 50 % is half and half, 20 % mostly the "
+    "first style with a touch of the second, 80 % mostly the second."
+)
+BLEND_BROWSE_TIP = "Choose your own image as the second style"
+NO_BLEND = "Nothing (one style)"
 FINISH_TIP = (
     "Happy with the preview? Stop painting now and add the layer from the image as it is: the result "
     "then looks like the preview, at your layer's size. Cancel instead adds nothing."
@@ -121,6 +131,32 @@ class StyleDialog(QDialog):
         self.browse_button.clicked.connect(self.browse_style)
         left.addWidget(self.style_combo)
         left.addWidget(self.browse_button)
+        # a second style blended in (the engine's second --style and --style-weights)
+        blend_label = QLabel("Blend with")
+        blend_label.setToolTip(BLEND_TIP)
+        self.blend_combo = QComboBox()
+        self.blend_combo.setToolTip(BLEND_TIP)
+        self.blend_combo.currentIndexChanged.connect(self._update_mix)
+        self.blend_browse_button = QPushButton("Choose image…")
+        self.blend_browse_button.setToolTip(BLEND_BROWSE_TIP)
+        self.blend_browse_button.clicked.connect(self.browse_blend_style)
+        self.mix_spin = QSpinBox()
+        self.mix_spin.setRange(10, 90)
+        self.mix_spin.setSingleStep(10)
+        self.mix_spin.setSuffix(" %")
+        self.mix_spin.setValue(50)
+        self.mix_spin.setToolTip(MIX_TIP)
+        mix_label = QLabel("Mix")
+        mix_label.setToolTip(MIX_TIP)
+        mix_label.setBuddy(self.mix_spin)
+        blend_row = QHBoxLayout()
+        blend_row.addWidget(self.blend_browse_button, 1)
+        blend_row.addWidget(mix_label)
+        blend_row.addWidget(self.mix_spin)
+        left.addSpacing(6)
+        left.addWidget(blend_label)
+        left.addWidget(self.blend_combo)
+        left.addLayout(blend_row)
         left.addStretch(1)
         self.thumbnail = QLabel()
         self.thumbnail.setFixedSize(THUMB, THUMB)
@@ -235,28 +271,49 @@ class StyleDialog(QDialog):
         outer.addLayout(buttons)
 
     # -- settings ------------------------------------------------------------------------------
-    def _fill_styles(self, selected: str = "") -> None:
-        self.style_combo.blockSignals(True)
-        self.style_combo.clear()
-        seen = set()
+    def _style_items(self) -> list[tuple[str, str]]:
+        """The styles both lists offer: the recent ones that still exist, then the samples."""
+        items, seen = [], set()
         for path in self.settings.get_list("recent_styles"):
             if os.path.isfile(path) and path not in seen:
                 seen.add(path)
-                self.style_combo.addItem(f"{style_label(path)} (recent)", path)
+                items.append((f"{style_label(path)} (recent)", path))
         for path in bundled_styles():
             if str(path) not in seen:
                 seen.add(str(path))
-                self.style_combo.addItem(f"{style_label(path)} (sample)", str(path))
-        if selected and selected not in seen and os.path.isfile(selected):
-            self.style_combo.insertItem(0, style_label(selected), selected)
-        index = self.style_combo.findData(selected) if selected else 0
-        self.style_combo.setCurrentIndex(max(0, index))
-        self.style_combo.blockSignals(False)
+                items.append((f"{style_label(path)} (sample)", str(path)))
+        return items
+
+    def _fill_combo(self, combo: QComboBox, selected: str, first: int) -> None:
+        """Fill ``combo`` (after its first ``first`` items) with the styles, ``selected`` chosen;
+        a chosen file that is not among them comes first, one that no longer exists is not chosen."""
+        combo.blockSignals(True)
+        while combo.count() > first:
+            combo.removeItem(first)
+        for text, path in self._style_items():
+            combo.addItem(text, path)
+        if selected and combo.findData(selected) < 0 and os.path.isfile(selected):
+            combo.insertItem(first, style_label(selected), selected)
+        index = combo.findData(selected) if selected else 0
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+    def _fill_styles(self, selected: str = "") -> None:
+        self._fill_combo(self.style_combo, selected, 0)
         self._update_thumbnail()
+
+    def _fill_blend_styles(self, selected: str = "") -> None:
+        """Nothing (one style), then the same styles as the first list."""
+        if self.blend_combo.count() == 0:
+            self.blend_combo.addItem(NO_BLEND, "")
+        self._fill_combo(self.blend_combo, selected, 1)
+        self._update_mix()
 
     def load_settings(self) -> None:
         s = self.settings
         self._fill_styles(s.get("style", ""))
+        self._fill_blend_styles(s.get("blend_style", ""))  # a file that is gone: Nothing
+        self.mix_spin.setValue(int(round(100 * _float(s.get("blend_mix", "0.5"), 0.5))))
         self.strength_spin.setValue(_float(s.get("strength", "1.0"), 1.0))
         preset = s.get("preset", DEFAULT_PRESET)
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(preset)))
@@ -279,6 +336,8 @@ class StyleDialog(QDialog):
     def save_settings(self) -> None:
         s = self.settings
         s.set("style", self.style_path())
+        s.set("blend_style", self.blend_style_path())
+        s.set("blend_mix", f"{self.mix_spin.value() / 100:g}")
         s.set("strength", f"{self.strength_spin.value():.2f}")
         s.set("preset", self.preset_combo.currentData())
         s.set("preserve_colors", "true" if self.preserve_check.isChecked() else "false")
@@ -293,6 +352,8 @@ class StyleDialog(QDialog):
     def options(self) -> dict:
         return {
             "style_path": self.style_path(),
+            "blend_style": self.blend_style_path() or None,  # None: one style
+            "blend_mix": self.mix_spin.value() / 100 if self.blend_style_path() else None,
             "preset": self.preset_combo.currentData(),
             "strength": float(self.strength_spin.value()),
             "preserve_colors": self.preserve_check.isChecked(),
@@ -319,6 +380,24 @@ class StyleDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a style image", start, IMAGE_FILTER)
         if path:
             self.set_style(path)
+
+    def blend_style_path(self) -> str:
+        """The second style to blend in; "" for Nothing (one style)."""
+        return str(self.blend_combo.currentData() or "")
+
+    def set_blend_style(self, path: str) -> None:
+        self._fill_blend_styles(path)
+
+    def browse_blend_style(self) -> None:
+        current = self.blend_style_path() or self.style_path()
+        start = os.path.dirname(current) if current else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a style image to blend with", start, IMAGE_FILTER)
+        if path:
+            self.set_blend_style(path)
+
+    def _update_mix(self, *_args) -> None:
+        """The mix can be set only with a style to blend with, and not while a run is going."""
+        self.mix_spin.setEnabled(bool(self.blend_style_path()) and self.blend_combo.isEnabled())
 
     def _update_thumbnail(self, *_args) -> None:
         path = self.style_path()
@@ -371,8 +450,10 @@ class StyleDialog(QDialog):
             self.refresh_target()
         opts = self.options()
         self.save_settings()
+        if opts["blend_style"]:
+            remember_recent(self.settings, opts["blend_style"])
         if opts["style_path"]:
-            remember_recent(self.settings, opts["style_path"])
+            remember_recent(self.settings, opts["style_path"])  # the first style stays the most recent
         self.job = StyleJob(
             self.document,
             self.node,
@@ -467,6 +548,8 @@ class StyleDialog(QDialog):
         for widget in (
             self.style_combo,
             self.browse_button,
+            self.blend_combo,
+            self.blend_browse_button,
             self.strength_spin,
             self.preset_combo,
             self.preserve_check,
@@ -480,6 +563,7 @@ class StyleDialog(QDialog):
         ):
             widget.setEnabled(not running)
         self._update_seed()
+        self._update_mix()
 
     def _from_noise(self) -> bool:
         return self.start_combo.currentData() == "noise"

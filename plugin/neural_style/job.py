@@ -87,7 +87,9 @@ class StyleJob(QObject):
     ``max_size`` is the working size (longest side in pixels; None = the preset's) and
     ``full_resolution`` refines up to the region's own pixel size in tiles; ``init="noise"`` starts
     from noise made from ``seed`` (the dialog's *Start from*); ``style_scale`` sizes the style's brush
-    strokes (the dialog's *Stroke size*). Any other keyword is a script's own
+    strokes (the dialog's *Stroke size*); ``blend_style`` is a second style image blended in, with
+    ``blend_mix`` its share (0..1, None = half; the dialog's *Blend with* and *Mix*), and the layer
+    is then named after both. Any other keyword is a script's own
     engine option (``iterations=50`` -> ``--iterations 50``), kept apart in ``options`` so that a
     refused one can be told from the plugin's own. Whatever the options, the new layer has exactly
     the source region's pixel size. ``preview_every`` is how often
@@ -114,6 +116,8 @@ class StyleJob(QObject):
         seed: int | None = None,
         init: str | None = None,
         style_scale: float | None = None,
+        blend_style: str | None = None,
+        blend_mix: float | None = None,
         preserve_colors: bool = False,
         max_size: int | None = None,
         full_resolution: bool = False,
@@ -128,10 +132,13 @@ class StyleJob(QObject):
         self.document, self.node, self.style_path = document, node, str(style_path)
         self.preset, self.strength, self.seed, self.init = preset, strength, seed, init
         self.style_scale = style_scale
+        self.blend_style = str(blend_style) if blend_style else None
+        self.blend_mix = 0.5 if blend_mix is None else float(blend_mix)
         self.preserve_colors = preserve_colors
         self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
-        self.layer_name = layer_name or style_label(style_path)
+        label = style_label(style_path)
+        self.layer_name = layer_name or (f"{label} + {style_label(blend_style)}" if self.blend_style else label)
         self.preview_every = preview_interval(preset) if preview_every is None else preview_every
         self.options = options
         self.standby = standby
@@ -204,6 +211,17 @@ class StyleJob(QObject):
                 "with Choose image…, or pick another style.",
                 "style_missing",
             )
+        if self.blend_style and not os.path.isfile(self.blend_style):
+            raise StyleError(
+                f"The style image to blend with, {self.blend_style}, does not exist (moved or deleted?): choose "
+                "it again with the Choose image… button beside Blend with, or pick another style or Nothing.",
+                "style_missing",
+            )
+        if self.blend_style and not 0.0 <= self.blend_mix <= 1.0:
+            raise StyleError(
+                f"The second style's share of the blend (blend_mix) must be between 0 and 1, not {self.blend_mix:g}.",
+                "bad_option",
+            )
         cfg = self.engine_config = self.engine_config or load_engine_config()
         cfg.check()
         selection = layer_io.current_selection(self.document)
@@ -223,6 +241,8 @@ class StyleJob(QObject):
             python=cfg.python,
             content=content,
             style=self.style_path,
+            blend_style=self.blend_style,
+            blend_mix=self.blend_mix,
             output=os.path.join(self.tmpdir, "result.png"),
             preset=self.preset,
             strength=self.strength,

@@ -32,6 +32,8 @@ class EngineRequest:
     seed: int | None = None
     init: str | None = None  # "noise": start from noise made from ``seed``; None = the engine's, the layer
     style_scale: float | None = None  # the style's brush strokes, bigger above 1 (``--style-scale``); None = 1
+    blend_style: str | None = None  # a second style blended in (a second ``--style``); None = one style
+    blend_mix: float = 0.5  # the second style's share of the blend, 0..1 (``--style-weights 1-mix,mix``)
     preserve_colors: bool = False
     max_size: int | None = None  # working size (longest side, px); None = the preset's
     full_resolution: bool = False  # refine up to the content's own pixel size, in tiles
@@ -49,6 +51,9 @@ class EngineRequest:
     def run_arguments(self) -> list[str]:
         """The ``run`` options alone: what a standby engine receives as its job line."""
         args = ["--content", self.content, "--style", self.style]
+        if self.blend_style:
+            mix = float(self.blend_mix)
+            args += ["--style", self.blend_style, "--style-weights", f"{_share(1.0 - mix)},{_share(mix)}"]
         args += ["--output", self.output, "--progress", "json", "--preset", self.preset]
         args += ["--strength", _num(self.strength)]
         if self.seed is not None:
@@ -85,6 +90,11 @@ def standby_arguments(weights: str, idle_timeout: float) -> list[str]:
     ``idle_timeout`` seconds (the caller's policy: ``engine.STANDBY_IDLE_S``)."""
     args = ["-m", "nst_engine", "standby", "--idle-timeout", _num(float(idle_timeout))]
     return args + (["--weights", weights] if weights else [])
+
+
+def _share(value: float) -> str:
+    """A blend weight without float noise: 1 - 0.7 is ``0.3``, not ``0.30000000000000004``."""
+    return f"{round(value, 6):g}"
 
 
 def _num(value: float) -> str:

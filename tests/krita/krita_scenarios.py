@@ -480,6 +480,8 @@ import json, os, shutil, sys, time
 args = sys.argv[1:]
 if "run" not in args:
     sys.exit(0)  # a warm engine: ends at once, as after its idle time
+with open(sys.argv[0] + ".args", "w") as fh:  # what it was asked, for the scenario
+    json.dump(args, fh)
 
 
 def arg(name):
@@ -508,9 +510,10 @@ def _stand_in_engine(folder: str) -> str:
     return _script_engine(folder, STAND_IN)
 
 
-def _stand_in_run(spec, doc, source, change=None):
-    """``api.stylize`` on ``source`` with the stand-in engine; ``change(doc, source)`` runs at its
-    progress event, while it waits. Returns the new layer (or None) and the facts."""
+def _stand_in_run(spec, doc, source, change=None, **options):
+    """``api.stylize`` on ``source`` with the stand-in engine (and ``options``); ``change(doc,
+    source)`` runs at its progress event, while it waits. Returns the new layer (or None) and the
+    facts, with the arguments the engine was given."""
     import shutil
 
     from neural_style import api
@@ -524,13 +527,16 @@ def _stand_in_run(spec, doc, source, change=None):
     def on_progress(_event):
         facts["progress"] += 1
         facts["tmp_during"] = leftovers()
+        with open(script + ".args", encoding="utf-8") as fh:
+            facts["engine_args"] = json.load(fh)
         if change is not None:
             change(doc, source)
             doc.waitForDone()
         open(script + ".go", "w").close()
 
     try:
-        layer = api.stylize(doc, source, spec["style"], engine=EngineConfig(python=script), on_progress=on_progress)
+        cfg = EngineConfig(python=script)
+        layer = api.stylize(doc, source, spec["style"], engine=cfg, on_progress=on_progress, **options)
         facts["raised"] = False
     except api.StyleError as exc:
         facts.update(raised=True, code=exc.code, message=exc.message)
@@ -675,6 +681,48 @@ def _alpha_by_half(layer) -> dict:
         "left_alpha": sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2))),
         "right_alpha": sorted(set(alpha[y * W + x] for y in range(H) for x in range(W // 2, W))),
     }
+
+
+def case_blend(spec):
+    """A second style blended in, by a script and by the dialog (stand-in engine): both styles and
+    their weights reach the engine and the new layer is named after both; a blend style that is
+    gone stops the run before the engine starts, and nothing is added."""
+    import shutil
+
+    scream = os.path.join(os.path.dirname(spec["style"]), "the_scream.jpg")
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 32, 32), red_only)
+    facts = {}
+    layer, facts["script"] = _stand_in_run(spec, doc, source, blend_style=scream, blend_mix=0.3)
+    facts["script"]["name"] = layer.name() if layer is not None else None
+    _layer, facts["missing"] = _stand_in_run(spec, doc, source, blend_style="/nonexistent/blend.jpg")
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    script = _stand_in_engine(folder)
+    open(script + ".go", "w").close()  # no waiting: the stand-in returns the layer at once
+    dlg = _dialog_with_engine(script)
+    dlg.set_style(spec["style"])
+    dlg.set_blend_style(scream)
+    dlg.mix_spin.setValue(40)
+    facts["dialog"] = _dialog_run(dlg)
+    result = dlg.last_result
+    facts["dialog"].update(
+        name=result.layer.name() if result is not None and result.ok else None,
+        recent=dlg.settings.get_list("recent_styles"),
+    )
+    with open(script + ".args", encoding="utf-8") as fh:
+        facts["dialog"]["engine_args"] = json.load(fh)
+    # the painter's own image, chosen with the row's Choose image…, then deleted before Stylise
+    own = os.path.join(folder, "my_blend.jpg")
+    shutil.copy(scream, own)
+    dlg.set_blend_style(own)
+    facts["own_item"] = [dlg.blend_combo.currentIndex(), dlg.blend_combo.currentText()]
+    os.remove(own)
+    before = snapshot(dlg.document)
+    facts["dialog_missing"] = _dialog_run(dlg)
+    facts["dialog_missing"]["unchanged"] = snapshot(dlg.document) == before
+    shutil.rmtree(folder)
+    facts["leftovers"] = leftovers()
+    return facts
 
 
 def case_finish_disabled_by_cancel(spec):
@@ -1037,6 +1085,12 @@ def case_dialog(spec):
         "full_res_text": dlg.full_res_check.text(),
         "full_res_tooltip": dlg.full_res_check.toolTip(),
         "styles": [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())],
+        "blend_styles": [dlg.blend_combo.itemText(i) for i in range(dlg.blend_combo.count())],
+        "blend_data": [dlg.blend_combo.itemData(i) for i in range(dlg.blend_combo.count())],
+        "style_data": [dlg.style_combo.itemData(i) for i in range(dlg.style_combo.count())],
+        "blend_tooltips": [dlg.blend_combo.toolTip(), dlg.mix_spin.toolTip(), dlg.blend_browse_button.toolTip()],
+        "mix_range": [dlg.mix_spin.minimum(), dlg.mix_spin.maximum(), dlg.mix_spin.value()],
+        "mix_enabled_with_nothing": dlg.mix_spin.isEnabled(),
         "thumbnail": dlg.thumbnail.pixmap() is not None and not dlg.thumbnail.pixmap().isNull(),
         "target": dlg.target_label.text(),
         "cancel_enabled": dlg.cancel_button.isEnabled(),
@@ -1051,6 +1105,16 @@ def case_dialog(spec):
     dlg.seed_spin.setValue(42)
     dlg.size_combo.setCurrentIndex(dlg.size_combo.findData(768))
     dlg.full_res_check.setChecked(True)
+    scream = os.path.join(os.path.dirname(spec["style"]), "the_scream.jpg")
+    dlg.blend_combo.setCurrentIndex(dlg.blend_combo.findData(scream))
+    facts["mix_enabled_with_a_blend"] = dlg.mix_spin.isEnabled()
+    dlg.mix_spin.setValue(30)
+    dlg._set_running(True)  # as during a run
+    facts["blend_enabled_while_running"] = [
+        w.isEnabled() for w in (dlg.blend_combo, dlg.blend_browse_button, dlg.mix_spin)
+    ]
+    dlg._set_running(False)
+    facts["mix_enabled_after_run"] = dlg.mix_spin.isEnabled()
     dlg.engine_python_edit.setText("/opt/engine/bin/python")
     dlg.save_settings()
     again = StyleDialog(document=doc, node=layer, settings=settings)
@@ -1060,9 +1124,22 @@ def case_dialog(spec):
     again.size_combo.setCurrentIndex(0)
     again.full_res_check.setChecked(False)
     again.start_combo.setCurrentIndex(again.start_combo.findData("content"))
+    again.blend_combo.setCurrentIndex(0)  # Nothing (one style)
+    facts["mix_enabled_after_nothing"] = again.mix_spin.isEnabled()
     again.save_settings()
     facts["preset_default_options"] = StyleDialog(document=doc, node=layer, settings=settings).options()
     facts["preset_default_arguments"] = _dialog_arguments(again, doc, layer, spec)
+    # a blend style whose file is gone by the next time: Nothing, without an error
+    gone = MemorySettings()
+    gone.values.update(settings.values, blend_style="/nonexistent/blend.jpg", blend_mix="0.3")
+    lost = StyleDialog(document=doc, node=layer, settings=gone)
+    facts["gone_blend"] = {
+        "path": lost.blend_style_path(),
+        "text": lost.blend_combo.currentText(),
+        "options": [lost.options()["blend_style"], lost.options()["blend_mix"]],
+        "mix_enabled": lost.mix_spin.isEnabled(),
+        "message": lost.message_label.text(),
+    }
     facts["preview_intervals"] = {}
     for name in ("preview", "balanced", "tutorial"):
         again.preset_combo.setCurrentIndex(again.preset_combo.findData(name))

@@ -28,6 +28,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "finish_disabled_by_cancel",
     "settings_saved_when_krita_quits",
     "stale_tmpdirs",
+    "blend",
 ]
 
 
@@ -278,6 +279,66 @@ def test_dialog_start_from_the_layer_or_from_seeded_noise(basic_results):
     assert args[args.index("--init") + 1] == "noise" and args[args.index("--seed") + 1] == "42"
     assert "--init" not in facts["preset_default_arguments"] and "--seed" not in facts["preset_default_arguments"]
     assert facts["preset_default_options"]["init"] is None and facts["preset_default_options"]["seed"] is None
+
+
+def test_dialog_blends_a_second_style(basic_results):
+    """*Blend with*: Nothing, then the same styles as the first list; *Mix* (the second style's
+    share) only with a style to blend; both remembered and sent as two styles and their weights."""
+    facts = case(basic_results, "dialog")
+    assert facts["blend_styles"][0] == "Nothing (one style)" and facts["blend_data"][0] == ""
+    assert facts["blend_data"][1:] == facts["style_data"], facts
+    assert any("Starry Night" in s for s in facts["blend_styles"]) and any("Scream" in s for s in facts["blend_styles"])
+    assert all(facts["blend_tooltips"]), facts["blend_tooltips"]
+    assert facts["mix_range"] == [10, 90, 50]
+    assert facts["default_options"]["blend_style"] is None and facts["default_options"]["blend_mix"] is None
+    assert not facts["mix_enabled_with_nothing"] and facts["mix_enabled_with_a_blend"]
+    assert facts["blend_enabled_while_running"] == [False, False, False] and facts["mix_enabled_after_run"]
+    assert facts["remembered"]["blend_style"].endswith("the_scream.jpg")
+    assert facts["remembered"]["blend_mix"] == pytest.approx(0.3)
+    args = facts["engine_arguments"]
+    styles = [args[i + 1] for i, a in enumerate(args) if a == "--style"]
+    assert [s.rsplit("/", 1)[-1] for s in styles] == ["starry_night.jpg", "the_scream.jpg"], args
+    assert args[args.index("--style-weights") + 1] == "0.7,0.3"
+    assert not facts["mix_enabled_after_nothing"]
+    assert facts["preset_default_options"]["blend_style"] is None
+    assert facts["preset_default_options"]["blend_mix"] is None
+    plain = facts["preset_default_arguments"]
+    assert plain.count("--style") == 1 and "--style-weights" not in plain
+    assert any(p.endswith("the_scream.jpg") for p in facts["recent"]), facts["recent"]
+
+
+def test_dialog_blend_style_that_is_gone_falls_back_to_nothing(basic_results):
+    gone = case(basic_results, "dialog")["gone_blend"]
+    assert gone["path"] == "" and gone["text"] == "Nothing (one style)", gone
+    assert gone["options"] == [None, None] and not gone["mix_enabled"] and not gone["message"], gone
+
+
+def test_a_blend_adds_one_layer_named_after_both_styles(basic_results):
+    facts = case(basic_results, "blend")
+    for run in ("script", "dialog"):
+        ran = facts[run]
+        assert not ran.get("code") and ran["name"] == "Starry Night + The Scream", ran
+        args = ran["engine_args"]
+        styles = [args[i + 1].rsplit("/", 1)[-1] for i, a in enumerate(args) if a == "--style"]
+        assert styles == ["starry_night.jpg", "the_scream.jpg"], args
+    assert facts["script"]["engine_args"][facts["script"]["engine_args"].index("--style-weights") + 1] == "0.7,0.3"
+    assert facts["script"]["nodes_after"] == facts["script"]["nodes_before"] + ["Starry Night + The Scream"]
+    dialog_args = facts["dialog"]["engine_args"]
+    assert dialog_args[dialog_args.index("--style-weights") + 1] == "0.6,0.4"
+    assert any(p.endswith("the_scream.jpg") for p in facts["dialog"]["recent"]), facts["dialog"]
+    assert facts["own_item"] == [1, "My Blend"], facts
+    assert facts["leftovers"] == []
+
+
+def test_a_blend_style_that_is_gone_stops_the_run_and_adds_nothing(basic_results):
+    facts = case(basic_results, "blend")
+    missing = facts["missing"]
+    assert missing["raised"] and missing["code"] == "style_missing", missing
+    assert "/nonexistent/blend.jpg" in missing["message"] and "Blend with" in missing["message"], missing
+    assert missing["progress"] == 0 and missing["nodes_after"] == missing["nodes_before"]
+    dialog = facts["dialog_missing"]
+    assert dialog["code"] == "style_missing" and "my_blend.jpg" in dialog["message"], dialog
+    assert "Blend with" in dialog["message"] and dialog["unchanged"], dialog
 
 
 def test_dialog_engine_config_does_not_save_the_fields(basic_results):
