@@ -271,10 +271,11 @@ class Installer:
         self.args = args
         self.dry = args.dry_run
         self.manifest_path = self.krita / "pykrita" / MANIFEST_NAME
-        # a run that fails before it reaches Krita keeps its record in the engine's data folder,
-        # so that it leaves Krita's folder untouched
+        # a run that fails before it reaches Krita (or cannot write there) keeps its record in the
+        # engine's data folder, so that it leaves Krita's folder untouched; that record is removed
+        # whenever one is written into Krita's folder, so where it exists it is the newest
         self.pending_path = self.data / MANIFEST_NAME
-        self.record_path = self.manifest_path if self.manifest_path.exists() else self.pending_path
+        self.record_path = self.pending_path if self.pending_path.exists() else self.manifest_path
         self.manifest = self._load_manifest()
         self.reached_krita = False  # copying the plugin has begun: the record goes into Krita's folder
         self.changed = False  # this run wrote something (so a failure says what --uninstall can undo)
@@ -318,7 +319,7 @@ class Installer:
         if not in_krita:
             self._mkdir(path.parent)
             write_text(path, text)
-        if in_krita and self.record_path == self.pending_path and self.pending_path.exists():
+        if in_krita and self.pending_path.exists():
             self.pending_path.unlink()  # moved into Krita's folder
         self.record_path = path
 
@@ -613,7 +614,7 @@ class Installer:
 
     # uninstall
     def uninstall(self) -> None:
-        if not self.record_path.exists():
+        if not (self.pending_path.exists() or self.manifest_path.exists()):
             raise InstallError(
                 f"Nothing to uninstall: no install record at {self.manifest_path} or {self.pending_path}; "
                 "give the same --krita-dir/--flatpak/--data-dir as at install"
@@ -651,9 +652,11 @@ class Installer:
             self.say(f"Removing the engine's virtual environment {m['venv']}")
             if not self.dry:
                 shutil.rmtree(m["venv"])
-        self.say(f"Removing the install record {self.record_path}")
-        if not self.dry:
-            self.record_path.unlink()
+        for record in (self.pending_path, self.manifest_path):  # the newest, and an older one beside it
+            if record.exists():
+                self.say(f"Removing the install record {record}")
+                if not self.dry:
+                    record.unlink()
         for d in sorted(m["created_dirs"], key=lambda p: len(Path(p).parts), reverse=True):
             p = Path(d)
             if p.is_dir():

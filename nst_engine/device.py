@@ -104,11 +104,7 @@ def gpus_hidden() -> bool:
 def gpu_model(name: str) -> str:
     """The GPU `name`'s model as the driver names it (e.g. 'NVIDIA GeForce RTX 3080'), which is
     also how nvidia-smi names it; '' where TensorFlow does not say."""
-    index = int(name.rsplit(":", 1)[1]) if ":" in name else 0
-    gpus = tf.config.list_physical_devices("GPU")
-    if index >= len(gpus):
-        return ""
-    return str(tf.config.experimental.get_device_details(gpus[index]).get("device_name", ""))
+    return str(precision.gpu_details(name).get("device_name", ""))
 
 
 def gpu_plannable_bytes(name: str, log: Callable[[str], None]) -> int:

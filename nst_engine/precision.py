@@ -13,15 +13,19 @@ from .errors import BadInputError
 from .settings import PRECISIONS as CHOICES
 
 
-def gpu_has_native_bfloat16(device: str) -> bool:
-    """Whether the GPU `device` (e.g. 'GPU:0') has native bfloat16: compute capability 8.0 or more."""
+def gpu_details(device: str) -> dict:
+    """What TensorFlow says of the GPU `device` (e.g. 'GPU:0'): `compute_capability`,
+    `device_name`; {} where it does not know that GPU."""
     import tensorflow as tf
 
     index = int(device.rsplit(":", 1)[1]) if ":" in device else 0
     gpus = tf.config.list_physical_devices("GPU")
-    if index >= len(gpus):
-        return False
-    capability = tf.config.experimental.get_device_details(gpus[index]).get("compute_capability")
+    return tf.config.experimental.get_device_details(gpus[index]) if index < len(gpus) else {}
+
+
+def gpu_has_native_bfloat16(device: str) -> bool:
+    """Whether the GPU `device` (e.g. 'GPU:0') has native bfloat16: compute capability 8.0 or more."""
+    capability = gpu_details(device).get("compute_capability")
     return bool(capability and tuple(capability) >= (8, 0))
 
 

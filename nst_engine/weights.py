@@ -56,13 +56,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _is_official(path: Path) -> bool:
+    """Exactly the official file: its size first, so that another file is not hashed."""
+    return path.stat().st_size == SIZE and file_sha256(path) == SHA256
+
+
 def verify(path: Path) -> Path:
     """Raise WeightsError unless `path` is exactly the official file."""
     try:
-        digest = file_sha256(path) if path.stat().st_size == SIZE else ""
+        official = _is_official(path)
     except OSError as exc:
         raise WeightsError(f"VGG19 weights {path} cannot be read ({exc.strerror}): {HOW_TO_GET}") from None
-    if digest != SHA256:
+    if not official:
         raise WeightsError(
             f"VGG19 weights {path} are not the official Keras file (wrong size or hash): delete it and {HOW_TO_GET}",
             "weights_invalid",
@@ -90,10 +95,6 @@ class _NotOfficial(WeightsError):
     proxy, a captive portal's login page) answered instead."""
 
     code = "weights_fetch_failed"
-
-
-def _is_official(path: Path) -> bool:
-    return path.stat().st_size == SIZE and file_sha256(path) == SHA256
 
 
 def _install(source: Path, target: Path, origin: str) -> Path:

@@ -526,9 +526,10 @@ def test_gpu_is_refused_where_tensorflow_has_no_gpu_support(monkeypatch, capsys,
     assert (
         install.main(["--gpu", "--dry-run", "--krita-dir", str(tmp_path / "krita"), "--data-dir", str(tmp_path)]) == 1
     )
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert err.startswith("error: --gpu: TensorFlow uses NVIDIA GPUs only on Linux") and "leave out --gpu" in err
-    assert not (tmp_path / "krita").exists()
+    assert captured.out == "", "refused before any step, even a dry run's"
 
 
 def test_gpu_with_an_existing_engine_python_is_refused(monkeypatch, capsys, tmp_path, fake_engine):
@@ -538,9 +539,9 @@ def test_gpu_with_an_existing_engine_python_is_refused(monkeypatch, capsys, tmp_
         install.main(["--gpu", "--dry-run", "--engine-python", fake_engine, "--krita-dir", str(tmp_path / "krita")])
         == 1
     )
-    err = capsys.readouterr().err
-    assert "--engine-python uses an existing one: leave out --gpu" in err
-    assert not (tmp_path / "krita").exists()
+    captured = capsys.readouterr()
+    assert "--engine-python uses an existing one: leave out --gpu" in captured.err
+    assert captured.out == "", "refused before any step, even a dry run's"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
@@ -581,6 +582,23 @@ def test_a_krita_folder_that_cannot_be_written_keeps_the_record_in_the_data_fold
     assert _tree(home) == before
 
 
+def test_uninstall_follows_the_newest_record_and_removes_both(tmp_path, capsys):
+    """A first run recorded in Krita's folder, a later one that could not write there recorded
+    (everything, the first run's things included) in the data folder: --uninstall reads the
+    newer one and leaves no record behind."""
+    krita, data = tmp_path / "krita", tmp_path / "data"
+    older, newer = krita / "pykrita" / install.MANIFEST_NAME, data / install.MANIFEST_NAME
+    first, second = tmp_path / "made-by-the-first-run", tmp_path / "made-by-the-second-run"
+    for folder in (older.parent, newer.parent, first, second):
+        folder.mkdir(parents=True)
+    older.write_text(json.dumps({"created_dirs": [str(first)]}))
+    newer.write_text(json.dumps({"created_dirs": [str(first), str(second)]}))
+    args = ["--uninstall", "--krita-dir", str(krita), "--kritarc", str(tmp_path / "kritarc"), "--data-dir", str(data)]
+    assert install.main(args) == 0, capsys.readouterr()
+    assert not first.exists() and not second.exists()
+    assert not older.exists() and not newer.exists()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
 @pytest.mark.parametrize("engine", ["new venv", "fetching engine"])
 def test_a_dry_run_that_fails_says_nothing_was_changed(tmp_path, fetching_engine, engine):
@@ -596,3 +614,12 @@ def test_a_dry_run_that_fails_says_nothing_was_changed(tmp_path, fetching_engine
     assert ("Creating venv" if engine == "new venv" else "Fetching: ") in failed.stdout
     assert failed.stderr.endswith("Is a directory): check --krita-dir/--kritarc and permissions; nothing was changed\n")
     assert _tree(home) == before
+
+
+def test_the_installers_copies_of_engine_facts_match_the_engine():
+    """The installer runs without the engine importable, so it keeps its own copies of these."""
+    from nst_engine import errors, weights
+
+    assert install.WEIGHTS_FILENAME == weights.FILENAME
+    assert install.WEIGHTS_SIZE == weights.SIZE
+    assert install.EXIT_WEIGHTS == errors.EXIT_WEIGHTS

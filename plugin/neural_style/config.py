@@ -55,6 +55,10 @@ class EngineNotConfigured(Exception):
     """No usable engine interpreter: the message says how to fix it."""
 
 
+SMALLER_RUN = "choose a smaller Working size or turn off Full resolution, or close other programs"
+"""What a painter can do when memory runs short, in the dialog's terms."""
+CANCELLED = "Cancelled: nothing was changed."
+
 ENGINE_BOX = "the dialog's Engine box"  # the dialog's QGroupBox("Engine"), with its Python and VGG19 weights fields
 REINSTALL = "run python3 installer/install.py again"
 FROM_FIELD, FROM_ENV, FROM_INSTALLER = "field", "env", "installer"  # EngineConfig.python_from/weights_from

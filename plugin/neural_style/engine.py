@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .config import CANCELLED, ENGINE_BOX, REINSTALL, SMALLER_RUN
 from .qt_compat import QObject, QProcess, QTimer, pyqtSignal
 from .request import EngineRequest, standby_arguments
 
@@ -210,7 +211,7 @@ class EngineProcess(QObject):
                     code="failed_to_start",
                     message=(
                         f"The engine could not be started with {self.python} ({reason}): choose the engine's "
-                        "Python in the dialog's Engine box, or run python3 installer/install.py again."
+                        f"Python in {ENGINE_BOX}, or {REINSTALL}."
                     ),
                     stderr_tail=reason,  # the system's reason, for the job's own wording
                 )
@@ -233,7 +234,7 @@ class EngineProcess(QObject):
             result = EngineResult(
                 ok=False,
                 code="cancelled",
-                message="Cancelled: nothing was changed.",
+                message=CANCELLED,
                 exit_code=exit_code,
                 stderr_tail=tail,
             )
@@ -269,10 +270,7 @@ def _unexpected_end(exit_code: int, crashed: bool, tail: str) -> EngineResult:
     last = tail.splitlines()[-1] if tail else ""
     if (crashed and exit_code == SIGKILL) or (not crashed and exit_code == SHELL_KILLED):
         code = "crashed"
-        message = (
-            "The engine was stopped by the system, probably because it ran out of memory: choose a "
-            "smaller Working size or turn off Full resolution, or close other programs."
-        )
+        message = f"The engine was stopped by the system, probably because it ran out of memory: {SMALLER_RUN}."
     elif crashed:
         code = "crashed"
         said = f": {last}" if last else ""
@@ -284,7 +282,7 @@ def _unexpected_end(exit_code: int, crashed: bool, tail: str) -> EngineResult:
         code = "not_the_engine"
         message = (
             "The engine's Python is not the engine's environment (it has no nst_engine): clear the "
-            "Python field in the dialog's Engine box, or run python3 installer/install.py again."
+            f"Python field in {ENGINE_BOX}, or {REINSTALL}."
         )
     else:
         code = "internal"

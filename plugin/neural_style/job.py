@@ -12,7 +12,15 @@ import traceback
 from dataclasses import dataclass
 
 from . import layer_io
-from .config import EngineConfig, EngineNotConfigured, load_engine_config, preview_interval, style_label
+from .config import (
+    CANCELLED,
+    SMALLER_RUN,
+    EngineConfig,
+    EngineNotConfigured,
+    load_engine_config,
+    preview_interval,
+    style_label,
+)
 from .engine import EngineProcess, EngineRequest, EngineResult
 from .layer_io import StyleError
 from .qt_compat import QObject, pyqtSignal
@@ -23,7 +31,6 @@ _WEIGHTS_PROBLEMS = {
     "weights_invalid": "is not the right file or is damaged",
     "weights_fetch_failed": "could not be downloaded",
 }
-_SMALLER = "choose a smaller Working size or turn off Full resolution, or close other programs"
 _OPTIONS = (
     "The engine did not accept the plugin's options (it may come from another version of the plugin): "
     "run python3 installer/install.py again, or clear the Python field in the dialog's Engine box."
@@ -51,11 +58,10 @@ ENGINE_CODE_MESSAGES = {
         "report it if it happens again."
     ),
     "output_unwritable": "The engine could not write its result in {tmpdir}: free disk space and try again.",
-    "memory_too_small": f"There is not enough memory for this layer at this Working size: {_SMALLER}.",
-    "out_of_memory": f"The engine ran out of memory: {_SMALLER}.",
+    "memory_too_small": f"There is not enough memory for this layer at this Working size: {SMALLER_RUN}.",
+    "out_of_memory": f"The engine ran out of memory: {SMALLER_RUN}.",
     "bad_option": _OPTIONS,
     "usage": _OPTIONS,
-    "cancelled": "Cancelled: nothing was changed.",
 }
 """The engine's error codes (docs/protocol.md) in the dialog's terms. The engine words its
 messages for its command line (``--max-size``, ``--preview-path``), which the painter never sees;
@@ -186,7 +192,7 @@ class StyleJob(QObject):
         if self.process is not None and self.result is None:
             self.process.stop(wait_ms)
         if self.result is None:  # never started, or Qt did not deliver the end: finish here
-            self._finish(JobResult(False, code="cancelled", message="Cancelled: nothing was changed."))
+            self._finish(JobResult(False, code="cancelled", message=CANCELLED))
 
     def is_running(self) -> bool:
         return self.result is None
