@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the tests need (the engine, the weights, Krita from Debian), then run them all.
-# Tests that need the real weights or Krita fail rather than skip here (NST_REQUIRE_WEIGHTS=1,
-# NST_REQUIRE_KRITA=1).
+# Tests that need the real weights, Krita or PyQt6 fail rather than skip here (NST_REQUIRE_WEIGHTS=1,
+# NST_REQUIRE_KRITA=1, NST_REQUIRE_PYQT6=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +18,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 bash scripts/setup.sh
 echo "==> running the tests"
-NST_REQUIRE_WEIGHTS=1 NST_REQUIRE_KRITA=1 .venv/bin/python -m pytest -ra "$@"
+NST_REQUIRE_WEIGHTS=1 NST_REQUIRE_KRITA=1 NST_REQUIRE_PYQT6=1 .venv/bin/python -m pytest -ra "$@"

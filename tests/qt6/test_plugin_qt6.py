@@ -1,0 +1,152 @@
+"""The plugin's Qt code under PyQt6 (Krita 6's binding), outside Krita: see qt6_scenarios.py.
+
+PyQt6 comes from PyPI into the test environment (pyproject's ``dev`` extra). Under
+NST_REQUIRE_PYQT6=1 (CI) a missing PyQt6 fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "krita"))
+from krita_helpers import STYLE, engine_python, isolated_env, require_weights  # noqa: E402
+
+CONTENT = ROOT / "examples" / "tubingen.jpg"
+
+
+def _require_pyqt6() -> None:
+    if importlib.util.find_spec("PyQt6") is None:
+        if os.environ.get("NST_REQUIRE_PYQT6") == "1":
+            pytest.fail("NST_REQUIRE_PYQT6=1 but PyQt6 is not installed (pip install -e '.[dev]')")
+        pytest.skip("PyQt6 is not installed (pip install -e '.[dev]')")
+
+
+def run_qt6_scenarios(tmp_path: Path, cases: list[str], weights: Path | None) -> dict:
+    """Run ``cases`` in one fresh Python with PyQt6 and an offscreen display; their facts by name."""
+    _require_pyqt6()
+    env = isolated_env(tmp_path)  # a private HOME and TMPDIR, the plugin and the repo on the path
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(HERE)])
+    out = tmp_path / "results.json"
+    spec = {
+        "cases": cases,
+        "out": str(out),
+        "style": str(STYLE),
+        "content": str(CONTENT),
+        "engine": {"python": engine_python(), "weights": str(weights) if weights else ""},
+    }
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "qt6_scenarios.py"), str(spec_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=str(tmp_path),
+    )
+    results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    missing = [c for c in cases if c not in results]
+    if missing:
+        raise AssertionError(f"the PyQt6 run stopped before {missing} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return results
+
+
+def case(results: dict, name: str) -> dict:
+    facts = results[name]
+    if "scenario_error" in facts:
+        pytest.fail(f"scenario {name} raised under PyQt6:\n{facts['scenario_error']}")
+    return facts
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    cases = ["binding", "pixels", "menus", "dialog", "engine_errors"]
+    return run_qt6_scenarios(tmp_path_factory.mktemp("qt6"), cases, None)
+
+
+@pytest.fixture(scope="module")
+def engine_results(tmp_path_factory):
+    weights = require_weights()
+    return run_qt6_scenarios(tmp_path_factory.mktemp("qt6-engine"), ["warm_engine", "engine_runs"], weights)
+
+
+def test_the_plugin_takes_pyqt6_when_krita_has_loaded_it(results):
+    facts = case(results, "binding")
+    assert facts["qt_api"] == "PyQt6", facts
+    assert facts["qt_version"].startswith("6."), facts
+
+
+def test_layer_pixels_survive_the_png_round_trip(results):
+    facts = case(results, "pixels")
+    assert facts["saved"], facts
+    assert facts["bgra_back"] == facts["bgra_sent"], facts
+    assert facts["mask_back"] == facts["mask_sent"], facts  # 3 px wide: padded grey scanlines
+    assert facts["error_codes"] == {"wrong_size": "bad_result", "missing": "bad_result"}, facts
+
+
+def test_the_action_is_filed_into_menus_by_object_name(results):
+    facts = case(results, "menus")
+    assert facts["scripts_added"] and facts["in_scripts"], facts
+    assert facts["filter_added"] and facts["in_filter"], facts
+    assert not facts["missing_added"] and not facts["not_a_menu_added"], facts
+
+
+def test_the_dialog_works_without_a_document(results):
+    facts = case(results, "dialog")
+    assert facts["target"] == "Open an image and select a paint layer.", facts
+    assert not facts["standby_started"], facts  # no engine set up
+    assert facts["options"]["style_path"].endswith(".jpg") and facts["options"]["preset"] == "balanced", facts
+    assert facts["thumbnail"] and max(facts["thumbnail"]) > 0, facts
+    assert not facts["mix_enabled_alone"] and facts["mix_enabled_blend"], facts
+    assert facts["blend_options"]["blend_style"] and facts["blend_options"]["blend_mix"] == 0.5, facts
+    assert facts["running"] == {"run": False, "cancel": True}, facts
+    assert facts["progress"] == {"text": "Painting on the CPU… step 3 of 12", "bar": 25}, facts
+
+
+def test_the_dialog_shows_a_failure_with_folded_details(results):
+    facts = case(results, "dialog")
+    assert facts["failure"] == {
+        "message": "The style image is gone.",
+        "details_button": True,
+        "details_shown": False,
+        "run_enabled": True,
+    }, facts
+    assert facts["unfolded"]["shown"] and facts["unfolded"]["grew_by"] > 0, facts
+
+
+@pytest.mark.weights
+def test_the_dialog_warms_an_engine_and_lets_it_go(engine_results):
+    facts = case(engine_results, "warm_engine")
+    assert facts["started"] and facts["ready"], facts
+    assert facts["let_go"] and facts["ended"], facts
+
+
+def test_engine_errors_reach_the_plugin_through_qprocess(results):
+    facts = case(results, "engine_errors")
+    missing = facts["missing_style"]
+    assert missing["code"] == "input_missing" and "no_such_style.jpg" in missing["message"], missing
+    assert missing["ended"], missing
+    assert facts["no_python"]["code"] == "failed_to_start", facts["no_python"]
+
+
+@pytest.mark.weights
+def test_an_engine_run_ends_with_its_image(engine_results):
+    done = case(engine_results, "engine_runs")["done"]
+    assert done["ok"] and done["output_exists"], done
+    assert {"start", "progress", "preview"} <= set(done["events"]), done
+
+
+@pytest.mark.weights
+def test_a_cancelled_engine_run_ends_without_an_image(engine_results):
+    cancelled = case(engine_results, "engine_runs")["cancelled"]
+    assert cancelled["code"] == "cancelled" and not cancelled["output_exists"], cancelled
+    assert cancelled["ended"], cancelled
