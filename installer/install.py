@@ -240,10 +240,19 @@ def check_options(args: argparse.Namespace) -> None:
         )
 
 
-def krita_running(proc: Path = Path("/proc")) -> bool:
-    """Whether this user runs a process named krita, read from /proc (Linux). Another user's Krita
-    rewrites another kritarc, so it is not counted. Elsewhere there is no cheap, dependency-free
-    way to tell, and the answer is False."""
+def krita_running() -> bool:
+    """Whether this user runs Krita: read from /proc on Linux, asked of pgrep on macOS and of
+    tasklist on Windows. Another user's Krita rewrites another kritarc, so it is not counted. When
+    it cannot be told (no /proc, the tool is missing, fails or hangs), the answer is False."""
+    if sys.platform == "darwin":
+        return _krita_running_macos()
+    if sys.platform == "win32":
+        return _krita_running_windows()
+    return _krita_running_in_proc(Path("/proc"))
+
+
+def _krita_running_in_proc(proc: Path) -> bool:
+    """Linux: a process named krita among /proc's, owned by this user."""
     uid = os.getuid() if hasattr(os, "getuid") else None
     try:
         entries = [entry for entry in proc.iterdir() if entry.name.isdigit()]
@@ -258,6 +267,34 @@ def krita_running(proc: Path = Path("/proc")) -> bool:
         except OSError:  # the process ended meanwhile, or is not ours to look at
             continue
     return False
+
+
+def _krita_running_macos() -> bool:
+    """macOS: pgrep exits with 0 when it finds the process (krita.app/Contents/MacOS/krita)."""
+    done = _run_tool(["pgrep", "-x", "-u", str(os.getuid()), "krita"])
+    return done is not None and done.returncode == 0
+
+
+def _krita_running_windows() -> bool:
+    """Windows: tasklist, which lists every user's processes unless it is given one."""
+    user = os.environ.get("USERNAME")
+    only_ours = ["/FI", f"USERNAME eq {user}"] if user else []
+    done = _run_tool(["tasklist", "/FI", "IMAGENAME eq krita.exe", *only_ours, "/FO", "CSV", "/NH"])
+    return done is not None and done.returncode == 0 and _tasklist_shows_krita(done.stdout)
+
+
+def _tasklist_shows_krita(output: str) -> bool:
+    """Whether ``tasklist /FO CSV /NH`` lists krita.exe: one line per process, its image name
+    first, in double quotes (when none matches, one line beginning with "INFO:")."""
+    return any(line.strip().lower().startswith('"krita.exe",') for line in output.splitlines())
+
+
+def _run_tool(cmd: list[str]) -> subprocess.CompletedProcess | None:
+    """Run a system tool for its answer; None when it cannot be run or takes over 5 seconds."""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 # -- the installer -------------------------------------------------------------------------------

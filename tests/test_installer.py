@@ -486,11 +486,11 @@ def test_a_running_krita_is_found_in_proc(tmp_path):
     for pid, name in (("1", "systemd"), ("4242", "bash"), ("self", "krita")):
         (proc / pid).mkdir(parents=True)
         (proc / pid / "comm").write_text(name + "\n")
-    assert not install.krita_running(proc)
+    assert not install._krita_running_in_proc(proc)
     (proc / "777").mkdir()
     (proc / "777" / "comm").write_text("krita\n")
-    assert install.krita_running(proc)
-    assert not install.krita_running(tmp_path / "no_proc")  # macOS, Windows
+    assert install._krita_running_in_proc(proc)
+    assert not install._krita_running_in_proc(tmp_path / "no_proc")
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="user ids")
@@ -499,10 +499,62 @@ def test_another_users_krita_is_not_counted(tmp_path, monkeypatch):
     proc = tmp_path / "proc"
     (proc / "777").mkdir(parents=True)
     (proc / "777" / "comm").write_text("krita\n")
-    assert install.krita_running(proc)
+    assert install._krita_running_in_proc(proc)
     owner = (proc / "777").stat().st_uid
     monkeypatch.setattr(install.os, "getuid", lambda: owner + 1)
-    assert not install.krita_running(proc)
+    assert not install._krita_running_in_proc(proc)
+
+
+TASKLIST_KRITA = '"krita.exe","10432","Console","1","1,204,516 K"'
+TASKLIST_NONE = "INFO: No tasks are running which match the specified criteria."
+
+
+@pytest.mark.parametrize(
+    "output, running",
+    [
+        (TASKLIST_KRITA + "\r\n", True),
+        ('"explorer.exe","5120","Console","1","98,304 K"\r\n' + TASKLIST_KRITA + "\r\n", True),
+        ("\r\n" + TASKLIST_NONE + "\r\n", False),
+        ('"kritarunner.exe","2208","Console","1","81,920 K"\r\n', False),
+        ("", False),
+    ],
+)
+def test_tasklist_output_is_read(output, running):
+    assert install._tasklist_shows_krita(output) is running
+
+
+@pytest.mark.parametrize(
+    "platform",
+    [pytest.param("darwin", marks=pytest.mark.skipif(not hasattr(os, "getuid"), reason="user ids")), "win32"],
+)
+def test_no_warning_when_the_tool_that_would_tell_is_missing(monkeypatch, tmp_path, platform):
+    monkeypatch.setattr(install.sys, "platform", platform)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pgrep, no tasklist (Windows finds its own anyway)
+    assert install.krita_running() is False
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in tools are shell scripts")
+def test_what_pgrep_and_tasklist_answer_is_heeded(monkeypatch, tmp_path):
+    """Stand-ins for macOS's pgrep and Windows's tasklist: a failure is no warning; only a Krita of
+    this user is one."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("USERNAME", "ada")
+    monkeypatch.setattr(install.sys, "platform", "darwin")
+    _script(tmp_path / "pgrep", "exit 1")  # none found
+    assert not install.krita_running()
+    _script(tmp_path / "pgrep", "exit 2")  # a syntax error
+    assert not install.krita_running()
+    _script(tmp_path / "pgrep", f'[ "$*" = "-x -u {os.getuid()} krita" ]')
+    assert install.krita_running()
+    monkeypatch.setattr(install.sys, "platform", "win32")
+    _script(tmp_path / "tasklist", "echo 'ERROR: Invalid argument/option.' >&2; exit 1")
+    assert not install.krita_running()
+    _script(tmp_path / "tasklist", f"echo '{TASKLIST_NONE}'")
+    assert not install.krita_running()
+    _script(tmp_path / "tasklist", f"""case "$*" in *"USERNAME eq ada"*) echo '{TASKLIST_KRITA}';; esac""")
+    assert install.krita_running()
+    monkeypatch.setenv("USERNAME", "bob")
+    assert not install.krita_running()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")

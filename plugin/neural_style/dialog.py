@@ -49,6 +49,7 @@ from .qt_compat import (
 )
 
 THUMB = 160
+BLEND_THUMB = 64  # the style blended in, next to its controls
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 WORKING_SIZE_TIP = (
     "The longest side, in pixels, the style is worked out at. Preset default: 256 px for Quick preview, "
@@ -137,6 +138,7 @@ class StyleDialog(QDialog):
         self.blend_combo = QComboBox()
         self.blend_combo.setToolTip(BLEND_TIP)
         self.blend_combo.currentIndexChanged.connect(self._update_mix)
+        self.blend_combo.currentIndexChanged.connect(self._update_blend_thumbnail)
         self.blend_browse_button = QPushButton("Choose image…")
         self.blend_browse_button.setToolTip(BLEND_BROWSE_TIP)
         self.blend_browse_button.clicked.connect(self.browse_blend_style)
@@ -153,10 +155,18 @@ class StyleDialog(QDialog):
         blend_row.addWidget(self.blend_browse_button, 1)
         blend_row.addWidget(mix_label)
         blend_row.addWidget(self.mix_spin)
+        blend_controls = QVBoxLayout()
+        blend_controls.addWidget(self.blend_combo)
+        blend_controls.addLayout(blend_row)
+        self.blend_thumbnail = QLabel()  # the second style, smaller; empty for Nothing (one style)
+        self.blend_thumbnail.setFixedSize(BLEND_THUMB, BLEND_THUMB)
+        self.blend_thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        blend_box = QHBoxLayout()
+        blend_box.addLayout(blend_controls, 1)
+        blend_box.addWidget(self.blend_thumbnail)
         left.addSpacing(6)
         left.addWidget(blend_label)
-        left.addWidget(self.blend_combo)
-        left.addLayout(blend_row)
+        left.addLayout(blend_box)
         left.addStretch(1)
         self.thumbnail = QLabel()
         self.thumbnail.setFixedSize(THUMB, THUMB)
@@ -308,6 +318,7 @@ class StyleDialog(QDialog):
             self.blend_combo.addItem(NO_BLEND, "")
         self._fill_combo(self.blend_combo, selected, 1)
         self._update_mix()
+        self._update_blend_thumbnail()
 
     def load_settings(self) -> None:
         s = self.settings
@@ -400,13 +411,15 @@ class StyleDialog(QDialog):
         self.mix_spin.setEnabled(bool(self.blend_style_path()) and self.blend_combo.isEnabled())
 
     def _update_thumbnail(self, *_args) -> None:
-        path = self.style_path()
-        image = QImage(path) if path else QImage()
-        if image.isNull():
-            self.thumbnail.setText("no image")
-            self.thumbnail.setPixmap(QPixmap())
-            return
-        _show_scaled(self.thumbnail, image)
+        _show_style(self.thumbnail, self.style_path())
+
+    def _update_blend_thumbnail(self, *_args) -> None:
+        """The style blended in, beside its list; nothing for Nothing (one style)."""
+        path = self.blend_style_path()
+        if path:
+            _show_style(self.blend_thumbnail, path)
+        else:
+            self.blend_thumbnail.clear()
 
     # -- target --------------------------------------------------------------------------------
     def refresh_target(self) -> None:
@@ -656,9 +669,21 @@ def _device_words(device: str) -> str:
     return " on the CPU" if device == "CPU" else ""
 
 
+def _show_style(label: QLabel, path: str) -> None:
+    """Show the style image at ``path`` in ``label``; "no image" when there is none or it cannot be read."""
+    image = QImage(path) if path else QImage()
+    if image.isNull():
+        label.setText("no image")  # a QLabel shows text or a picture: this takes away the last one
+        return
+    _show_scaled(label, image)
+
+
 def _show_scaled(label: QLabel, image: QImage) -> None:
-    """Show ``image`` in ``label`` scaled down to fit THUMB x THUMB, keeping its proportions."""
-    scaled = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    """Show ``image`` in ``label`` scaled to fit the label's (fixed) size, keeping its proportions."""
+    size = label.size()
+    scaled = image.scaled(
+        size.width(), size.height(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
     label.setPixmap(QPixmap.fromImage(scaled))
 
 

@@ -75,6 +75,9 @@ table's text (about the style image) would send the painter after the wrong file
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
 STALE_AFTER_S = 24 * 3600  # a running job's folder changes with every preview; a crashed one's never
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000  # kernel32, for _alive_on_windows()
+_ERROR_INVALID_PARAMETER = 87
+_STILL_ACTIVE = 259
 
 
 @dataclass
@@ -373,13 +376,13 @@ def remove_leftovers() -> None:
 
 
 def remove_stale_tmpdirs() -> None:
-    """Remove the temporary folders that a Krita which crashed left behind: ours (this user's,
-    named ``krita-neural-style-<pid>-...``) whose Krita process no longer runs and that have not
+    """Remove the temporary folders that a Krita which crashed left behind: ours (named
+    ``krita-neural-style-<pid>-...``) whose Krita process no longer runs and that have not
     changed for STALE_AFTER_S (a Krita in another process namespace sharing this temporary folder
-    may have the same pid as one that ended here). Only on POSIX systems: on Windows
-    ``os.kill(pid, 0)`` would end the process instead of asking about it."""
-    if os.name != "posix":
-        return
+    may have the same pid as one that ended here, and Windows reuses a process id soon).
+
+    On POSIX systems the temporary folder is shared by every user, so only this user's folders
+    are ours. On Windows it is the user's own (and ``st_uid`` is always 0 there)."""
     folder = tempfile.gettempdir()
     for name in os.listdir(folder):
         match = re.fullmatch(re.escape(TMP_PREFIX) + r"(\d+)-[a-z0-9_]+", name)
@@ -388,7 +391,9 @@ def remove_stale_tmpdirs() -> None:
             if not match or _alive(int(match.group(1))):
                 continue
             info = os.lstat(path)
-            if info.st_uid != os.getuid() or time.time() - info.st_mtime < STALE_AFTER_S:
+            if os.name == "posix" and info.st_uid != os.getuid():
+                continue
+            if time.time() - info.st_mtime < STALE_AFTER_S:
                 continue
         except (OSError, OverflowError):
             continue
@@ -396,6 +401,10 @@ def remove_stale_tmpdirs() -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs, as any user. In doubt True: a folder is only removed when
+    its Krita has surely ended."""
+    if os.name == "nt":
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)  # signal 0 only asks
     except ProcessLookupError:
@@ -403,3 +412,33 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # it runs, as another user
         pass
     return True
+
+
+def _alive_on_windows(pid: int) -> bool:
+    """Ask kernel32: on Windows ``os.kill`` never only asks (signal 0 is CTRL_C_EVENT there, a
+    Ctrl+C to the console process group ``pid``, and any other signal ends the process)."""
+    import ctypes
+    from ctypes import wintypes
+
+    if not 0 < pid <= 0xFFFFFFFF:  # not a Windows process id: not a folder of ours to judge
+        return True
+    # an instance of our own, so that these argtypes do not change ctypes.windll for other plugins
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.OpenProcess.restype = ctypes.c_void_p  # a HANDLE: pointer-sized
+    kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(wintypes.DWORD))
+    kernel32.GetExitCodeProcess.restype = wintypes.BOOL
+    kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+    kernel32.CloseHandle.restype = wintypes.BOOL
+    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        # ERROR_ACCESS_DENIED: it runs (elevated, or another user's); ERROR_INVALID_PARAMETER: no
+        # such process; anything else: not known, so alive
+        return ctypes.get_last_error() != _ERROR_INVALID_PARAMETER
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == _STILL_ACTIVE  # a process that ended with 259 reads as running: kept
+    finally:
+        kernel32.CloseHandle(handle)

@@ -15,6 +15,7 @@ import time
 import traceback
 
 from krita import Krita, Selection
+from memory_settings import MemorySettings
 from process_check import process_alive
 
 W, H = 96, 64
@@ -903,25 +904,6 @@ def case_bgra_roundtrip(spec):
     }
 
 
-class MemorySettings:
-    """The dialog's settings store, in memory: the tests never touch Krita's own settings."""
-
-    def __init__(self):
-        self.values = {}
-
-    def get(self, key, default=""):
-        return self.values.get(key, default)
-
-    def set(self, key, value):
-        self.values[key] = "" if value is None else str(value)
-
-    def get_list(self, key):
-        return json.loads(self.values.get(key, "[]"))
-
-    def set_list(self, key, values):
-        self.values[key] = json.dumps(list(values))
-
-
 def _wait(signal, seconds: float) -> bool:
     """Run Qt's event loop until ``signal`` fires; False after ``seconds`` without it."""
     from neural_style.qt_compat import QEventLoop, QTimer
@@ -1163,6 +1145,71 @@ def case_dialog(spec):
     facts["run_enabled_after_error"] = dlg.run_button.isEnabled()
     facts["recent"] = settings.get_list("recent_styles")
     return facts
+
+
+def case_dialog_thumbnails(spec):
+    """The style thumbnails (Qt offscreen): the blended-in style's beside *Blend with*, empty for
+    Nothing, and for images the painter chooses with Choose image… (the file dialog stood in for):
+    a readable one, then a file that is not an image."""
+    import shutil
+
+    from neural_style import dialog as dialog_module
+    from neural_style.dialog import StyleDialog
+
+    folder = tempfile.mkdtemp(prefix="thumbnails-")
+    scream = os.path.join(os.path.dirname(spec["style"]), "the_scream.jpg")
+    own = os.path.join(folder, "my_blend.jpg")
+    shutil.copy(scream, own)
+    broken = os.path.join(folder, "broken.jpg")
+    with open(broken, "w", encoding="utf-8") as fh:
+        fh.write("not an image")
+    chosen = []
+
+    class FileDialog:  # the painter picks the next file in ``chosen``
+        @staticmethod
+        def getOpenFileName(*_args):  # noqa: N802 - Qt API
+            return chosen.pop(0), ""
+
+    real, dialog_module.QFileDialog = dialog_module.QFileDialog, FileDialog
+    facts = {}
+    try:
+        dlg = StyleDialog(settings=MemorySettings())
+        dlg.set_style(spec["style"])
+        facts["with_nothing"] = _thumbnail_facts(dlg.blend_thumbnail)
+        dlg.blend_combo.setCurrentIndex(dlg.blend_combo.findData(scream))
+        facts["with_a_blend"] = _thumbnail_facts(dlg.blend_thumbnail)
+        facts["first_with_a_blend"] = _thumbnail_facts(dlg.thumbnail)
+        dlg.blend_combo.setCurrentIndex(0)  # Nothing (one style)
+        facts["after_nothing"] = _thumbnail_facts(dlg.blend_thumbnail)
+        chosen.append(own)
+        dlg.browse_blend_style()
+        facts["own"] = _thumbnail_facts(dlg.blend_thumbnail)
+        facts["own_path"] = dlg.blend_style_path()
+        chosen.append(broken)
+        dlg.browse_blend_style()
+        facts["broken"] = _thumbnail_facts(dlg.blend_thumbnail)
+        facts["broken_path"] = dlg.blend_style_path()
+        chosen.append(broken)
+        dlg.browse_style()
+        facts["broken_style"] = _thumbnail_facts(dlg.thumbnail)
+        facts["broken_style_path"] = dlg.style_path()
+    finally:
+        dialog_module.QFileDialog = real
+        shutil.rmtree(folder)
+    return facts
+
+
+def _thumbnail_facts(label) -> dict:
+    """What a thumbnail label shows: its picture's size (None without one), its text, its size."""
+    pixmap = label.pixmap()  # PyQt5: None without a picture; PyQt6: a null QPixmap
+    shown = pixmap is not None and not pixmap.isNull()
+    return {
+        "pixmap": [pixmap.width(), pixmap.height()] if shown else None,
+        "text": label.text(),
+        "size": [label.width(), label.height()],
+        "fixed": [label.maximumWidth(), label.maximumHeight()],
+        "hidden": label.isHidden(),
+    }
 
 
 def _dialog_arguments(dlg, doc, layer, spec) -> list[str]:

@@ -53,7 +53,15 @@ def basic_results(tmp_path_factory):
     require_krita()
     return run_scenarios(
         tmp_path_factory.mktemp("krita-basic"),
-        ["invalid", "bgra_roundtrip", "dialog", "stubborn_engine", "ended_standby", "activation_refresh"]
+        [
+            "invalid",
+            "bgra_roundtrip",
+            "dialog",
+            "dialog_thumbnails",
+            "stubborn_engine",
+            "ended_standby",
+            "activation_refresh",
+        ]
         + STAND_IN_CASES
         + ["engine_codes", "engine_ends", "unexpected_errors", "small_messages"],
         None,
@@ -313,6 +321,30 @@ def test_dialog_blends_a_second_style(basic_results):
     plain = facts["preset_default_arguments"]
     assert plain.count("--style") == 1 and "--style-weights" not in plain
     assert any(p.endswith("the_scream.jpg") for p in facts["recent"]), facts["recent"]
+
+
+def _fits(facts: dict) -> bool:
+    """A picture no bigger than its label, filling it one way (proportions kept)."""
+    (w, h), (lw, lh) = facts["pixmap"], facts["size"]
+    return facts["size"] == facts["fixed"] and 0 < w <= lw and 0 < h <= lh and (w == lw or h == lh)
+
+
+def test_dialog_shows_the_style_it_blends_in(basic_results):
+    """With a style to blend, a second, smaller thumbnail shows it beside *Blend with*; with
+    Nothing it is empty; an image that cannot be read says "no image", as the first one does."""
+    facts = case(basic_results, "dialog_thumbnails")
+    for key in ("with_nothing", "after_nothing"):
+        empty = facts[key]
+        assert empty["hidden"] or (empty["pixmap"] is None and empty["text"] == ""), (key, empty)
+    blended, first = facts["with_a_blend"], facts["first_with_a_blend"]
+    assert blended["pixmap"] and _fits(blended) and not blended["hidden"], blended
+    assert first["pixmap"] and _fits(first), first
+    assert blended["size"][0] < first["size"][0] and blended["size"][1] < first["size"][1], (blended, first)
+    # chosen with the blend's Choose image…: a file of the painter's own, then one that is not an image
+    assert facts["own_path"].endswith("my_blend.jpg") and facts["own"]["pixmap"] and _fits(facts["own"]), facts
+    assert facts["broken_path"].endswith("broken.jpg") and facts["broken_style_path"].endswith("broken.jpg"), facts
+    for key in ("broken", "broken_style"):
+        assert facts[key]["pixmap"] is None and facts[key]["text"] == "no image", (key, facts[key])
 
 
 def test_dialog_blend_style_that_is_gone_falls_back_to_nothing(basic_results):
