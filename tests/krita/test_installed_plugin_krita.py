@@ -89,7 +89,7 @@ def installed_run(tmp_path_factory):
     shutil.copy(HERE / "process_check.py", pykrita / "nst_selftest" / "process_check.py")  # one shared copy
     out = base / "selftest.json"
     env.update(NST_SELFTEST_OUT=str(out), NST_SELFTEST_STYLE=str(STYLE))
-    for key in ("SCREENSHOTS", "CONTENT", "ITERATIONS", "MAX_SIZE"):  # for the README's screenshots
+    for key in ("SCREENSHOTS", "CONTENT", "ITERATIONS", "MAX_SIZE", "BLEND"):  # for the README's screenshots
         if os.environ.get(f"NST_SELFTEST_{key}"):
             env[f"NST_SELFTEST_{key}"] = os.environ[f"NST_SELFTEST_{key}"]
     env["PYTHONPATH"] = str(ROOT)  # only for the engine interpreter of a dev checkout

@@ -20,6 +20,7 @@ except ImportError:
 OUT = os.environ.get("NST_SELFTEST_OUT", "")
 SHOTS = os.environ.get("NST_SELFTEST_SCREENSHOTS", "")
 STYLE = os.environ.get("NST_SELFTEST_STYLE", "")
+BLEND = os.environ.get("NST_SELFTEST_BLEND", "")  # screenshots: a second style shown blended in
 CONTENT = os.environ.get("NST_SELFTEST_CONTENT", "")  # screenshots: a real picture to repaint
 ITERATIONS = int(os.environ.get("NST_SELFTEST_ITERATIONS", "20"))
 MAX_SIZE = int(os.environ.get("NST_SELFTEST_MAX_SIZE", "128"))
@@ -96,6 +97,8 @@ def run():
             dlg.set_target(doc, layer)  # Krita's active node lags behind in this nested call
             if STYLE:
                 dlg.set_style(STYLE)
+            if BLEND:
+                dlg.set_blend_style(BLEND)
             dlg.adjustSize()
             settle()
             dlg.grab().save(os.path.join(SHOTS, "dialog.png"))
