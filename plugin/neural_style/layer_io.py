@@ -2,7 +2,9 @@
 
 Krita's 8-bit RGBA layers store each pixel as B, G, R, A. ``QImage.Format.Format_ARGB32`` (not
 premultiplied) has exactly that byte order on little-endian machines, so layer bytes go straight
-into a QImage and out as a PNG, and the engine's PNG comes back the same way.
+into a QImage and out as a PNG, and the engine's PNG comes back the same way. 16-bit integer RGBA
+layers (B, G, R, A too, two bytes each) are taken to 8 bits and back by byte slicing, at C speed:
+the engine works in 8 bits either way.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class Region:
     def of(rect) -> Region:
         return Region(rect.x(), rect.y(), rect.width(), rect.height())
 
+
+DEPTHS = ("U8", "U16")
+"""The integer depths of Krita's RGB/Alpha colour space the plugin reads and writes. Both use the
+same sRGB-like profiles by default, so 8-bit values scale to 16 bits by 257. Float depths are
+usually linear light (scRGB), which would need a per-value transfer curve in Python."""
 
 COLOR_MODELS = {
     "RGBA": "RGB/Alpha",
@@ -177,19 +184,19 @@ def validate(document, node) -> None:
         hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
         raise StyleError(f"“{node.name()}” {hint}.", "unsupported_layer")
     model, depth = node.colorModel(), node.colorDepth()
-    if (model, depth) != ("RGBA", "U8"):
+    if model != "RGBA" or depth not in DEPTHS:
         raise StyleError(
             f"“{node.name()}” uses the {color_space_name(model, depth)} colour space; style transfer works on "
-            "8-bit RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color Space… "
-            "(RGB/Alpha, 8-bit integer/channel) and try again.",
+            "8-bit or 16-bit integer RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color "
+            "Space… (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
             "unsupported_color_space",
         )
     model, depth = document.colorModel(), document.colorDepth()
-    if (model, depth) != ("RGBA", "U8"):  # the new layer takes the image's colour space
+    if model != "RGBA" or depth not in DEPTHS:  # the new layer takes the image's colour space
         raise StyleError(
-            f"The image uses the {color_space_name(model, depth)} colour space; the new layer needs an 8-bit RGB "
-            "image. Convert it with Image ▸ Convert Image Color Space… (RGB/Alpha, 8-bit "
-            "integer/channel) and try again.",
+            f"The image uses the {color_space_name(model, depth)} colour space; the new layer needs an 8-bit or "
+            "16-bit integer RGB image. Convert it with Image ▸ Convert Image Color Space… (RGB/Alpha, "
+            "16-bit integer/channel keeps the most) and try again.",
             "unsupported_color_space",
         )
     if Region.of(node.bounds()).empty():
@@ -227,7 +234,7 @@ def export_layer(node, region: Region, path: str) -> None:
     (transparency, filter, transform), before its opacity and blending mode. A hidden layer's
     projection is not kept up to date by Krita, so there its own pixels, without its masks."""
     read = node.projectionPixelData if node.visible() else node.pixelData
-    data = bytes(read(region.x, region.y, region.w, region.h))
+    data = to_8bit(bytes(read(region.x, region.y, region.w, region.h)), node.colorDepth())
     if not data[3::4].strip(b"\x00"):
         raise StyleError(
             f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
@@ -237,6 +244,24 @@ def export_layer(node, region: Region, path: str) -> None:
     image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
     if not image.save(path, "PNG"):
         raise StyleError(_unwritable(path), "io")
+
+
+def to_8bit(data: bytes, depth: str) -> bytes:
+    """Pixel bytes of ``depth`` ("U8" or "U16") as 8 bits a channel. A 16-bit value's high byte
+    (the second: little-endian) is its 8-bit value, rounded down: at most one level darker than
+    rounding, and an 8-bit value taken to 16 bits by :func:`from_8bit` comes back the same."""
+    return data if depth == "U8" else data[1::2]
+
+
+def from_8bit(data: bytes, depth: str) -> bytes:
+    """8-bit pixel bytes as ``depth`` ("U8" or "U16"): a 16-bit value is the 8-bit one times 257,
+    whose two bytes are both the 8-bit value."""
+    if depth == "U8":
+        return data
+    wide = bytearray(2 * len(data))
+    wide[0::2] = data
+    wide[1::2] = data
+    return bytes(wide)
 
 
 def _unwritable(path: str) -> str:
@@ -294,21 +319,23 @@ def clear_outside(bgra: bytes, mask: bytes) -> bytes:
 
 
 def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
-    """A new paint layer right above ``source`` holding ``bgra`` at ``region``.
+    """A new paint layer right above ``source`` holding ``bgra`` (8-bit) at ``region``, in the
+    image's colour space (8 or 16 bits).
 
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
     """
     layer = document.createNode(name, "paintlayer")
-    if layer is None or (layer.colorModel(), layer.colorDepth()) != ("RGBA", "U8"):
+    if layer is None or layer.colorModel() != "RGBA" or layer.colorDepth() not in DEPTHS:
         raise StyleError(
-            "The image is not in an 8-bit RGB colour space; convert it with Image ▸ Convert Image Color Space… first.",
+            "The image is not in an 8-bit or 16-bit integer RGB colour space; convert it with Image ▸ "
+            "Convert Image Color Space… first.",
             "unsupported_color_space",
         )
     if layer.colorProfile() != source.colorProfile():  # leaves a hidden "Assign Profile" undo step
         layer.setColorProfile(source.colorProfile())
     layer.setInheritAlpha(source.inheritAlpha())
-    layer.setPixelData(bgra, region.x, region.y, region.w, region.h)
+    layer.setPixelData(from_8bit(bgra, layer.colorDepth()), region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
     if not source.parentNode().addChildNode(layer, source) or layer.parentNode() is None:
         raise StyleError(

@@ -576,6 +576,58 @@ def case_color_space_changed(spec):
     return facts
 
 
+def case_sixteen_bit(spec):
+    """16-bit integer RGB, with the stand-in engine (it returns the layer as it was sent): a 16-bit
+    layer in a 16-bit image, an 8-bit layer in a 16-bit image and a 16-bit layer in an 8-bit image.
+    The new layer takes the image's depth; the pixels make the trip through 8 bits."""
+
+    def wide(v):  # an 8-bit pattern taken to 16 bits (× 257), and a 16-bit value that is not
+        return v * 257
+
+    def pattern16(x, y):
+        return [wide(x * 9 % 256), wide(y * 13 % 256), 40000 + 97 * x + 31 * y, 65535]
+
+    def fill(layer, depth, rect, pixel):
+        x0, y0, w, h = rect
+        data = bytearray()
+        for y in range(y0, y0 + h):
+            for x in range(x0, x0 + w):
+                b, g, r, a = pixel(x, y)
+                data += (
+                    bytes((b, g, r, a)) if depth == "U8" else b"".join(v.to_bytes(2, "little") for v in (b, g, r, a))
+                )
+        layer.setPixelData(bytes(data), x0, y0, w, h)
+
+    def layer_in(doc, depth):
+        layer = doc.createNode("Paint", "paintlayer")
+        root = doc.rootNode()
+        root.addChildNode(layer, root.childNodes()[-1])
+        if layer.colorDepth() != depth:
+            layer.setColorSpace("RGBA", depth, doc.colorProfile())
+        doc.waitForDone()
+        return layer
+
+    facts = {}
+    rect = (0, 0, 24, 16)
+    for key, image_depth, layer_depth, pixel in (
+        ("both_16", "U16", "U16", pattern16),
+        ("layer_8_image_16", "U16", "U8", colourful),
+        ("layer_16_image_8", "U8", "U16", pattern16),
+    ):
+        doc = new_doc(depth=image_depth)
+        source = layer_in(doc, layer_depth)
+        fill(source, layer_depth, rect, pixel)
+        doc.waitForDone()
+        layer, run = _stand_in_run(spec, doc, source)
+        run["source_depth"] = source.colorDepth()
+        if layer is not None:
+            run["layer_depth"] = layer.colorDepth()
+            run["layer_bytes"] = list(bytes(layer.pixelData(*rect)))
+            run["source_bytes"] = list(bytes(source.pixelData(*rect)))
+        facts[key] = run
+    return facts
+
+
 def _moved_or_painted(spec, change):
     doc = new_doc()
     source = add_paint_layer(doc, "Paint", (0, 0, 40, 30), colourful)
@@ -852,11 +904,11 @@ def case_invalid(spec):
     attempt("no_layer", doc, None)
     attempt("no_document", None, None)
 
-    doc16 = new_doc(depth="U16")
-    attempt("deep_color", doc16, doc16.rootNode().childNodes()[0])
+    float_doc = new_doc(depth="F32")
+    attempt("deep_color", float_doc, float_doc.rootNode().childNodes()[0])
 
-    # an 8-bit layer in a 16-bit image: the layer is fine, the image the new layer would join is not
-    deep = new_doc(depth="U16")
+    # an 8-bit layer in a floating-point image: the layer is fine, the image the new layer would join is not
+    deep = new_doc(depth="F32")
     eight_bit = deep.createNode("Paint", "paintlayer")
     deep.rootNode().addChildNode(eight_bit, None)
     eight_bit.setColorSpace("RGBA", "U8", doc.colorProfile())

@@ -31,6 +31,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "settings_saved_when_krita_quits",
     "stale_tmpdirs",
     "blend",
+    "sixteen_bit",
 ]
 
 
@@ -226,12 +227,12 @@ def test_unusable_targets_give_a_message_not_a_traceback(basic_results, key, cod
         assert facts["identical"], "the document changed"
 
 
-def test_an_8_bit_layer_in_a_deeper_image_is_refused_before_the_run(basic_results):
-    """The new layer takes the image's colour space, so the image must be 8-bit RGB too: said at
-    once, not after the engine has worked for minutes."""
+def test_an_8_bit_layer_in_a_floating_point_image_is_refused_before_the_run(basic_results):
+    """The new layer takes the image's colour space, so the image must be 8-bit or 16-bit integer
+    RGB too: said at once, not after the engine has worked for minutes."""
     facts = case(basic_results, "invalid")
     assert facts["deep_image_layer_space"] == ["RGBA", "U8"]
-    assert "The image uses the RGB/Alpha, 16-bit integer/channel colour space" in facts["deep_image"]["message"]
+    assert "The image uses the RGB/Alpha, 32-bit float/channel colour space" in facts["deep_image"]["message"]
 
 
 def test_no_temporary_files_without_engine(basic_results):
@@ -710,3 +711,19 @@ def test_full_resolution_progress_and_eta_include_the_refinement(full_resolution
     assert total > 4, "4 iterations at the working size, plus the refining steps"
     assert all(t == total and 1 <= i <= t and eta is not None for i, t, eta in progress), progress
     assert progress[-1][0] == total
+
+
+def test_sixteen_bit_layers_and_images_are_repainted_in_their_own_depth(basic_results):
+    facts = case(basic_results, "sixteen_bit")
+    for key, image_depth in (("both_16", "U16"), ("layer_8_image_16", "U16"), ("layer_16_image_8", "U8")):
+        run = facts[key]
+        assert not run["raised"], run
+        assert run["layer_depth"] == image_depth, run
+        sent = bytes(run["source_bytes"])
+        if run["source_depth"] == "U16":
+            sent = sent[1::2]  # what went to the engine: each 16-bit value's high byte
+        back = bytes(run["layer_bytes"])
+        if image_depth == "U16":
+            assert back[0::2] == back[1::2], run  # 8-bit values × 257
+            back = back[1::2]
+        assert back == sent, key
