@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Install the Neural Style Transfer plugin into Krita, with its engine. Standard library only.
+r"""Install the Neural Style Transfer plugin into Krita, with its engine. Standard library only.
 
     python3 installer/install.py              # plugin + engine venv (CPU) + weights
+                                              # (Windows: py installer\install.py, a python.org Python)
     python3 installer/install.py --gpu        # ... with TensorFlow's CUDA packages (Linux, WSL2)
     python3 installer/install.py --dry-run    # print the steps, change nothing
     python3 installer/install.py --uninstall  # remove exactly what was installed
@@ -42,10 +43,76 @@ EXIT_WEIGHTS = 3
 """The engine's exit code for weights that are missing or not the official file."""
 CLOSE_KRITA = "Close Krita first: it rewrites its settings file (kritarc) when it quits, dropping the plugin's line."
 GPU_CHECK = "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
+MIN_PYTHON = (3, 10)
+"""pyproject.toml's requires-python (a test ties the two): pip refuses the engine on an older Python."""
+NEWEST_PYTHON = (3, 13)
+"""The newest Python that TensorFlow 2.21, the newest release when this was written, has packages for."""
+GET_PYTHON = (
+    f"install Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} to {NEWEST_PYTHON[0]}.{NEWEST_PYTHON[1]} from python.org "
+    "and run the installer with it"
+)
 
 
 class InstallError(Exception):
     pass
+
+
+# -- the Python that runs the installer --------------------------------------------------------
+def tolerant_output() -> None:
+    """Print "?" for a character the output cannot show, instead of ending in a traceback: Windows
+    writes piped or redirected output in its ANSI code page (cp1252), which has no "▸"."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # not under pythonw (None), nor for an io.StringIO
+            stream.reconfigure(errors="replace")
+
+
+def store_python(*paths: str) -> bool:
+    """Whether these paths (sys.executable, sys.base_prefix) are the Microsoft Store's Python. It
+    keeps what it writes under AppData in a private folder of its own
+    (...\\Packages\\PythonSoftwareFoundation...\\LocalCache), so the plugin, the engine's venv and its
+    settings would land where Krita never looks."""
+    return any("windowsapps" in p.lower() or "\\packages\\pythonsoftwarefoundation" in p.lower() for p in paths)
+
+
+def python_version_problem(version: tuple[int, ...]) -> tuple[bool, str] | None:
+    """(fatal, message) about the Python the engine's venv would be made from, or None. Said before
+    anything is made: macOS's own python3 (Xcode's) is 3.9, and pip refuses the engine only after
+    the venv exists. A newer Python than TensorFlow had packages for is only warned about, since a
+    later TensorFlow may have them."""
+    found = f"{version[0]}.{version[1]}"
+    if tuple(version[:2]) < MIN_PYTHON:
+        return True, f"this is Python {found}; the engine needs {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer: {GET_PYTHON}"
+    if tuple(version[:2]) > NEWEST_PYTHON:
+        return False, (
+            f"Warning: TensorFlow had no packages for Python {found} when this installer was written; if pip "
+            f"finds no tensorflow, {GET_PYTHON}"
+        )
+    return None
+
+
+def check_python(args: argparse.Namespace) -> None:
+    """Refuse, before anything is written, a Python that would install where Krita never looks
+    (the Store's: the installer itself writes the plugin and kritarc, so also with --engine-python)
+    or that cannot hold the engine's venv (not asked when --engine-python brings its own)."""
+    if sys.platform == "win32" and store_python(sys.executable, sys.base_prefix):
+        raise InstallError(
+            "this is the Microsoft Store's Python, which keeps the files it writes under AppData in a private "
+            "folder where Krita never looks: install Python from python.org and run `py installer\\install.py`"
+        )
+    problem = None if args.engine_python else python_version_problem(sys.version_info)
+    if problem and problem[0]:
+        raise InstallError(problem[1])
+    if problem:
+        print(problem[1], flush=True)
+
+
+def child_env() -> dict[str, str]:
+    """The environment of the Pythons the installer runs (venv, pip, the engine): in UTF-8 mode
+    they print a path under a user name outside the console's code page (a weights file in
+    C:\\Users\\Łukasz) whole, and :meth:`Installer._run` reads their output as UTF-8."""
+    env = dict(os.environ, PYTHONUTF8="1")
+    env.pop("PYTHONIOENCODING", None)  # it would override UTF-8 mode for their output
+    return env
 
 
 # -- where things go -----------------------------------------------------------------------------
@@ -478,7 +545,9 @@ class Installer:
         if self.dry and not read_only:
             return subprocess.CompletedProcess(cmd, 0, "", "")
         try:
-            return subprocess.run(cmd, text=True, capture_output=capture, cwd=NEUTRAL_FOLDER)
+            return subprocess.run(
+                cmd, capture_output=capture, cwd=NEUTRAL_FOLDER, env=child_env(), encoding="utf-8", errors="replace"
+            )
         except OSError as exc:
             raise InstallError(f"{what}: cannot run {cmd[0]} ({exc.strerror})") from None
 
@@ -651,6 +720,9 @@ class Installer:
 
     # uninstall
     def uninstall(self) -> None:
+        """Undo the install. What the system will not let go (on Windows the engine's python.exe and
+        TensorFlow's DLLs, while Krita and its engine run) does not stop the rest: it is named, kept
+        in the install record for the next --uninstall, and the run ends with an error."""
         if not (self.pending_path.exists() or self.manifest_path.exists()):
             raise InstallError(
                 f"Nothing to uninstall: no install record at {self.manifest_path} or {self.pending_path}; "
@@ -676,19 +748,16 @@ class Installer:
             if not self.dry and Path(backup).exists():
                 shutil.copy2(backup, dest)
                 os.unlink(backup)
+        failed: list[Path] = []
         for f in m["created_files"]:
             if Path(f).exists():
-                self.say(f"Removing {f}")
-                if not self.dry:
-                    os.unlink(f)
+                self._remove(f"Removing {f}", Path(f), os.unlink, failed)
         if m.get("weights_file") and Path(m["weights_file"]).exists():
-            self.say(f"Removing the weights {m['weights_file']}")
-            if not self.dry:
-                os.unlink(m["weights_file"])
+            self._remove(f"Removing the weights {m['weights_file']}", Path(m["weights_file"]), os.unlink, failed)
         if m.get("venv") and Path(m["venv"]).exists():
-            self.say(f"Removing the engine's virtual environment {m['venv']}")
-            if not self.dry:
-                shutil.rmtree(m["venv"])
+            self._remove(
+                f"Removing the engine's virtual environment {m['venv']}", Path(m["venv"]), shutil.rmtree, failed
+            )
         for record in (self.pending_path, self.manifest_path):  # the newest, and an older one beside it
             if record.exists():
                 self.say(f"Removing the install record {record}")
@@ -701,12 +770,46 @@ class Installer:
                     if not self.dry:
                         shutil.rmtree(cache, ignore_errors=True)
                 if self.dry or not any(p.iterdir()):
-                    self.say(f"Removing the folder {p}")
-                    if not self.dry:
-                        p.rmdir()
-                else:
+                    self._remove(f"Removing the folder {p}", p, os.rmdir, failed)
+                elif not any(p == f or p in f.parents for f in failed):
                     self.say(f"Keeping {p}: it holds files the installer did not put there")
+        if failed:
+            record = self._record_what_is_left()
+            raise InstallError(
+                f"{len(failed)} of the installed files or folders could not be removed (named above): close Krita "
+                f"and run `--uninstall` again; {record} lists what is left"
+            )
         self.say("Uninstalled.")
+
+    def _remove(self, message: str, path: Path, remove, failed: list[Path]) -> None:
+        """Say ``message`` and remove ``path``; one that cannot be removed is named, noted in
+        ``failed``, and the rest of the uninstall goes on."""
+        self.say(message)
+        if self.dry:
+            return
+        try:
+            remove(path)
+        except OSError as exc:
+            failed.append(path)
+            self.say(f"Could not remove {path} ({exc.strerror or exc}): close Krita and run `--uninstall` again")
+
+    def _record_what_is_left(self) -> Path:
+        """The install record cut down to what is still there (kritarc and the backups are done
+        with), written where --uninstall looks first, in the engine's data folder: left in Krita's
+        folder, it would keep a folder there that is otherwise empty."""
+        self._mkdir(self.pending_path.parent)  # a folder it makes is in created_dirs, so removed next time
+        m = self.manifest
+        left = {
+            "version": m["version"],
+            "created_files": [f for f in m["created_files"] if Path(f).exists()],
+            "created_dirs": [d for d in m["created_dirs"] if Path(d).exists()],
+            "backups": {},
+        }
+        for key in ("weights_file", "venv"):
+            if m.get(key) and Path(m[key]).exists():
+                left[key] = m[key]
+        write_text(self.pending_path, json.dumps(left, indent=2) + "\n")
+        return self.pending_path
 
 
 def build_zip(dest: Path) -> Path:
@@ -725,6 +828,7 @@ def build_zip(dest: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tolerant_output()
     p = argparse.ArgumentParser(
         description=f"Install the Neural Style Transfer plugin for Krita and its engine. {CLOSE_KRITA}"
     )
@@ -759,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.uninstall:
             check_options(args)
+            check_python(args)
         installer = Installer(args)
         installer.uninstall() if args.uninstall else installer.install()
     except InstallError as exc:

@@ -675,3 +675,168 @@ def test_the_installers_copies_of_engine_facts_match_the_engine():
     assert install.WEIGHTS_FILENAME == weights.FILENAME
     assert install.WEIGHTS_SIZE == weights.SIZE
     assert install.EXIT_WEIGHTS == errors.EXIT_WEIGHTS
+
+
+STORE_PYTHON = r"C:\Users\ada\AppData\Local\Microsoft\WindowsApps\PythonSoftwareFoundation.Python.3.12_qbz5n2kfra8p0"
+STORE_BASE = r"C:\Program Files\WindowsApps\PythonSoftwareFoundation.Python.3.12_3.12.2800.0_x64__qbz5n2kfra8p0"
+PYTHON_ORG = r"C:\Users\ada\AppData\Local\Programs\Python\Python312"
+
+
+@pytest.mark.parametrize(
+    "executable, base_prefix, store",
+    [
+        (STORE_PYTHON + r"\python.exe", STORE_BASE, True),
+        (r"C:\Users\ada\proj\.venv\Scripts\python.exe", STORE_BASE, True),  # a venv made from the Store's Python
+        (
+            r"C:\Users\ada\AppData\Local\Packages\PythonSoftwareFoundation.Python.3.12_qbz5n2kfra8p0\x\python.exe",
+            "",
+            True,
+        ),
+        (r"c:\program files\windowsapps\pythonsoftwarefoundation.python.3.13_x64\python.exe", "", True),
+        (PYTHON_ORG + r"\python.exe", PYTHON_ORG, False),
+        (r"C:\Users\ada\AppData\Local\Programs\Krita (x64)\bin\python.exe", r"C:\Python311", False),
+    ],
+)
+def test_the_microsoft_store_python_is_recognised(executable, base_prefix, store):
+    assert install.store_python(executable, base_prefix) is store
+
+
+@pytest.mark.parametrize("options", [[], ["--dry-run"], ["--engine-python", "FAKE"]])
+def test_the_store_python_is_refused_before_anything_is_written(monkeypatch, capsys, tmp_path, fake_engine, options):
+    """It would put the plugin, the venv and the engine's settings in its private folder, where
+    Krita never looks; the installer writes the plugin itself, so also with --engine-python."""
+    monkeypatch.setattr(install.sys, "platform", "win32")
+    monkeypatch.setattr(install.sys, "executable", STORE_PYTHON + r"\python.exe")
+    monkeypatch.setattr(install.sys, "base_prefix", STORE_BASE)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # should the refusal fail, a scratch home
+    folders = ["--krita-dir", str(home / "krita"), "--kritarc", str(home / "kritarc"), "--data-dir", str(home / "d")]
+    options = [fake_engine if o == "FAKE" else o for o in options]
+    assert install.main([*folders, "--skip-weights", *options]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: this is the Microsoft Store's Python, which keeps the files it writes under AppData in a private "
+        "folder where Krita never looks: install Python from python.org and run `py installer\\install.py`\n"
+    )
+    assert captured.out == "" and _tree(home) == {}
+
+
+def test_the_python_version_is_judged_before_anything_is_made():
+    fatal, message = install.python_version_problem((3, 9, 6, "final", 0))
+    assert fatal and message == (
+        "this is Python 3.9; the engine needs 3.10 or newer: install Python 3.10 to 3.13 from python.org and run "
+        "the installer with it"
+    )
+    assert install.python_version_problem((3, 10, 0)) is None and install.python_version_problem((3, 13, 9)) is None
+    fatal, message = install.python_version_problem((3, 14, 0))
+    assert not fatal and message.startswith("Warning: TensorFlow had no packages for Python 3.14 when this")
+
+
+def test_the_installers_lowest_python_is_pyprojects():
+    """The installer runs on whatever python3 there is, so it cannot read pyproject.toml with tomllib."""
+    import tomllib
+
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
+    assert requires == ">={}.{}".format(*install.MIN_PYTHON)
+
+
+def test_an_old_python_is_refused_before_the_venv_is_made(monkeypatch, capsys, tmp_path, fake_engine):
+    """macOS's own python3 is 3.9: pip would refuse the engine only after the venv was made. With
+    --engine-python no venv is made from the installer's Python, so its version does not matter."""
+    monkeypatch.setattr(install.sys, "version_info", (3, 9, 6, "final", 0))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    folders = ["--krita-dir", str(home / "krita"), "--kritarc", str(home / "kritarc"), "--data-dir", str(home / "d")]
+    for dry in ([], ["--dry-run"]):
+        assert install.main([*folders, "--skip-weights", *dry]) == 1
+        captured = capsys.readouterr()
+        assert captured.err.startswith("error: this is Python 3.9; the engine needs 3.10 or newer: install Python")
+        assert captured.err.count("\n") == 1 and captured.out == "" and _tree(home) == {}
+    assert install.main([*folders, "--skip-weights", "--dry-run", "--engine-python", fake_engine]) == 0
+    assert "Python 3.9" not in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_output_a_windows_code_page_cannot_show_is_replaced(tmp_path, fake_engine):
+    """Windows writes piped or redirected output in cp1252, which has no "▸": a "?", not a traceback."""
+    home = tmp_path / "home"
+    home.mkdir()
+    command = [sys.executable, str(INSTALL), "--dry-run", "--skip-weights", "--engine-python", fake_engine]
+    env = {**_home_env(home), "PYTHONIOENCODING": "cp1252"}  # strict, as Windows' own is
+    result = subprocess.run(command, env=env, capture_output=True, cwd=ROOT)
+    stderr = result.stderr.decode("cp1252")
+    assert result.returncode == 0 and "Traceback" not in stderr and "UnicodeEncodeError" not in stderr, stderr
+    assert "open Tools ? Scripts ? Neural Style Transfer…" in result.stdout.decode("cp1252")
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [
+        {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"},  # an ASCII locale
+        {"PYTHONIOENCODING": "cp1252"},  # a Windows code page
+    ],
+)
+def test_the_engines_output_is_read_as_utf8(monkeypatch, tmp_path, outside):
+    """A weights path under a user name that the console's code page lacks still arrives whole."""
+    for key, value in outside.items():
+        monkeypatch.setenv(key, value)
+    args = install.main.__globals__["argparse"].Namespace(
+        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        data_dir=str(tmp_path / "data"), venv=None, dry_run=False,
+    )  # fmt: skip
+    child = "import sys; print(sys.stdout.encoding); print(r'C:\\Users\\Łukasz\\vgg19.h5')"
+    done = install.Installer(args)._run([sys.executable, "-c", child], "Asking", capture=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["utf-8", "C:\\Users\\Łukasz\\vgg19.h5"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_what_windows_will_not_let_go_is_left_for_the_next_uninstall(tmp_path, monkeypatch, capsys, fetching_engine):
+    """While Krita and its engine run, Windows refuses to remove the venv's python.exe and
+    TensorFlow's DLLs. Here that refusal is simulated in-process (shutil.rmtree removes part of the
+    venv, then raises PermissionError as Windows does): the tests may run as root, whom file
+    permissions do not stop. The rest is removed, the record keeps what is left, the run fails; a
+    second --uninstall finishes."""
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config" / "kritarc").write_text(ODD_KRITARC)
+    monkeypatch.setenv("HOME", str(home))
+    before = _tree(home)
+    krita, data = home / "krita", home / "data"
+    folders = ["--krita-dir", str(krita), "--kritarc", str(home / ".config" / "kritarc"), "--data-dir", str(data)]
+    assert install.main([*folders, "--engine-python", fetching_engine]) == 0
+    venv = data / "venv"  # as a venv the installer made would be recorded
+    for name in ("Scripts/python.exe", "Lib/site-packages/tensorflow/_pywrap_tensorflow_internal.pyd"):
+        (venv / name).parent.mkdir(parents=True, exist_ok=True)
+        (venv / name).write_text("")
+    record_path = krita / "pykrita" / install.MANIFEST_NAME
+    record = json.loads(record_path.read_text())
+    record_path.write_text(json.dumps({**record, "venv": str(venv)}))
+    real_rmtree = install.shutil.rmtree
+
+    def windows_rmtree(path, *args, **kwargs):
+        if Path(path) == venv:
+            real_rmtree(venv / "Lib")
+            raise PermissionError(13, "Access is denied", str(venv / "Scripts" / "python.exe"))
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(install.shutil, "rmtree", windows_rmtree)
+    capsys.readouterr()
+    assert install.main(["--uninstall", *folders]) == 1
+    captured = capsys.readouterr()
+    assert f"Could not remove {venv} (Access is denied): close Krita and run `--uninstall` again" in captured.out
+    left = data / install.MANIFEST_NAME
+    assert captured.err == (
+        "error: 1 of the installed files or folders could not be removed (named above): close Krita and run "
+        f"`--uninstall` again; {left} lists what is left\n"
+    )
+    assert (home / ".config" / "kritarc").read_text() == ODD_KRITARC and not krita.exists()
+    assert not Path(record["weights_file"]).exists(), "what could be removed is gone"
+    assert json.loads(left.read_text()) == {
+        "version": 1, "created_files": [], "created_dirs": [str(data)], "backups": {}, "venv": str(venv)
+    }  # fmt: skip
+    monkeypatch.setattr(install.shutil, "rmtree", real_rmtree)  # Krita closed
+    assert install.main(["--uninstall", *folders]) == 0, capsys.readouterr()
+    assert _tree(home) == before
