@@ -272,8 +272,19 @@ def _make_reporter(argv: list[str]) -> Reporter:
     return JsonReporter(protocol)
 
 
+def _tolerant_streams() -> None:
+    """Text that stdout's encoding cannot hold comes out escaped (as Python writes it on stderr)
+    instead of failing the command: the paths it prints are the user's, and on Windows a redirected
+    stream has the system's code page (cp1252 or the like), in which "日本" does not exist."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     reporter = _make_reporter(argv)
     try:
         args = build_parser().parse_args(argv)

@@ -11,6 +11,7 @@ import io
 import os
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,12 @@ MIN_SIDE = 16
 """Smallest side accepted: VGG19 halves the image four times before its deepest layers."""
 
 ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "TGA", "GIF"}
+
+REPLACE_TRIES = 5
+REPLACE_PAUSE_S = 0.05
+"""`save_atomic` tries the rename this often, this long apart (0.2 s in all), while it is refused:
+on Windows a file that another program has open (Krita reading the preview, a virus scanner, the
+search indexer) cannot be replaced until that program lets go of it."""
 
 # Pillow checks for decompression bombs itself; we refuse larger images with our own message first.
 Image.MAX_IMAGE_PIXELS = None
@@ -247,11 +254,23 @@ def save_atomic(image: RasterImage, path: str | os.PathLike, quick: bool = False
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, path)
+        _replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _replace(temp: str, path: Path) -> None:
+    """`os.replace`, tried again for a moment while it raises PermissionError (`REPLACE_TRIES`)."""
+    for attempt in range(1, REPLACE_TRIES + 1):
+        try:
+            os.replace(temp, path)
+            return
+        except PermissionError:
+            if attempt == REPLACE_TRIES:
+                raise
+            time.sleep(REPLACE_PAUSE_S)
 
 
 def _mode(path: Path) -> int | None:

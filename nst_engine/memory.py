@@ -88,11 +88,44 @@ def parse_size(text: str) -> int:
 
 
 def physical_memory() -> int | None:
-    """Installed RAM in bytes, where the OS tells us (Linux, macOS); None elsewhere."""
+    """Installed RAM in bytes, where the OS tells us (Linux, macOS, Windows); None elsewhere."""
+    if os.name == "nt":
+        return _windows_physical_memory()
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _windows_physical_memory() -> int | None:
+    """Installed RAM in bytes from `GlobalMemoryStatusEx` (its ullTotalPhys: the total, like
+    SC_PHYS_PAGES elsewhere, not what is free now); None when the call fails."""
+    import ctypes
+
+    class MEMORYSTATUSEX(ctypes.Structure):
+        _fields_ = [
+            ("dwLength", ctypes.c_uint32),  # DWORD: 32 bits (ctypes' c_ulong is 64 on Linux and macOS)
+            ("dwMemoryLoad", ctypes.c_uint32),
+            ("ullTotalPhys", ctypes.c_ulonglong),
+            ("ullAvailPhys", ctypes.c_ulonglong),
+            ("ullTotalPageFile", ctypes.c_ulonglong),
+            ("ullAvailPageFile", ctypes.c_ulonglong),
+            ("ullTotalVirtual", ctypes.c_ulonglong),
+            ("ullAvailVirtual", ctypes.c_ulonglong),
+            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+        ]
+
+    try:
+        status = MEMORYSTATUSEX()
+        status.dwLength = ctypes.sizeof(MEMORYSTATUSEX)
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        kernel32.GlobalMemoryStatusEx.argtypes = [ctypes.POINTER(MEMORYSTATUSEX)]
+        kernel32.GlobalMemoryStatusEx.restype = ctypes.c_int  # BOOL
+        if not kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+            return None
+    except (AttributeError, OSError):  # no kernel32 or no such function: not a Windows we know
+        return None
+    return int(status.ullTotalPhys) or None
 
 
 def default_budget() -> int:

@@ -7,6 +7,7 @@ so a mistake costs the user a second, not a model load.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
 import time
 from dataclasses import dataclass
@@ -141,27 +142,43 @@ def fit_to_device(prepared: PreparedRun, gpu_memory: int | None) -> PreparedRun:
     )
 
 
-def _save(image: RasterImage, path: Path, what: str, advice: str, quick: bool = False) -> None:
-    """Write `image` atomically; a disk that filled up since the start becomes a message that says
-    what to do (the folder was checked writable before the run)."""
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+"""Why a preview could not be written that stops the run all the same: the output would not fit
+either, and the painter had better free space now than lose the run at its end."""
+
+
+def _unwritable(exc: OSError, what: str, path: Path, advice: str) -> BadInputError:
+    """A write that failed after the start (the folder was checked writable then), most likely on a
+    disk that filled up since, as a message that says what to do."""
+    return BadInputError(
+        f"could not write {what}{path} ({exc.strerror or exc}): free some disk space or {advice}",
+        "output_unwritable",
+    )
+
+
+def _save(image: RasterImage, path: Path) -> None:
+    """Write the output atomically; any failure fails the run."""
     try:
-        save_atomic(image, path, quick=quick)
+        save_atomic(image, path)
     except OSError as exc:
-        raise BadInputError(
-            f"could not write {what}{path} ({exc.strerror or exc}): free some disk space or {advice}",
-            "output_unwritable",
-        ) from None
+        raise _unwritable(exc, "", path, "choose another folder") from None
 
 
 class _PreviewWriter:
     """The run's `on_step`: forwards each evaluation to the reporter and writes a preview every
-    `--preview-every` evaluations, at most one every `--preview-seconds`."""
+    `--preview-every` evaluations, at most one every `--preview-seconds`.
+
+    A preview that cannot be written is skipped, with one line on stderr until one is written
+    again, and the run goes on: on Windows the file cannot be replaced while another program has
+    it open (Krita reading the last one, a virus scanner), and a lost preview costs nothing. Only a
+    full disk stops the run (`DISK_FULL`)."""
 
     def __init__(self, prepared: PreparedRun, reporter: Reporter) -> None:
         self.prepared = prepared
         self.reporter = reporter
         self.evaluations = 0  # so far
         self.last_written = -math.inf  # time.monotonic() of the last preview
+        self.failing = False  # the last preview could not be written (and that was said)
 
     def __call__(self, step: Step) -> None:
         prepared, request = self.prepared, self.prepared.request
@@ -174,9 +191,34 @@ class _PreviewWriter:
         rgb = step.current()
         if request.settings.preserve_colors:
             rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
-        _save(RasterImage(rgb), prepared.preview_path, "the preview ", "give another --preview-path", quick=True)
-        self.last_written = time.monotonic()
-        self.reporter.preview(step.iteration, str(prepared.preview_path))
+        if self._write(RasterImage(rgb), prepared.preview_path):
+            self.last_written = time.monotonic()
+            self.reporter.preview(step.iteration, str(prepared.preview_path))
+
+    def _write(self, image: RasterImage, path: Path) -> bool:
+        """Write one preview; False (said once for a run of failures) when it could not be."""
+        try:
+            save_atomic(image, path, quick=True)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise _unwritable(exc, "the preview ", path, "give another --preview-path") from None
+            if not self.failing:
+                self.reporter.log(
+                    f"could not write the preview {path} ({exc.strerror or exc}): going on without it, "
+                    "the next preview tries again"
+                )
+            self.failing = True
+            return False
+        self.failing = False
+        return True
+
+
+def _remove_preview(path: Path, reporter: Reporter) -> None:
+    """Remove the default preview at the run's end; one that another program holds (Windows) stays."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        reporter.log(f"could not remove the preview {path} ({exc.strerror or exc}): delete it when it is free")
 
 
 def execute(
@@ -225,13 +267,13 @@ def execute(
             )
         finally:
             if prepared.preview_path and request.preview_path is None:
-                prepared.preview_path.unlink(missing_ok=True)
+                _remove_preview(prepared.preview_path, reporter)
     if control.finishing() and writer.evaluations < planned:
         reporter.finished_early(writer.evaluations, planned)
     image = compose(prepared.content, result, prepared.mask, settings.preserve_colors, request.mask_output)
     if control.cancelled():
         raise CancelledError()
-    _save(image, prepared.output, "", "choose another folder")
+    _save(image, prepared.output)
     return prepared.output
 
 

@@ -284,3 +284,50 @@ def test_human_progress_goes_to_stderr(weights_path, small_images, tmp_path):
     assert result.returncode == 0
     assert result.stdout == ""
     assert "iteration 3/3" in result.stderr and "done in" in result.stderr
+
+
+def _hold(path):
+    """Put a folder with a file in it where the engine writes `path`: like a file that another
+    program has open on Windows (Krita reading the preview, a virus scanner), it cannot be replaced."""
+    path.mkdir()
+    (path / "held").write_text("in use")
+
+
+@pytest.mark.parametrize("held", [["preview"], ["preview", "output"]])
+def test_a_preview_that_cannot_be_written_does_not_stop_the_run(held, weights_path, small_images, tmp_path):
+    """A preview that cannot be replaced is skipped with one line on stderr, and the run goes on
+    (the next one tries again); its end, removing the default preview, cannot fail either. The
+    output still must be written: one that cannot be fails the run, at its end."""
+    output, preview = tmp_path / "out.png", tmp_path / "out.preview.png"  # the default preview path
+    args = [
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", output, "--max-size", "64", "--iterations", "4", "--preview-every", "1", "--progress", "json",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        engine_command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    stderr = ""
+    for line in process.stderr:  # the paths were checked before this line, seconds before the first preview
+        stderr += line
+        if "loading TensorFlow" in line:
+            break
+    for name in held:
+        _hold({"preview": preview, "output": output}[name])
+    stderr += process.stderr.read()  # the run's few events fit in the stdout pipe meanwhile
+    events = parse_events(process.stdout.read())
+    process.wait(timeout=60)
+    assert "Traceback" not in stderr
+    assert stderr.count("could not write the preview") == 1, stderr
+    assert "preview" not in [event["event"] for event in events]
+    progress = [event for event in events if event["event"] == "progress"]
+    assert progress[-1]["iteration"] == progress[-1]["total"] == 4  # every evaluation ran
+    assert sorted(os.listdir(tmp_path)) == ["out.png", "out.preview.png"]  # no temporary file left
+    assert os.listdir(preview) == ["held"]
+    if "output" in held:
+        assert process.returncode == 2, stderr
+        assert events[-1]["event"] == "error" and events[-1]["code"] == "output_unwritable"
+        assert f"could not write {output} " in events[-1]["message"]
+    else:
+        assert process.returncode == 0, stderr
+        assert events[-1]["event"] == "done" and events[-1]["output"] == str(output)
+        assert Image.open(output).size == Image.open(small_images["tubingen"]).size

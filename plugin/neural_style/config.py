@@ -146,6 +146,16 @@ def read_config_file(path: Path | None = None) -> dict:
     return data
 
 
+def clean_path(text: str) -> str:
+    """A path as typed or pasted into a field: without the spaces around it, nor the one pair of
+    double quotes that Windows' *Copy as path* puts around it (no file name can contain ``"``
+    there)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    return text
+
+
 def load_engine_config(settings: Settings | None = None) -> EngineConfig:
     """Settings override > ``$NST_ENGINE_PYTHON``/``$NST_VGG19_WEIGHTS`` > installer's file."""
     settings = settings or Settings()
@@ -162,10 +172,12 @@ def load_engine_config(settings: Settings | None = None) -> EngineConfig:
         cfg.python, cfg.python_from = os.environ["NST_ENGINE_PYTHON"], FROM_ENV
     if os.environ.get("NST_VGG19_WEIGHTS"):
         cfg.weights, cfg.weights_from = os.environ["NST_VGG19_WEIGHTS"], FROM_ENV
-    if settings.get("engine_python"):
-        cfg.python, cfg.python_from = settings.get("engine_python"), FROM_FIELD
-    if settings.get("engine_weights"):
-        cfg.weights, cfg.weights_from = settings.get("engine_weights"), FROM_FIELD
+    # cleaned here too: the dialog stored them as typed before it cleaned them
+    python, weights = clean_path(settings.get("engine_python")), clean_path(settings.get("engine_weights"))
+    if python:
+        cfg.python, cfg.python_from = python, FROM_FIELD
+    if weights:
+        cfg.weights, cfg.weights_from = weights, FROM_FIELD
     if not cfg.weights:
         cfg.weights_from = FROM_INSTALLER  # the engine's own look-up, where the installer puts them
     return cfg

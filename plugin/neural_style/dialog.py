@@ -19,6 +19,7 @@ from .config import (
     EngineNotConfigured,
     Settings,
     bundled_styles,
+    clean_path,
     load_engine_config,
     remember_recent,
     style_label,
@@ -357,8 +358,8 @@ class StyleDialog(QDialog):
         s.set("seed", str(self.seed_spin.value()))
         s.set("max_size", str(self.size_combo.currentData() or 0))
         s.set("full_resolution", "true" if self.full_res_check.isChecked() else "false")
-        s.set("engine_python", self.engine_python_edit.text().strip())
-        s.set("engine_weights", self.engine_weights_edit.text().strip())
+        s.set("engine_python", clean_path(self.engine_python_edit.text()))
+        s.set("engine_weights", clean_path(self.engine_weights_edit.text()))
 
     def options(self) -> dict:
         return {

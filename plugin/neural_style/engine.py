@@ -111,6 +111,13 @@ class EngineProcess(QObject):
 
             env = QtCore.QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
+        # The engine's stdout and stderr in UTF-8, which is how they are read here, whatever the
+        # system's code page (Windows' is cp1252 or the like: a path with "日本" in a message could
+        # not even be printed, and one with "é" would show garbled in the Details). Forced: a
+        # PYTHONUTF8=0 of the painter's cannot be meant for this pipe, and PYTHONIOENCODING would
+        # take precedence over UTF-8 mode for exactly these streams.
+        env.insert("PYTHONUTF8", "1")
+        env.remove("PYTHONIOENCODING")
         env.insert("TF_CPP_MIN_LOG_LEVEL", env.value("TF_CPP_MIN_LOG_LEVEL", "2"))
         self.process.setProcessEnvironment(env)
         _ACTIVE.add(self)

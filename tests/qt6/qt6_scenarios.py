@@ -181,6 +181,7 @@ def _run(request: EngineRequest, seconds: float, *, cancel_at_first_progress: bo
         "ok": bool(result and result.ok),
         "code": result.code if result else "timeout",
         "message": result.message if result else "",
+        "stderr": result.stderr_tail if result else "",
         "events": sorted(set(events)),
         "output_exists": bool(result and result.ok and os.path.isfile(result.output)),
         "ended": process.process.state() == qt_compat.QProcess.ProcessState.NotRunning,
@@ -205,6 +206,40 @@ def case_engine_errors(spec: dict) -> dict:
         output=os.path.join(folder, "out.png"),
     )
     return {"missing_style": _run(missing_style, 120), "no_python": _run(no_python, 30)}
+
+
+NOT_UTF8 = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0", "PYTHONIOENCODING": "cp1252"}
+"""Krita's environment where the system's encoding is not UTF-8, as on Windows (cp1252 or the like):
+in the C locale Python would turn to UTF-8 of itself, which these settings prevent."""
+
+
+def case_engine_encoding(spec: dict) -> dict:
+    """What the engine prints beyond ASCII (a path with "é", a message about a folder named in
+    Japanese) reaches the plugin as it was: the engine is a stand-in that prints such text on
+    stdout (a protocol line) and stderr, with the encoding its streams have."""
+    folder = tempfile.mkdtemp()
+    probe = os.path.join(folder, "python3")
+    with open(probe, "w", encoding="utf-8") as fh:
+        fh.write(
+            f"#!{sys.executable}\n"
+            "import json, sys\n"
+            "text = 'Zoë 日本'\n"
+            "print(f'{text} on stderr, {sys.stderr.encoding}', file=sys.stderr)\n"
+            "message = f'{text} on stdout, {sys.stdout.encoding}'\n"
+            "print(json.dumps({'event': 'error', 'code': 'probe', 'message': message}, ensure_ascii=False))\n"
+            "sys.exit(2)\n"
+        )
+    os.chmod(probe, 0o755)
+    saved = {name: os.environ.get(name) for name in NOT_UTF8}
+    os.environ.update(NOT_UTF8)
+    try:
+        return _run(EngineRequest(python=probe, content="c.png", style="s.png", output="o.png"), 60)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def case_engine_runs(spec: dict) -> dict:

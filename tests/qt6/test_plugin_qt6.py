@@ -138,6 +138,15 @@ def test_engine_errors_reach_the_plugin_through_qprocess(results):
     assert facts["no_python"]["code"] == "failed_to_start", facts["no_python"]
 
 
+def test_the_engine_speaks_utf8_to_the_plugin_whatever_the_system_encoding(tmp_path):
+    """The plugin reads the engine's output as UTF-8, and starts it so that it writes UTF-8 even
+    where the system's encoding is another (Windows' code pages): text beyond ASCII can be printed
+    and arrives whole, in the protocol's message and in the Details' stderr."""
+    facts = case(run_qt6_scenarios(tmp_path, ["engine_encoding"], None), "engine_encoding")
+    assert facts["code"] == "probe" and facts["message"] == "Zoë 日本 on stdout, utf-8", facts
+    assert "Zoë 日本 on stderr, utf-8" in facts["stderr"], facts
+
+
 @pytest.mark.weights
 def test_an_engine_run_ends_with_its_image(engine_results):
     done = case(engine_results, "engine_runs")["done"]
