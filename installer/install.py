@@ -90,16 +90,19 @@ def python_version_problem(version: tuple[int, ...]) -> tuple[bool, str] | None:
     return None
 
 
-def check_python(args: argparse.Namespace) -> None:
+def check_python(args: argparse.Namespace, reuses_venv=lambda: False) -> None:
     """Refuse, before anything is written, a Python that would install where Krita never looks
     (the Store's: the installer itself writes the plugin and kritarc, so also with --engine-python)
-    or that cannot hold the engine's venv (not asked when --engine-python brings its own)."""
+    or that cannot hold the engine's venv. Its version is not asked about when no venv is made from
+    it: with --engine-python, or when ``reuses_venv()`` says the venv there is used as it is."""
     if sys.platform == "win32" and store_python(sys.executable, sys.base_prefix):
         raise InstallError(
             "this is the Microsoft Store's Python, which keeps the files it writes under AppData in a private "
             "folder where Krita never looks: install Python from python.org and run `py installer\\install.py`"
         )
     problem = None if args.engine_python else python_version_problem(sys.version_info)
+    if problem and reuses_venv():  # asked only then: it runs the venv's pip
+        problem = None
     if problem and problem[0]:
         raise InstallError(problem[1])
     if problem:
@@ -261,9 +264,16 @@ def write_text(path: Path, text: str) -> None:
     """Replace the file's text atomically; a symbolic link (a dotfile manager's) stays a link."""
     path = Path(os.path.realpath(path))
     tmp = path.with_name(path.name + ".nst-tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: no half-written file left beside the old one
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def last_line(text: str, otherwise: str) -> str:
@@ -384,6 +394,7 @@ class Installer:
         self.reached_krita = False  # copying the plugin has begun: the record goes into Krita's folder
         self.changed = False  # this run wrote something (so a failure says what --uninstall can undo)
         self.record_error: str | None = None  # why the record could not be written after a failure
+        self._venv_ready: bool | None = None  # see venv_ready
 
     # output
     def say(self, message: str) -> None:
@@ -589,11 +600,23 @@ class Installer:
         else:
             self.say(f"TensorFlow finds {count} GPU(s)")
 
+    def venv_ready(self) -> bool:
+        """Whether the venv there is used as it is (its python runs pip), rather than made from the
+        installer's Python. One that a failed run left without pip (Debian without python3-venv) is
+        not ready. Read-only, so a dry run asks too; asked once."""
+        if self._venv_ready is None:
+            python = venv_python(self.venv)
+            self._venv_ready = (
+                python.exists()
+                and self._run([str(python), "-m", "pip", "--version"], "Checking pip", True, True).returncode == 0
+            )
+        return self._venv_ready
+
     def make_venv(self) -> Path:
-        """The engine's virtual environment, with pip. One that a failed run left without pip
-        (Debian without python3-venv) is completed, not taken as ready."""
+        """The engine's virtual environment, with pip: the one there if it is ready, else made (or
+        completed) from the installer's Python."""
         python = venv_python(self.venv)
-        if python.exists() and self._run([str(python), "-m", "pip", "--version"], "Checking pip", True).returncode == 0:
+        if self.venv_ready():
             self.say(f"Reusing the engine's virtual environment {self.venv}")
             return python
         self.say(f"Step 1/2: creating the engine's virtual environment in {self.venv} (a few seconds)")
@@ -758,8 +781,10 @@ class Installer:
             self._remove(
                 f"Removing the engine's virtual environment {m['venv']}", Path(m["venv"]), shutil.rmtree, failed
             )
+        if failed:  # written before the install records go: if it cannot be, they stay for the next run
+            self._record_what_is_left()
         for record in (self.pending_path, self.manifest_path):  # the newest, and an older one beside it
-            if record.exists():
+            if record.exists() and not (failed and record == self.pending_path):
                 self.say(f"Removing the install record {record}")
                 if not self.dry:
                     record.unlink()
@@ -769,12 +794,13 @@ class Installer:
                 for cache in p.glob("__pycache__"):  # Krita compiles the plugin: not user data
                     if not self.dry:
                         shutil.rmtree(cache, ignore_errors=True)
+                kept = [*failed, self.pending_path] if failed else []  # the record of what is left too
                 if self.dry or not any(p.iterdir()):
                     self._remove(f"Removing the folder {p}", p, os.rmdir, failed)
-                elif not any(p == f or p in f.parents for f in failed):
+                elif not any(p == f or p in f.parents for f in kept):
                     self.say(f"Keeping {p}: it holds files the installer did not put there")
         if failed:
-            record = self._record_what_is_left()
+            record = self._record_what_is_left()  # again, without the folders removed since
             raise InstallError(
                 f"{len(failed)} of the installed files or folders could not be removed (named above): close Krita "
                 f"and run `--uninstall` again; {record} lists what is left"
@@ -794,9 +820,11 @@ class Installer:
             self.say(f"Could not remove {path} ({exc.strerror or exc}): close Krita and run `--uninstall` again")
 
     def _record_what_is_left(self) -> Path:
-        """The install record cut down to what is still there (kritarc and the backups are done
-        with), written where --uninstall looks first, in the engine's data folder: left in Krita's
-        folder, it would keep a folder there that is otherwise empty."""
+        """The install record cut down to what is still there (the backups are done with), written
+        where --uninstall looks first, in the engine's data folder: left in Krita's folder, it
+        would keep a folder there that is otherwise empty. The kritarc edit stays in it: what keeps
+        files from going is mostly a running Krita, which enables the plugin again when it quits,
+        and undoing the edit a second time is harmless."""
         self._mkdir(self.pending_path.parent)  # a folder it makes is in created_dirs, so removed next time
         m = self.manifest
         left = {
@@ -808,6 +836,8 @@ class Installer:
         for key in ("weights_file", "venv"):
             if m.get(key) and Path(m[key]).exists():
                 left[key] = m[key]
+        if m.get("kritarc"):
+            left["kritarc"] = m["kritarc"]
         write_text(self.pending_path, json.dumps(left, indent=2) + "\n")
         return self.pending_path
 
@@ -863,8 +893,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.uninstall:
             check_options(args)
-            check_python(args)
-        installer = Installer(args)
+        installer = Installer(args)  # reads the install record; writes and says nothing
+        if not args.uninstall:
+            check_python(args, installer.venv_ready)
         installer.uninstall() if args.uninstall else installer.install()
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -142,26 +142,28 @@ def fit_to_device(prepared: PreparedRun, gpu_memory: int | None) -> PreparedRun:
     )
 
 
-DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-"""Why a preview could not be written that stops the run all the same: the output would not fit
-either, and the painter had better free space now than lose the run at its end."""
+ALSO_FAILS_THE_OUTPUT = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.ENOENT}
+"""Why a preview could not be written that stops the run all the same: a full disk, a quota, a
+file system gone read-only, a folder deleted. The output would most likely fail the same way, and
+the painter had better hear it now than lose the run at its end. Anything else (on Windows: the
+file is open in another program) only costs that preview."""
 
 
 def _unwritable(exc: OSError, what: str, path: Path, advice: str) -> BadInputError:
     """A write that failed after the start (the folder was checked writable then), most likely on a
     disk that filled up since, as a message that says what to do."""
     return BadInputError(
-        f"could not write {what}{path} ({exc.strerror or exc}): free some disk space or {advice}",
+        f"could not write {what} {path} ({exc.strerror or exc}): free some disk space or {advice}",
         "output_unwritable",
     )
 
 
-def _save(image: RasterImage, path: Path) -> None:
+def _save_output(image: RasterImage, path: Path) -> None:
     """Write the output atomically; any failure fails the run."""
     try:
         save_atomic(image, path)
     except OSError as exc:
-        raise _unwritable(exc, "", path, "choose another folder") from None
+        raise _unwritable(exc, "the output", path, "choose another folder") from None
 
 
 class _PreviewWriter:
@@ -170,8 +172,8 @@ class _PreviewWriter:
 
     A preview that cannot be written is skipped, with one line on stderr until one is written
     again, and the run goes on: on Windows the file cannot be replaced while another program has
-    it open (Krita reading the last one, a virus scanner), and a lost preview costs nothing. Only a
-    full disk stops the run (`DISK_FULL`)."""
+    it open (Krita reading the last one, a virus scanner), and a lost preview costs nothing. What
+    would fail the output too stops the run (`ALSO_FAILS_THE_OUTPUT`)."""
 
     def __init__(self, prepared: PreparedRun, reporter: Reporter) -> None:
         self.prepared = prepared
@@ -200,8 +202,8 @@ class _PreviewWriter:
         try:
             save_atomic(image, path, quick=True)
         except OSError as exc:
-            if exc.errno in DISK_FULL:
-                raise _unwritable(exc, "the preview ", path, "give another --preview-path") from None
+            if exc.errno in ALSO_FAILS_THE_OUTPUT:
+                raise _unwritable(exc, "the preview", path, "give another --preview-path") from None
             if not self.failing:
                 self.reporter.log(
                     f"could not write the preview {path} ({exc.strerror or exc}): going on without it, "
@@ -273,7 +275,7 @@ def execute(
     image = compose(prepared.content, result, prepared.mask, settings.preserve_colors, request.mask_output)
     if control.cancelled():
         raise CancelledError()
-    _save(image, prepared.output)
+    _save_output(image, prepared.output)
     return prepared.output
 
 

@@ -286,6 +286,41 @@ def test_human_progress_goes_to_stderr(weights_path, small_images, tmp_path):
     assert "iteration 3/3" in result.stderr and "done in" in result.stderr
 
 
+def _run_changed_after_checks(args, change):
+    """Run the engine; call ``change()`` once it has checked its paths (seconds before the first
+    preview). Its exit code, stderr and JSON events."""
+    process = subprocess.Popen(
+        engine_command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    stderr = ""
+    for line in process.stderr:
+        stderr += line
+        if "loading TensorFlow" in line:
+            break
+    change()
+    stderr += process.stderr.read()  # the run's few events fit in the stdout pipe meanwhile
+    events = parse_events(process.stdout.read())
+    process.wait(timeout=60)
+    return process.returncode, stderr, events
+
+
+def test_a_preview_folder_that_is_gone_stops_the_run_at_once(weights_path, small_images, tmp_path):
+    """A folder deleted under the run fails the output too, later: better said at the first preview."""
+    folder = tmp_path / "previews"
+    folder.mkdir()
+    args = [
+        "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
+        "--output", tmp_path / "out.png", "--max-size", "64", "--iterations", "40", "--preview-every", "1",
+        "--preview-path", folder / "p.png", "--progress", "json",
+    ]  # fmt: skip
+    returncode, stderr, events = _run_changed_after_checks(args, folder.rmdir)
+    assert returncode == 2, stderr
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "output_unwritable", events[-1]
+    assert f"could not write the preview {folder / 'p.png'} " in events[-1]["message"]
+    assert max(e["iteration"] for e in events if e["event"] == "progress") == 1  # at the first preview
+    assert not (tmp_path / "out.png").exists()
+
+
 def _hold(path):
     """Put a folder with a file in it where the engine writes `path`: like a file that another
     program has open on Windows (Krita reading the preview, a virus scanner), it cannot be replaced."""
@@ -303,19 +338,9 @@ def test_a_preview_that_cannot_be_written_does_not_stop_the_run(held, weights_pa
         "run", "--content", small_images["tubingen"], "--style", small_images["starry_night"],
         "--output", output, "--max-size", "64", "--iterations", "4", "--preview-every", "1", "--progress", "json",
     ]  # fmt: skip
-    process = subprocess.Popen(
-        engine_command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    returncode, stderr, events = _run_changed_after_checks(
+        args, lambda: [_hold({"preview": preview, "output": output}[name]) for name in held]
     )
-    stderr = ""
-    for line in process.stderr:  # the paths were checked before this line, seconds before the first preview
-        stderr += line
-        if "loading TensorFlow" in line:
-            break
-    for name in held:
-        _hold({"preview": preview, "output": output}[name])
-    stderr += process.stderr.read()  # the run's few events fit in the stdout pipe meanwhile
-    events = parse_events(process.stdout.read())
-    process.wait(timeout=60)
     assert "Traceback" not in stderr
     assert stderr.count("could not write the preview") == 1, stderr
     assert "preview" not in [event["event"] for event in events]
@@ -324,10 +349,10 @@ def test_a_preview_that_cannot_be_written_does_not_stop_the_run(held, weights_pa
     assert sorted(os.listdir(tmp_path)) == ["out.png", "out.preview.png"]  # no temporary file left
     assert os.listdir(preview) == ["held"]
     if "output" in held:
-        assert process.returncode == 2, stderr
+        assert returncode == 2, stderr
         assert events[-1]["event"] == "error" and events[-1]["code"] == "output_unwritable"
-        assert f"could not write {output} " in events[-1]["message"]
+        assert f"could not write the output {output} " in events[-1]["message"]
     else:
-        assert process.returncode == 0, stderr
+        assert returncode == 0, stderr
         assert events[-1]["event"] == "done" and events[-1]["output"] == str(output)
         assert Image.open(output).size == Image.open(small_images["tubingen"]).size

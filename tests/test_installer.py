@@ -525,11 +525,19 @@ def test_tasklist_output_is_read(output, running):
 
 @pytest.mark.parametrize(
     "platform",
-    [pytest.param("darwin", marks=pytest.mark.skipif(not hasattr(os, "getuid"), reason="user ids")), "win32"],
+    [
+        pytest.param("darwin", marks=pytest.mark.skipif(not hasattr(os, "getuid"), reason="user ids")),
+        pytest.param(
+            "win32",
+            marks=pytest.mark.skipif(
+                sys.platform == "win32", reason="Windows finds tasklist in its system folder, whatever PATH says"
+            ),
+        ),
+    ],
 )
 def test_no_warning_when_the_tool_that_would_tell_is_missing(monkeypatch, tmp_path, platform):
     monkeypatch.setattr(install.sys, "platform", platform)
-    monkeypatch.setenv("PATH", str(tmp_path))  # no pgrep, no tasklist (Windows finds its own anyway)
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no pgrep, no tasklist
     assert install.krita_running() is False
 
 
@@ -758,6 +766,30 @@ def test_an_old_python_is_refused_before_the_venv_is_made(monkeypatch, capsys, t
     assert "Python 3.9" not in capsys.readouterr().out
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in venv's python is a shell script")
+def test_an_old_python_is_not_asked_about_when_the_venv_there_is_reused(monkeypatch, capsys, tmp_path):
+    """No venv is made from the installer's Python when one is there with pip (--venv, or the
+    default one): its version does not matter then. A venv without pip is made again from it."""
+    monkeypatch.setattr(install.sys, "version_info", (3, 9, 6, "final", 0))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    folders = ["--krita-dir", str(home / "krita"), "--kritarc", str(home / "kritarc"), "--data-dir", str(home / "d")]
+    given, default = tmp_path / "given venv", home / "d" / "venv"
+    for venv, option in ((given, ["--venv", str(given)]), (default, [])):
+        (venv / "bin").mkdir(parents=True)
+        _script(venv / "bin" / "python", "exit 0")  # pip answers
+        for dry in (["--dry-run"], []):
+            assert install.main([*folders, "--skip-weights", *dry, *option]) == 0, capsys.readouterr()
+            out = capsys.readouterr().out
+            assert f"Reusing the engine's virtual environment {venv}" in out and "Python 3.9" not in out
+        assert install.main([*folders, "--uninstall"]) == 0 and venv.exists()
+    _script(default / "bin" / "python", "exit 1")  # no pip: the venv would be made again, from Python 3.9
+    for dry in (["--dry-run"], []):
+        assert install.main([*folders, "--skip-weights", *dry]) == 1
+        assert capsys.readouterr().err.startswith("error: this is Python 3.9; the engine needs 3.10 or newer")
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
 def test_output_a_windows_code_page_cannot_show_is_replaced(tmp_path, fake_engine):
     """Windows writes piped or redirected output in cp1252, which has no "▸": a "?", not a traceback."""
@@ -792,22 +824,20 @@ def test_the_engines_output_is_read_as_utf8(monkeypatch, tmp_path, outside):
     assert done.stdout.splitlines() == ["utf-8", "C:\\Users\\Łukasz\\vgg19.h5"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
-def test_what_windows_will_not_let_go_is_left_for_the_next_uninstall(tmp_path, monkeypatch, capsys, fetching_engine):
-    """While Krita and its engine run, Windows refuses to remove the venv's python.exe and
-    TensorFlow's DLLs. Here that refusal is simulated in-process (shutil.rmtree removes part of the
-    venv, then raises PermissionError as Windows does): the tests may run as root, whom file
-    permissions do not stop. The rest is removed, the record keeps what is left, the run fails; a
-    second --uninstall finishes."""
-    home = tmp_path / "home"
+def _install_with_a_venv_windows_holds(home: Path, monkeypatch, engine: str) -> tuple[list[str], Path, dict]:
+    """Install into `home` (its kritarc: ODD_KRITARC), with a venv in the record as the installer
+    records one it made. While Krita and its engine run, Windows refuses to remove the venv's
+    python.exe and TensorFlow's DLLs: that refusal is simulated in-process (shutil.rmtree removes
+    part of the venv, then raises PermissionError as Windows does), since the tests may run as root,
+    whom file permissions do not stop; `install.shutil.rmtree = install.shutil.rmtree.real` is
+    Krita closed. The options that name the folders, the venv, and the install record."""
     (home / ".config").mkdir(parents=True)
     (home / ".config" / "kritarc").write_text(ODD_KRITARC)
     monkeypatch.setenv("HOME", str(home))
-    before = _tree(home)
     krita, data = home / "krita", home / "data"
     folders = ["--krita-dir", str(krita), "--kritarc", str(home / ".config" / "kritarc"), "--data-dir", str(data)]
-    assert install.main([*folders, "--engine-python", fetching_engine]) == 0
-    venv = data / "venv"  # as a venv the installer made would be recorded
+    assert install.main([*folders, "--engine-python", engine]) == 0
+    venv = data / "venv"
     for name in ("Scripts/python.exe", "Lib/site-packages/tensorflow/_pywrap_tensorflow_internal.pyd"):
         (venv / name).parent.mkdir(parents=True, exist_ok=True)
         (venv / name).write_text("")
@@ -822,7 +852,20 @@ def test_what_windows_will_not_let_go_is_left_for_the_next_uninstall(tmp_path, m
             raise PermissionError(13, "Access is denied", str(venv / "Scripts" / "python.exe"))
         return real_rmtree(path, *args, **kwargs)
 
+    windows_rmtree.real = real_rmtree
     monkeypatch.setattr(install.shutil, "rmtree", windows_rmtree)
+    return folders, venv, record
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_what_windows_will_not_let_go_is_left_for_the_next_uninstall(tmp_path, monkeypatch, capsys, fetching_engine):
+    """The rest is removed, the record keeps what is left, the run fails. Krita, still open, writes
+    its settings when it quits, the plugin's line included: a second --uninstall takes that line
+    out again, and finishes."""
+    home = tmp_path / "home"
+    before = {".config": None, ".config/kritarc": ODD_KRITARC.encode()}
+    folders, venv, record = _install_with_a_venv_windows_holds(home, monkeypatch, fetching_engine)
+    krita, data, kritarc = home / "krita", home / "data", home / ".config" / "kritarc"
     capsys.readouterr()
     assert install.main(["--uninstall", *folders]) == 1
     captured = capsys.readouterr()
@@ -832,11 +875,44 @@ def test_what_windows_will_not_let_go_is_left_for_the_next_uninstall(tmp_path, m
         "error: 1 of the installed files or folders could not be removed (named above): close Krita and run "
         f"`--uninstall` again; {left} lists what is left\n"
     )
-    assert (home / ".config" / "kritarc").read_text() == ODD_KRITARC and not krita.exists()
+    assert kritarc.read_text() == ODD_KRITARC and not krita.exists()
     assert not Path(record["weights_file"]).exists(), "what could be removed is gone"
     assert json.loads(left.read_text()) == {
-        "version": 1, "created_files": [], "created_dirs": [str(data)], "backups": {}, "venv": str(venv)
+        "version": 1, "created_files": [], "created_dirs": [str(data)], "backups": {}, "venv": str(venv),
+        "kritarc": record["kritarc"],
     }  # fmt: skip
-    monkeypatch.setattr(install.shutil, "rmtree", real_rmtree)  # Krita closed
+    kritarc.write_text(install.enable_in_kritarc(ODD_KRITARC)[0])  # Krita quits
+    monkeypatch.setattr(install.shutil, "rmtree", install.shutil.rmtree.real)  # Krita closed
+    assert install.main(["--uninstall", *folders]) == 0, capsys.readouterr()
+    assert "enable_neural_style" not in kritarc.read_text()
+    assert _tree(home) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
+def test_the_install_record_stays_until_the_record_of_what_is_left_is_written(
+    tmp_path, monkeypatch, capsys, fetching_engine
+):
+    """Should the record of what is left not be written (a full disk), the install record is still
+    there, so that the advice, `--uninstall` again, does not end in "Nothing to uninstall"."""
+    home = tmp_path / "home"
+    before = {".config": None, ".config/kritarc": ODD_KRITARC.encode()}
+    folders, venv, _ = _install_with_a_venv_windows_holds(home, monkeypatch, fetching_engine)
+    record_path = home / "krita" / "pykrita" / install.MANIFEST_NAME
+    real_write_text = install.write_text
+
+    def disk_full_for_records(path, text):
+        if Path(path).name == install.MANIFEST_NAME:
+            raise OSError(28, "No space left on device", str(path))
+        real_write_text(path, text)
+
+    monkeypatch.setattr(install, "write_text", disk_full_for_records)
+    capsys.readouterr()
+    assert install.main(["--uninstall", *folders]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot read or write {home / 'data' / install.MANIFEST_NAME} (No space left")
+    assert err.endswith("run `--uninstall` again once that is fixed\n")
+    assert record_path.is_file() and venv.exists()
+    monkeypatch.setattr(install, "write_text", real_write_text)
+    monkeypatch.setattr(install.shutil, "rmtree", install.shutil.rmtree.real)
     assert install.main(["--uninstall", *folders]) == 0, capsys.readouterr()
     assert _tree(home) == before

@@ -41,18 +41,45 @@ def case_binding(spec: dict) -> dict:
     return {"qt_api": qt_compat.QT_API, "qt_version": QtCore.qVersion()}
 
 
+class _Pixels:
+    """Stands in for a Krita paint layer where ``layer_io.export_layer`` only asks it for its
+    pixels, name, visibility and depth: the QImage work after that is what runs under PyQt6 here
+    (the real layers are tested inside Krita 5, tests/krita)."""
+
+    def __init__(self, data: bytes, depth: str) -> None:
+        self.data, self.depth = data, depth
+
+    def name(self) -> str:
+        return "Paint"
+
+    def visible(self) -> bool:
+        return True
+
+    def colorDepth(self) -> str:  # noqa: N802 - Krita's API
+        return self.depth
+
+    def projectionPixelData(self, x: int, y: int, w: int, h: int) -> bytes:  # noqa: N802 - Krita's API
+        return self.data
+
+
 def case_pixels(spec: dict) -> dict:
     """The layer ↔ PNG conversions, on a 3 px wide region: a width whose grey rows are not a
-    multiple of 4 bytes, where Qt pads each scanline."""
+    multiple of 4 bytes, where Qt pads each scanline. A layer's pixels go out as the engine's
+    content PNG (8 and 16 bits) and an 8-bit PNG comes back as the layer's bytes."""
     folder = tempfile.mkdtemp()
     region = layer_io.Region(0, 0, 3, 2)
     bgra = bytes(
         [10, 20, 30, 255, 40, 50, 60, 128, 70, 80, 90, 0, 100, 110, 120, 255, 130, 140, 150, 64, 160, 170, 180, 255]
     )
-    png = os.path.join(folder, "result.png")
-    image = qt_compat.image_from_bytes(bgra, 3, 2, 12, qt_compat.QImage.Format.Format_ARGB32)
-    saved = image.save(png, "PNG")
+    png = os.path.join(folder, "content.png")
+    layer_io.export_layer(_Pixels(bgra, "U8"), region, png)
+    saved = os.path.isfile(png)
     back = layer_io.read_result(png, region)
+
+    deep = bytes(b for v in bgra for b in (v * 7 % 256, v))  # 16 bits: v·256 + something, not v·257
+    png16 = os.path.join(folder, "content16.png")
+    layer_io.export_layer(_Pixels(deep, "U16"), region, png16)
+    back16 = layer_io.read_result(png16, region)
 
     mask = bytes([0, 128, 255, 255, 7, 0])
     mask_png = os.path.join(folder, "mask.png")
@@ -74,6 +101,8 @@ def case_pixels(spec: dict) -> dict:
         "saved": saved,
         "bgra_back": list(back),
         "bgra_sent": list(bgra),
+        "bgra_back_from_16_bits": list(back16),
+        "as_16_bits": list(layer_io.from_8bit(bgra, "U16")),
         "mask_back": mask_back,
         "mask_sent": list(mask),
         "error_codes": codes,
@@ -183,7 +212,7 @@ def _run(request: EngineRequest, seconds: float, *, cancel_at_first_progress: bo
         "message": result.message if result else "",
         "stderr": result.stderr_tail if result else "",
         "events": sorted(set(events)),
-        "output_exists": bool(result and result.ok and os.path.isfile(result.output)),
+        "output_exists": os.path.isfile(request.output),
         "ended": process.process.state() == qt_compat.QProcess.ProcessState.NotRunning,
         "seconds": time.monotonic() - t0,
     }

@@ -89,6 +89,8 @@ def test_layer_pixels_survive_the_png_round_trip(results):
     facts = case(results, "pixels")
     assert facts["saved"], facts
     assert facts["bgra_back"] == facts["bgra_sent"], facts
+    assert facts["bgra_back_from_16_bits"] == facts["bgra_sent"], facts  # each value's high byte
+    assert facts["as_16_bits"] == [v for v in facts["bgra_sent"] for _ in (0, 1)], facts  # v·257: two bytes v
     assert facts["mask_back"] == facts["mask_sent"], facts  # 3 px wide: padded grey scanlines
     assert facts["error_codes"] == {"wrong_size": "bad_result", "missing": "bad_result"}, facts
 
