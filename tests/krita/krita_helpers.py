@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / "plugin"
 HERE = Path(__file__).resolve().parent
 STYLE = ROOT / "plugin" / "neural_style" / "styles" / "starry_night.jpg"
+CONTENT = ROOT / "examples" / "tubingen.jpg"
 WEIGHTS_NAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
@@ -89,40 +90,44 @@ def isolated_env(base: Path) -> dict:
     return env
 
 
-def run_scenarios(tmp_path: Path, cases: list[str], weights: Path | None, timeout: int = 240) -> dict:
-    """Start kritarunner once, run ``cases`` in it, return their facts by case name."""
-    exe = require_krita()
-    env = isolated_env(tmp_path)
+def run_scenario_process(
+    command: list[str], env: dict, tmp_path: Path, cases: list[str], weights: Path | None, timeout: int, where: str
+) -> dict:
+    """Run a scenario module's ``cases`` in one process started with ``command``: it reads its spec
+    from $NST_SCENARIO_SPEC and writes its facts, by case name, to the spec's "out" file after each
+    case. The facts; an AssertionError with the process's stderr when it stopped before a case."""
     out = tmp_path / "results.json"
     spec = {
         "cases": cases,
         "out": str(out),
         "style": str(STYLE),
+        "content": str(CONTENT),
         "engine": {"python": engine_python(), "weights": str(weights) if weights else ""},
     }
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     env["NST_SCENARIO_SPEC"] = str(spec_path)
-    proc = subprocess.run(
-        [exe, "-s", "krita_scenarios"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=str(tmp_path),
-    )
-    if not out.exists():
-        raise AssertionError(f"kritarunner wrote no results (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    results = json.loads(out.read_text(encoding="utf-8"))
-    results["_tmpdir_entries"] = sorted(os.listdir(env["TMPDIR"]))
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(tmp_path))
+    results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     missing = [c for c in cases if c not in results]
     if missing:
-        raise AssertionError(f"Krita stopped before {missing} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        raise AssertionError(f"{where}: stopped before {missing} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     return results
 
 
-def case(results: dict, name: str) -> dict:
+def run_scenarios(tmp_path: Path, cases: list[str], weights: Path | None, timeout: int = 240) -> dict:
+    """Start kritarunner once, run ``cases`` in it, return their facts by case name."""
+    exe = require_krita()
+    env = isolated_env(tmp_path)
+    results = run_scenario_process(
+        [exe, "-s", "krita_scenarios"], env, tmp_path, cases, weights, timeout, "Krita (kritarunner)"
+    )
+    results["_tmpdir_entries"] = sorted(os.listdir(env["TMPDIR"]))
+    return results
+
+
+def case(results: dict, name: str, where: str = "inside Krita") -> dict:
     facts = results[name]
     if "scenario_error" in facts:
-        pytest.fail(f"scenario {name} raised inside Krita:\n{facts['scenario_error']}")
+        pytest.fail(f"scenario {name} raised {where}:\n{facts['scenario_error']}")
     return facts

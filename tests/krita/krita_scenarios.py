@@ -32,16 +32,24 @@ def new_doc(w=W, h=H, depth="U8", name="test"):
     return doc
 
 
-def add_paint_layer(doc, name, rect, pixel):
-    """A paint layer filled over ``rect`` (x, y, w, h) by ``pixel(x, y) -> (r, g, b, a)``."""
+def pixel_bytes(rect, pixel, depth="U8") -> bytes:
+    """A layer's bytes over ``rect`` (x, y, w, h) from ``pixel(x, y) -> (r, g, b, a)``, each value
+    one byte ("U8") or two, little-endian ("U16"): Krita's RGBA layers are B, G, R, A."""
     x0, y0, w, h = rect
+    size = 1 if depth == "U8" else 2
     data = bytearray()
     for y in range(y0, y0 + h):
         for x in range(x0, x0 + w):
             r, g, b, a = pixel(x, y)
-            data += bytes((b, g, r, a))  # Krita's 8-bit RGBA layers are B, G, R, A
+            data += b"".join(v.to_bytes(size, "little") for v in (b, g, r, a))
+    return bytes(data)
+
+
+def add_paint_layer(doc, name, rect, pixel):
+    """A paint layer filled over ``rect`` (x, y, w, h) by ``pixel(x, y) -> (r, g, b, a)``."""
+    x0, y0, w, h = rect
     layer = doc.createNode(name, "paintlayer")
-    layer.setPixelData(bytes(data), x0, y0, w, h)
+    layer.setPixelData(pixel_bytes(rect, pixel), x0, y0, w, h)
     root = doc.rootNode()
     root.addChildNode(layer, root.childNodes()[-1])
     doc.waitForDone()
@@ -587,17 +595,6 @@ def case_sixteen_bit(spec):
     def pattern16(x, y):
         return [wide(x * 9 % 256), wide(y * 13 % 256), 40000 + 97 * x + 31 * y, 65535]
 
-    def fill(layer, depth, rect, pixel):
-        x0, y0, w, h = rect
-        data = bytearray()
-        for y in range(y0, y0 + h):
-            for x in range(x0, x0 + w):
-                b, g, r, a = pixel(x, y)
-                data += (
-                    bytes((b, g, r, a)) if depth == "U8" else b"".join(v.to_bytes(2, "little") for v in (b, g, r, a))
-                )
-        layer.setPixelData(bytes(data), x0, y0, w, h)
-
     def layer_in(doc, depth):
         layer = doc.createNode("Paint", "paintlayer")
         root = doc.rootNode()
@@ -616,7 +613,7 @@ def case_sixteen_bit(spec):
     ):
         doc = new_doc(depth=image_depth)
         source = layer_in(doc, layer_depth)
-        fill(source, layer_depth, rect, pixel)
+        source.setPixelData(pixel_bytes(rect, pixel, layer_depth), *rect)
         doc.waitForDone()
         layer, run = _stand_in_run(spec, doc, source)
         run["source_depth"] = source.colorDepth()

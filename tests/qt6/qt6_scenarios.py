@@ -6,8 +6,9 @@ this plugin is the Qt binding (PyQt5 → PyQt6: scoped enums, ``exec``, ``QActio
 ``sip.voidptr``), and all the plugin's Qt code that does not call Krita's own API can run here under
 the real PyQt6: the dialog, the engine process and its protocol, the pixel conversions, the menus.
 
-Run as ``python qt6_scenarios.py SPEC.json`` with ``QT_QPA_PLATFORM=offscreen``; the spec names the
-cases, the engine and where to write the facts (JSON, by case name) for the tests to check.
+Run as ``python qt6_scenarios.py`` with ``QT_QPA_PLATFORM=offscreen`` and the spec's path in
+``$NST_SCENARIO_SPEC`` (tests/krita/krita_helpers.py, ``run_scenario_process``): it names the cases,
+the engine and where to write the facts (JSON, by case name) for the tests to check.
 """
 
 from __future__ import annotations
@@ -299,8 +300,8 @@ def case_engine_runs(spec: dict) -> dict:
 CASES = {name[len("case_") :]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main(spec_path: str) -> None:
-    with open(spec_path, encoding="utf-8") as fh:
+def main() -> None:
+    with open(os.environ["NST_SCENARIO_SPEC"], encoding="utf-8") as fh:
         spec = json.load(fh)
     results = {}
     for name in spec["cases"]:
@@ -313,4 +314,4 @@ def main(spec_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()

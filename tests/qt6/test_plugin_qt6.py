@@ -7,9 +7,7 @@ NST_REQUIRE_PYQT6=1 (CI) a missing PyQt6 fails these tests instead of skipping t
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,9 +16,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "krita"))
-from krita_helpers import STYLE, engine_python, isolated_env, require_weights  # noqa: E402
-
-CONTENT = ROOT / "examples" / "tubingen.jpg"
+import krita_helpers  # noqa: E402
+from krita_helpers import isolated_env, require_weights, run_scenario_process  # noqa: E402
 
 
 def _require_pyqt6() -> None:
@@ -35,36 +32,12 @@ def run_qt6_scenarios(tmp_path: Path, cases: list[str], weights: Path | None) ->
     _require_pyqt6()
     env = isolated_env(tmp_path)  # a private HOME and TMPDIR, the plugin and the repo on the path
     env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(HERE)])
-    out = tmp_path / "results.json"
-    spec = {
-        "cases": cases,
-        "out": str(out),
-        "style": str(STYLE),
-        "content": str(CONTENT),
-        "engine": {"python": engine_python(), "weights": str(weights) if weights else ""},
-    }
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "qt6_scenarios.py"), str(spec_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=str(tmp_path),
-    )
-    results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-    missing = [c for c in cases if c not in results]
-    if missing:
-        raise AssertionError(f"the PyQt6 run stopped before {missing} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    return results
+    command = [sys.executable, str(HERE / "qt6_scenarios.py")]
+    return run_scenario_process(command, env, tmp_path, cases, weights, 600, "the PyQt6 run")
 
 
 def case(results: dict, name: str) -> dict:
-    facts = results[name]
-    if "scenario_error" in facts:
-        pytest.fail(f"scenario {name} raised under PyQt6:\n{facts['scenario_error']}")
-    return facts
+    return krita_helpers.case(results, name, "under PyQt6")
 
 
 @pytest.fixture(scope="module")
