@@ -69,7 +69,7 @@ def test_working_size_and_full_resolution_together_with_other_options():
 @pytest.mark.parametrize("init", [None, "", "noise", "content"])
 def test_init_is_sent_only_when_set(init):
     """``init`` is the plugin's own field (the dialog's *Start from*), not a script's extra option:
-    None (the dialog's *Your layer*) sends nothing, so the engine's default applies."""
+    None (the dialog's *Your picture*) sends nothing, so the engine's default applies."""
     from nst_engine.cli import build_parser
 
     args = request(init=init).arguments()

@@ -4,6 +4,7 @@
     from neural_style import api
     doc = Krita.instance().activeDocument()
     layer = api.stylize(doc, doc.activeNode(), "/path/to/style.jpg", preset="preview")
+    picture = api.stylize(doc, None, "/path/to/style.jpg", source="image")  # everything you see
 
 :func:`stylize` runs the same flow as the dialog without showing it. It blocks the script but not
 Krita (a local event loop keeps the interface alive), honours the document's current selection,
@@ -64,11 +65,19 @@ def stylize(
     full_resolution: bool = False,
     engine: EngineConfig | None = None,
     layer_name: str | None = None,
+    source: str = "layer",
     timeout: float | None = None,
     on_progress=None,
     **options,
 ) -> Node:
     """Repaint ``node`` (or the selected part of it) in the style of ``style_path``.
+
+    ``source="layer"`` (the default) repaints ``node``, as its masks show it, into a new layer
+    right above it. ``source="image"`` repaints the whole image as it is shown, every visible
+    layer merged (the dialog's *Repaint: The whole image*), into a new layer at the top of the
+    layer stack, where it covers the picture, named "Starry Night (whole image)"; ``node`` then
+    plays no part (None, a group or a vector layer will do). Any other value raises a StyleError
+    with the code ``bad_option``. With a selection, either repaints the selected part only.
 
     ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. ``max_size`` is the working size
     (the longest side, in pixels, the style is worked out at; None = the preset's), and
@@ -102,6 +111,7 @@ def stylize(
         full_resolution=full_resolution,
         engine=engine,
         layer_name=layer_name,
+        source=source,
         **options,
     )
     if on_progress is not None:

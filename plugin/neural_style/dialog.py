@@ -64,8 +64,8 @@ STROKE_SIZE_TIP = (
     "almost no time."
 )
 START_FROM_TIP = (
-    "Your layer: the result keeps your picture's shapes and is the same every time. "
-    "Noise: a looser, more painterly picture that keeps less of your layer; each seed gives a "
+    "Your picture: the result keeps its shapes and is the same every time. "
+    "Noise: a looser, more painterly picture that keeps less of yours; each seed gives a "
     "different one, and the same seed with the same options the same one."
 )
 FULL_RESOLUTION_TIP = (
@@ -84,6 +84,11 @@ MIX_TIP = (
 )
 BLEND_BROWSE_TIP = "Choose your own image as the second style"
 NO_BLEND = "Nothing (one style)"
+REPAINT_TIP = (
+    "This layer: the active layer alone, into a new layer right above it. The whole image: the "
+    "picture as you see it, all visible layers together, into a new layer at the top of the layer "
+    "stack that covers the picture. With a selection, only the selected part."
+)
 FINISH_TIP = (
     "Happy with the preview? Stop painting now and add the layer from the image as it is: the result "
     "then looks like the preview, at your layer's size. Cancel instead adds nothing."
@@ -177,6 +182,12 @@ class StyleDialog(QDialog):
         outer.addWidget(style_box)
 
         form = QFormLayout()
+        self.source_combo = QComboBox()
+        self.source_combo.addItem("This layer", "layer")
+        self.source_combo.addItem("The whole image (as you see it)", "image")
+        self.source_combo.setToolTip(REPAINT_TIP)
+        self.source_combo.currentIndexChanged.connect(self._show_target)
+        form.addRow("Repaint", self.source_combo)
         self.strength_spin = QDoubleSpinBox()
         self.strength_spin.setRange(0.1, 10.0)
         self.strength_spin.setSingleStep(0.1)
@@ -188,7 +199,7 @@ class StyleDialog(QDialog):
             self.preset_combo.addItem(label, name)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, hint, Qt.ItemDataRole.ToolTipRole)
         form.addRow("Quality", self.preset_combo)
-        self.preserve_check = QCheckBox("Keep the layer's colours (take only brush strokes and texture)")
+        self.preserve_check = QCheckBox("Keep your colours (take only brush strokes and texture)")
         form.addRow("Colours", self.preserve_check)
         self.stroke_combo = QComboBox()
         for label, scale in STROKE_SIZES:
@@ -196,7 +207,7 @@ class StyleDialog(QDialog):
         self.stroke_combo.setToolTip(STROKE_SIZE_TIP)
         form.addRow("Stroke size", self.stroke_combo)
         self.start_combo = QComboBox()
-        self.start_combo.addItem("Your layer", "content")
+        self.start_combo.addItem("Your picture", "content")
         self.start_combo.addItem("Noise", "noise")
         self.start_combo.setToolTip(START_FROM_TIP)
         self.seed_spin = QSpinBox()  # only noise has a seed: a run from the layer has no chance in it
@@ -214,7 +225,7 @@ class StyleDialog(QDialog):
             self.size_combo.addItem(f"{size} px", size)
         self.size_combo.setToolTip(WORKING_SIZE_TIP)
         form.addRow("Working size", self.size_combo)
-        self.full_res_check = QCheckBox("Refine up to the layer's own pixel size, in tiles (slower)")
+        self.full_res_check = QCheckBox("Refine up to its own pixel size, in tiles (slower)")
         self.full_res_check.setToolTip(FULL_RESOLUTION_TIP)
         form.addRow("Full resolution", self.full_res_check)
         outer.addLayout(form)
@@ -326,6 +337,7 @@ class StyleDialog(QDialog):
         self._fill_styles(s.get("style", ""))
         self._fill_blend_styles(s.get("blend_style", ""))  # a file that is gone: Nothing
         self.mix_spin.setValue(int(round(100 * _float(s.get("blend_mix", "0.5"), 0.5))))
+        self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(s.get("source", "layer"))))
         self.strength_spin.setValue(_float(s.get("strength", "1.0"), 1.0))
         preset = s.get("preset", DEFAULT_PRESET)
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(preset)))
@@ -350,6 +362,7 @@ class StyleDialog(QDialog):
         s.set("style", self.style_path())
         s.set("blend_style", self.blend_style_path())
         s.set("blend_mix", f"{self.mix_spin.value() / 100:g}")
+        s.set("source", self.source_combo.currentData())
         s.set("strength", f"{self.strength_spin.value():.2f}")
         s.set("preset", self.preset_combo.currentData())
         s.set("preserve_colors", "true" if self.preserve_check.isChecked() else "false")
@@ -364,6 +377,7 @@ class StyleDialog(QDialog):
     def options(self) -> dict:
         return {
             "style_path": self.style_path(),
+            "source": self.source_combo.currentData(),  # "layer" or "image"
             "blend_style": self.blend_style_path() or None,  # None: one style
             "blend_mix": self.mix_spin.value() / 100 if self.blend_style_path() else None,
             "preset": self.preset_combo.currentData(),
@@ -448,12 +462,19 @@ class StyleDialog(QDialog):
             if not self._pinned and self.job is None:
                 self.refresh_target()
 
-    def _show_target(self) -> None:
-        if self.document is None or self.node is None:
-            self.target_label.setText("Open an image and select a paint layer.")
+    def _show_target(self, *_args) -> None:
+        """Say what Stylise will repaint and where the result goes (Repaint and the selection)."""
+        whole_image = self.source_combo.currentData() == "image"
+        if self.document is None or (self.node is None and not whole_image):
+            self.target_label.setText("Open an image." if whole_image else "Open an image and select a paint layer.")
             return
         sel = self.document.selection()
-        where = "the selected part of" if sel is not None and sel.width() > 0 else "the whole layer"
+        selected = sel is not None and sel.width() > 0
+        if whole_image:
+            where = "the selected part of the whole image" if selected else "the whole image"
+            self.target_label.setText(f"Repaints {where}, as you see it, into a new layer at the top.")
+            return
+        where = "the selected part of" if selected else "the whole layer"
         self.target_label.setText(f"Repaints {where} “{self.node.name()}” into a new layer above it.")
 
     # -- running -------------------------------------------------------------------------------
@@ -560,6 +581,7 @@ class StyleDialog(QDialog):
         self.stopping = False
         self.where = ""
         for widget in (
+            self.source_combo,
             self.style_combo,
             self.browse_button,
             self.blend_combo,

@@ -1,5 +1,6 @@
-"""One style transfer on one layer: export, run the engine, import — shared by the dialog and the
-scripting API. The document is only touched at the very end, by adding one layer."""
+"""One style transfer on one layer or on the whole image: export, run the engine, import — shared
+by the dialog and the scripting API. The document is only touched at the very end, by adding one
+layer."""
 
 from __future__ import annotations
 
@@ -101,7 +102,11 @@ class StyleJob(QObject):
     is then named after both. Any other keyword is a script's own
     engine option (``iterations=50`` -> ``--iterations 50``), kept apart in ``options`` so that a
     refused one can be told from the plugin's own. Whatever the options, the new layer has exactly
-    the source region's pixel size. ``preview_every`` is how often
+    the source region's pixel size. ``source`` is what is repainted (:class:`layer_io.Source`):
+    ``"layer"``, ``node`` into a new layer right above it, or ``"image"``, the whole image as it is
+    shown (every visible layer merged; ``node`` plays no part) into a new layer at the top of the
+    stack, named "… (whole image)"; any other value ends the job with the code ``bad_option``.
+    ``preview_every`` is how often
     the engine writes a preview image (None: the preset's, :func:`config.preview_interval`).
 
     ``standby`` is a warm engine (:meth:`EngineProcess.standby`, started earlier): the job runs
@@ -132,6 +137,7 @@ class StyleJob(QObject):
         full_resolution: bool = False,
         engine: EngineConfig | None = None,
         layer_name: str | None = None,
+        source: str = "layer",
         preview_every: int | None = None,
         standby: EngineProcess | None = None,
         parent: QObject | None = None,
@@ -146,14 +152,17 @@ class StyleJob(QObject):
         self.preserve_colors = preserve_colors
         self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
+        self.source = source
         label = style_label(style_path)
-        self.layer_name = layer_name or (f"{label} + {style_label(blend_style)}" if self.blend_style else label)
+        label = f"{label} + {style_label(blend_style)}" if self.blend_style else label
+        self.layer_name = layer_name or (f"{label} (whole image)" if source == "image" else label)
         self.preview_every = preview_interval(preset) if preview_every is None else preview_every
         self.options = options
         self.standby = standby
         self.warm = False  # whether the run went to the warm engine
         self.engine_request: EngineRequest | None = None
         self.tmpdir: str | None = None
+        self.origin = layer_io.Source(document, node, source)  # what is repainted, where the result goes
         self.region: layer_io.Region | None = None
         self.placement: layer_io.Placement | None = None  # where the pixels were when they were sent
         self.mask: bytes | None = None
@@ -208,8 +217,8 @@ class StyleJob(QObject):
 
     # -- steps ---------------------------------------------------------------------------------
     def _prepare(self) -> None:
-        layer_io.validate(self.document, self.node)
-        self.placement = layer_io.Placement.of(self.document, self.node)
+        self.origin.validate()
+        self.placement = self.origin.placement()
         if not self.style_path:
             raise StyleError(
                 "Choose a style image first: pick one in the Style list or use Choose image….", "style_missing"
@@ -234,14 +243,14 @@ class StyleJob(QObject):
         cfg = self.engine_config = self.engine_config or load_engine_config()
         cfg.check()
         selection = layer_io.current_selection(self.document)
-        self.region = layer_io.plan_region(self.document, self.node, selection)
+        self.region = self.origin.plan_region(selection)
         if selection is not None:
             self.mask = layer_io.selection_mask(selection, self.region)
         remove_stale_tmpdirs()
         self.tmpdir = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
         _LIVE_TMPDIRS.add(self.tmpdir)
         content = os.path.join(self.tmpdir, "content.png")
-        layer_io.export_layer(self.node, self.region, content)
+        self.origin.export(self.region, content)
         mask_path = ""
         if self.mask is not None:
             mask_path = os.path.join(self.tmpdir, "mask.png")
@@ -284,11 +293,11 @@ class StyleJob(QObject):
             self._finish(self._engine_failure(result))
             return
         try:
-            layer_io.check_unchanged(self.document, self.node, self.placement)
+            self.origin.check_unchanged(self.placement)
             bgra = layer_io.read_result(result.output, self.region)
             if self.mask is not None:
                 bgra = layer_io.clear_outside(bgra, self.mask)
-            layer = layer_io.add_result_layer(self.document, self.node, self.layer_name, self.region, bgra)
+            layer = self.origin.add_result(self.layer_name, self.region, bgra)
         except StyleError as exc:
             self._finish(JobResult(False, code=exc.code, message=str(exc)))
             return

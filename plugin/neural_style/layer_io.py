@@ -1,4 +1,4 @@
-"""Pixels in and out of Krita, without numpy.
+"""Pixels in and out of Krita, without numpy: a layer's or the whole image's, and the new layer.
 
 Krita's 8-bit RGBA layers store each pixel as B, G, R, A. ``QImage.Format.Format_ARGB32`` (not
 premultiplied) has exactly that byte order on little-endian machines, so layer bytes go straight
@@ -107,20 +107,22 @@ def document_is_open(document) -> bool:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a layer's pixels lie and how their values are meant, recorded when they are sent to
-    the engine: the result only belongs back in the image if all of it is the same at the end."""
+    """Where the pixels lie and how their values are meant, recorded when they are sent to the
+    engine: the result only belongs back in the image if all of it is the same at the end. For
+    the whole image (``node`` None) only the canvas and the image's colour space count."""
 
     canvas: tuple[int, int]
     position: tuple[int, int]  # the layer's offset: the Move tool changes it, painting does not
     color: tuple[str, str, str]  # model, depth, profile
 
     @staticmethod
-    def of(document, node) -> Placement:
-        pos = node.position()
+    def of(document, node=None) -> Placement:
+        pos = (0, 0) if node is None else (node.position().x(), node.position().y())
+        space = document if node is None else node
         return Placement(
             (document.width(), document.height()),
-            (pos.x(), pos.y()),
-            (node.colorModel(), node.colorDepth(), node.colorProfile()),
+            pos,
+            (space.colorModel(), space.colorDepth(), space.colorProfile()),
         )
 
 
@@ -142,7 +144,8 @@ def check_unchanged(document, node, before: Placement) -> None:
     converted to other colours, or moved. Painting on it is fine, beyond its old edges too: a
     soft brush stroke must not throw a run away. A transform that rewrites the layer's pixels in
     place (Transform tool, Image ▸ Rotate) is not told apart from painting, and one Undo removes
-    the result."""
+    the result. For the whole image (``node`` None) no layer is checked: whatever happens to the
+    layers, the result still goes on top, so only closing, resizing and converting count."""
     if not document_is_open(document):
         raise StyleError(
             "The image was closed while the style was being painted: nothing was added.", "document_closed"
@@ -154,14 +157,15 @@ def check_unchanged(document, node, before: Placement) -> None:
             "added. Press Stylise again to paint it as it is now.",
             "image_resized",
         )
-    if not in_image(document, node):
+    if node is not None and not in_image(document, node):
         raise StyleError(
             f"“{node.name()}” was deleted while the style was being painted: nothing was added.",
             "layer_gone",
         )
     if now.color != before.color:  # the result's values belong to the old colour space
+        what = "The image" if node is None else f"“{node.name()}”"
         raise StyleError(
-            f"“{node.name()}” was converted to another colour space or profile while the style was "
+            f"{what} was converted to another colour space or profile while the style was "
             "being painted: nothing was added. Press Stylise again to paint it as it is now.",
             "color_space_changed",
         )
@@ -191,16 +195,30 @@ def validate(document, node) -> None:
             "Space… (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
             "unsupported_color_space",
         )
+    _check_image_color_space(document)
+    if Region.of(node.bounds()).empty():
+        raise StyleError(f"“{node.name()}” is empty: paint something first.", "empty_layer")
+
+
+def validate_image(document) -> None:
+    """Like :func:`validate`, for repainting the whole image: only the image counts, not the active
+    layer (a group, a vector layer or none is fine). An image that shows nothing is found when its
+    pixels are read (:func:`export_image`), as a layer hidden by its masks is."""
+    if not document_is_open(document):
+        raise StyleError("Open an image first: there is no open document.", "no_document")
+    _check_image_color_space(document)
+
+
+def _check_image_color_space(document) -> None:
+    """The new layer takes the image's colour space (and the whole image is read in it)."""
     model, depth = document.colorModel(), document.colorDepth()
-    if model != "RGBA" or depth not in DEPTHS:  # the new layer takes the image's colour space
+    if model != "RGBA" or depth not in DEPTHS:
         raise StyleError(
             f"The image uses the {color_space_name(model, depth)} colour space; the new layer needs an 8-bit or "
             "16-bit integer RGB image. Convert it with Image ▸ Convert Image Color Space… (RGB/Alpha, "
             "16-bit integer/channel keeps the most) and try again.",
             "unsupported_color_space",
         )
-    if Region.of(node.bounds()).empty():
-        raise StyleError(f"“{node.name()}” is empty: paint something first.", "empty_layer")
 
 
 def current_selection(document):
@@ -212,20 +230,19 @@ def current_selection(document):
 
 
 def plan_region(document, node, selection) -> Region:
-    """The pixels to send: the whole layer, or the selection's box plus context, clipped."""
-    layer = Region.of(node.bounds())
+    """The pixels to send: the whole layer (``node`` None: the whole canvas), or the selection's
+    box plus context, clipped to the canvas and the layer."""
+    canvas = Region(0, 0, document.width(), document.height())
+    area = canvas if node is None else Region.of(node.bounds())
     if selection is None:
-        return layer
+        return area
     box = Region(selection.x(), selection.y(), selection.width(), selection.height())
     margin = max(CONTEXT_MARGIN_MIN, round(CONTEXT_MARGIN_FRACTION * max(box.w, box.h)))
     grown = Region(box.x - margin, box.y - margin, box.w + 2 * margin, box.h + 2 * margin)
-    canvas = Region(0, 0, document.width(), document.height())
-    region = grown.intersect(canvas).intersect(layer)
-    if region.empty() or box.intersect(layer).empty():
-        raise StyleError(
-            f"The selection does not touch any painted pixels of “{node.name()}”.",
-            "selection_outside_layer",
-        )
+    region = grown.intersect(canvas).intersect(area)
+    if region.empty() or box.intersect(area).empty():
+        where = "the image" if node is None else f"any painted pixels of “{node.name()}”"
+        raise StyleError(f"The selection does not touch {where}.", "selection_outside_layer")
     return region
 
 
@@ -235,12 +252,31 @@ def export_layer(node, region: Region, path: str) -> None:
     projection is not kept up to date by Krita, so there its own pixels, without its masks."""
     read = node.projectionPixelData if node.visible() else node.pixelData
     data = to_8bit(bytes(read(region.x, region.y, region.w, region.h)), node.colorDepth())
+    nothing = (
+        f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
+        "hidden by its masks): paint there, or select a visible part, and try again."
+    )
+    _save_png(data, region, path, nothing)
+
+
+def export_image(document, region: Region, path: str) -> None:
+    """Write the image in ``region`` as the painter sees it: its projection, every visible layer
+    merged with its opacity, blending mode and masks. Krita keeps it up to date as the painter
+    works; a script that changes layers (``setVisible``) calls ``document.refreshProjection()``
+    first, as Krita 5.1 does not redraw the image for it."""
+    data = to_8bit(bytes(document.pixelData(region.x, region.y, region.w, region.h)), document.colorDepth())
+    nothing = (
+        "The image has nothing visible to repaint there (its visible layers are transparent there): "
+        "paint there, show a hidden layer, or select a visible part, and try again."
+    )
+    _save_png(data, region, path, nothing)
+
+
+def _save_png(data: bytes, region: Region, path: str, nothing: str) -> None:
+    """Write 8-bit B,G,R,A ``data`` of ``region`` as a PNG; ``nothing`` is the message (code
+    ``empty_layer``) when every pixel is transparent: the engine would paint nothing there."""
     if not data[3::4].strip(b"\x00"):
-        raise StyleError(
-            f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
-            "hidden by its masks): paint there, or select a visible part, and try again.",
-            "empty_layer",
-        )
+        raise StyleError(nothing, "empty_layer")
     image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
     if not image.save(path, "PNG"):
         raise StyleError(_unwritable(path), "io")
@@ -319,8 +355,9 @@ def clear_outside(bgra: bytes, mask: bytes) -> bytes:
 
 
 def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
-    """A new paint layer right above ``source`` holding ``bgra`` (8-bit) at ``region``, in the
-    image's colour space (8 or 16 bits).
+    """A new paint layer holding ``bgra`` (8-bit) at ``region``, in the image's colour space (8 or
+    16 bits): right above the layer ``source``, with its profile and *Inherit Alpha*, or, for the
+    whole image (``source`` None), at the top of the layer stack, where it covers the picture.
 
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
@@ -332,12 +369,18 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
             "Convert Image Color Space… first.",
             "unsupported_color_space",
         )
-    if layer.colorProfile() != source.colorProfile():  # leaves a hidden "Assign Profile" undo step
-        layer.setColorProfile(source.colorProfile())
-    layer.setInheritAlpha(source.inheritAlpha())
+    if source is None:
+        parent = document.rootNode()
+        children = parent.childNodes()
+        above = children[-1] if children else None  # the topmost layer
+    else:
+        parent, above = source.parentNode(), source
+        if layer.colorProfile() != source.colorProfile():  # leaves a hidden "Assign Profile" undo step
+            layer.setColorProfile(source.colorProfile())
+        layer.setInheritAlpha(source.inheritAlpha())
     layer.setPixelData(from_8bit(bgra, layer.colorDepth()), region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
-    if not source.parentNode().addChildNode(layer, source) or layer.parentNode() is None:
+    if not parent.addChildNode(layer, above) or layer.parentNode() is None:
         raise StyleError(
             "Krita refused to add the new layer (perhaps the layer's group is locked or the image is busy): "
             "nothing was added. Check the layer stack and press Stylise again.",
@@ -345,3 +388,58 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
         )
     document.refreshProjection()
     return layer
+
+
+SOURCES = ("layer", "image")
+"""What a run repaints: ``"layer"``, the active layer, or ``"image"``, the whole image as shown."""
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """What a run repaints and where its result goes: the one place that tells the two apart.
+
+    ``kind="layer"``: ``node`` as its own masks show it; the result goes right above it.
+    ``kind="image"``: the image as the painter sees it, every visible layer merged (its
+    projection); the result goes at the top of the layer stack, where it covers the picture.
+    Repainting one layer of a painting alone looks wrong next to the others: this spares the
+    painter a *New Layer from Visible* first. ``node`` then plays no part, so the active layer
+    may be a group, a vector layer or none. Either way a selection picks the part repainted.
+    """
+
+    document: object
+    node: object
+    kind: str = "layer"
+
+    @property
+    def layer(self):
+        """The layer repainted; None for the whole image (how the functions above take it)."""
+        return None if self.kind == "image" else self.node
+
+    def validate(self) -> None:
+        if self.kind not in SOURCES:
+            raise StyleError(
+                f"source is “layer” (the active layer) or “image” (the whole image as shown), not {self.kind!r}.",
+                "bad_option",
+            )
+        if self.kind == "image":
+            validate_image(self.document)
+        else:
+            validate(self.document, self.node)
+
+    def placement(self) -> Placement:
+        return Placement.of(self.document, self.layer)
+
+    def check_unchanged(self, before: Placement) -> None:
+        check_unchanged(self.document, self.layer, before)
+
+    def plan_region(self, selection) -> Region:
+        return plan_region(self.document, self.layer, selection)
+
+    def export(self, region: Region, path: str) -> None:
+        if self.kind == "image":
+            export_image(self.document, region, path)
+        else:
+            export_layer(self.node, region, path)
+
+    def add_result(self, name: str, region: Region, bgra: bytes):
+        return add_result_layer(self.document, self.layer, name, region, bgra)

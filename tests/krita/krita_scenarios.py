@@ -519,9 +519,9 @@ def _stand_in_engine(folder: str) -> str:
     return _script_engine(folder, STAND_IN)
 
 
-def _stand_in_run(spec, doc, source, change=None, **options):
-    """``api.stylize`` on ``source`` with the stand-in engine (and ``options``); ``change(doc,
-    source)`` runs at its progress event, while it waits. Returns the new layer (or None) and the
+def _stand_in_run(spec, doc, node, change=None, **options):
+    """``api.stylize`` on ``node`` with the stand-in engine (and ``options``); ``change(doc,
+    node)`` runs at its progress event, while it waits. Returns the new layer (or None) and the
     facts, with the arguments the engine was given."""
     import shutil
 
@@ -539,20 +539,20 @@ def _stand_in_run(spec, doc, source, change=None, **options):
         with open(script + ".args", encoding="utf-8") as fh:
             facts["engine_args"] = json.load(fh)
         if change is not None:
-            change(doc, source)
+            change(doc, node)
             doc.waitForDone()
         open(script + ".go", "w").close()
 
     try:
         cfg = EngineConfig(python=script)
-        layer = api.stylize(doc, source, spec["style"], engine=cfg, on_progress=on_progress, **options)
+        layer = api.stylize(doc, node, spec["style"], engine=cfg, on_progress=on_progress, **options)
         facts["raised"] = False
     except api.StyleError as exc:
         facts.update(raised=True, code=exc.code, message=exc.message)
     shutil.rmtree(folder)
     facts.update(
-        nodes_before=[node[1] for node in before["nodes"]],
-        nodes_after=[node[1] for node in snapshot(doc)["nodes"]],
+        nodes_before=[n[1] for n in before["nodes"]],
+        nodes_after=[n[1] for n in snapshot(doc)["nodes"]],
         leftovers=leftovers(),
     )
     return layer, facts
@@ -770,6 +770,204 @@ def case_blend(spec):
     before = snapshot(dlg.document)
     facts["dialog_missing"] = _dialog_run(dlg)
     facts["dialog_missing"]["unchanged"] = snapshot(dlg.document) == before
+    shutil.rmtree(folder)
+    facts["leftovers"] = leftovers()
+    return facts
+
+
+def _layered_document(depth="U8"):
+    """A painting in layers over the white background: "Red" (the active layer in the cases) on
+    the left and half-transparent "Blue" on the right, both leaving a white strip at the bottom,
+    and a hidden "Green" over everything. The image shows red and light blue, never green."""
+    one = 257 if depth == "U16" else 1  # in 16 bits, values that are not 8-bit ones × 257 too
+
+    def value(v, x):
+        return v * one + (x % 200 if depth == "U16" and v < 255 else 0)
+
+    doc = new_doc(depth=depth)
+    layers = {}
+    for name, rect, rgba in (
+        ("Red", (0, 0, W // 2, H - 8), lambda x, y: (120 + (x * 7 + y * 3) % 136, 20, 10, 255)),
+        ("Blue", (W // 2, 0, W // 2, H - 8), lambda x, y: (10, 20, 100 + (x * 5 + y) % 150, 200)),
+        ("Green", (0, 0, W, H), lambda x, y: (0, 220, 0, 255)),
+    ):
+        layer = doc.createNode(name, "paintlayer")
+        pixel = lambda x, y, rgba=rgba: [value(v, x) for v in rgba(x, y)]  # noqa: E731
+        layer.setPixelData(pixel_bytes(rect, pixel, depth), *rect)
+        root = doc.rootNode()
+        root.addChildNode(layer, root.childNodes()[-1])
+        layers[name] = layer
+    layers["Green"].setVisible(False)
+    doc.waitForDone()
+    doc.refreshProjection()  # Krita 5.1's setVisible does not redraw the image by itself
+    return doc, layers
+
+
+def _bgra_facts(data: bytes) -> dict:
+    """Where the 8-bit B,G,R,A ``data`` of the whole canvas is red, blue or green."""
+
+    def at(x, y):
+        i = 4 * (y * W + x)
+        return list(data[i : i + 4])
+
+    green = sum(1 for i in range(0, len(data), 4) if data[i + 1] > max(data[i], data[i + 2]))
+    return {"left": at(5, 5), "right": at(W - 5, 5), "bottom": at(W // 2, H - 2), "green_pixels": green}
+
+
+def _whole_image_run(spec, doc, node, change=None, **options) -> tuple:
+    """A whole-image run with the stand-in engine: the new layer, the facts, and the projection
+    (``doc.pixelData``) before the run, which the new layer must hold."""
+    projection = bytes(doc.pixelData(0, 0, doc.width(), doc.height()))
+    before = snapshot(doc)
+    layer, facts = _stand_in_run(spec, doc, node, change, source="image", **options)
+    if layer is not None:
+        after = snapshot(doc)
+        b = layer.bounds()
+        facts.update(
+            name=layer.name(),
+            top=[c.name() for c in doc.rootNode().childNodes()][-1],
+            bounds=[b.x(), b.y(), b.width(), b.height()],
+            depth=layer.colorDepth(),
+            others_identical=[n for n in after["nodes"] if n[1] != layer.name()] == before["nodes"],
+        )
+    return layer, facts, projection
+
+
+def case_whole_image(spec):
+    """Repaint: the whole image, with the stand-in engine (it returns what it was sent): the new
+    layer holds the image as shown and goes on top; the active layer's kind does not matter."""
+    facts = {}
+    doc, layers = _layered_document()
+    facts["projection"] = _bgra_facts(bytes(doc.pixelData(0, 0, W, H)))
+    layer, run, projection = _whole_image_run(spec, doc, layers["Red"])
+    if layer is not None:
+        pixels = bytes(layer.pixelData(0, 0, W, H))
+        run.update(_bgra_facts(pixels), same_as_projection=pixels == projection)
+    facts["plain"] = run
+
+    # a selection, and no active layer at all
+    doc, layers = _layered_document()
+    s = Selection()
+    s.select(30, 20, 30, 20, 255)
+    doc.setSelection(s)
+    mask = bytes(doc.selection().pixelData(0, 0, W, H))
+    layer, run, projection = _whole_image_run(spec, doc, None)
+    if layer is not None:
+        pixels = bytes(layer.pixelData(0, 0, W, H))
+        inside = [i for i, m in enumerate(mask) if m]
+        run.update(
+            outside_alpha=sorted({pixels[4 * i + 3] for i, m in enumerate(mask) if m == 0}),
+            inside_same=all(pixels[4 * i : 4 * i + 4] == projection[4 * i : 4 * i + 4] for i in inside),
+            inside=len(inside),
+        )
+    facts["selection"] = run
+
+    # a group active: fine for the whole image, refused for the layer as before
+    doc, layers = _layered_document()
+    group = doc.createGroupLayer("Group")
+    doc.rootNode().addChildNode(group, None)
+    inner = doc.createNode("Inner", "paintlayer")
+    group.addChildNode(inner, None)
+    doc.waitForDone()
+    _layer, facts["group"], _projection = _whole_image_run(spec, doc, group)
+    _layer, facts["group_as_layer"] = _stand_in_run(spec, doc, group, source="layer")
+    vector = doc.createVectorLayer("Shapes")
+    doc.rootNode().addChildNode(vector, None)
+    _layer, facts["vector"], _projection = _whole_image_run(spec, doc, vector)
+
+    _layer, facts["bad_source"] = _stand_in_run(spec, doc, layers["Red"], source="canvas")
+
+    # nothing shows: the background hidden, the layers transparent
+    blank = new_doc()
+    blank.rootNode().childNodes()[0].setVisible(False)
+    blank.refreshProjection()
+    _layer, facts["nothing_visible"], _projection = _whole_image_run(spec, blank, None)
+
+    deep = new_doc(depth="F32")
+    _layer, facts["floating_point"], _projection = _whole_image_run(spec, deep, None)
+    return facts
+
+
+def case_whole_image_changes(spec):
+    """What happens to the image during a whole-image run: only what misplaces the result counts."""
+    facts = {}
+    doc, layers = _layered_document()
+
+    def delete_and_paint(doc, node):
+        layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 40, 10, 10)
+        node.remove()
+
+    _layer, facts["active_layer_deleted"], _projection = _whole_image_run(spec, doc, layers["Red"], delete_and_paint)
+    doc, layers = _layered_document()
+    other = next(p for p in Krita.instance().profiles("RGBA", "U8") if p != doc.colorProfile())
+    _layer, facts["converted"], _projection = _whole_image_run(
+        spec, doc, layers["Red"], lambda doc, node: doc.setColorSpace("RGBA", "U8", other)
+    )
+    doc, layers = _layered_document()
+    _layer, facts["cropped"], _projection = _whole_image_run(
+        spec, doc, layers["Red"], lambda doc, node: doc.crop(0, 0, W // 2, H // 2)
+    )
+    # 16 bits: sent as each value's high byte, back as that byte × 257 in a 16-bit layer
+    doc, layers = _layered_document("U16")
+    layer, run, projection = _whole_image_run(spec, doc, layers["Red"])
+    if layer is not None:
+        high = projection[1::2]
+        run["as_sent"] = bytes(layer.pixelData(0, 0, W, H)) == bytes(b for v in high for b in (v, v))
+        run["image_depth"] = doc.colorDepth()
+    facts["sixteen_bit"] = run
+    facts["leftovers"] = leftovers()
+    return facts
+
+
+def case_dialog_source(spec):
+    """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
+    and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""
+    import shutil
+
+    from neural_style.dialog import StyleDialog
+
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    script = _stand_in_engine(folder)
+    open(script + ".go", "w").close()  # no waiting: the stand-in returns the content at once
+    dlg = _dialog_with_engine(script)
+    dlg.set_style(spec["style"])
+    doc, layer = dlg.document, dlg.node
+    dlg.set_target(doc, layer)  # as the menu's refresh_target does when it shows the dialog
+    facts = {
+        "choices": [dlg.source_combo.itemData(i) for i in range(dlg.source_combo.count())],
+        "labels": [dlg.source_combo.itemText(i) for i in range(dlg.source_combo.count())],
+        "tooltip": dlg.source_combo.toolTip(),
+        "default": dlg.options()["source"],
+        "target_layer": dlg.target_label.text(),
+    }
+    dlg.source_combo.setCurrentIndex(dlg.source_combo.findData("image"))
+    facts["target_image"] = dlg.target_label.text()
+    selected = new_doc()
+    s = Selection()
+    s.select(2, 2, 8, 8, 255)
+    selected.setSelection(s)
+    dlg.set_target(selected, selected.rootNode().childNodes()[0])
+    facts["target_image_selection"] = dlg.target_label.text()
+    dlg.set_target(doc, None)  # no active layer: the whole image needs none
+    facts["target_image_no_layer"] = dlg.target_label.text()
+    dlg.set_target(doc, layer)
+    dlg._set_running(True)
+    facts["enabled_while_running"] = dlg.source_combo.isEnabled()
+    dlg._set_running(False)
+    facts["enabled_after"] = dlg.source_combo.isEnabled()
+    dlg.save_settings()
+    again = StyleDialog(document=doc, node=layer, settings=dlg.settings)
+    facts["remembered"] = again.options()["source"]
+    facts["remembered_target"] = again.target_label.text()
+    facts["run"] = _dialog_run(dlg)
+    result = dlg.last_result
+    if result is not None and result.ok:
+        b = result.layer.bounds()
+        facts["run"].update(
+            name=result.layer.name(),
+            top=[c.name() for c in doc.rootNode().childNodes()][-1],
+            bounds=[b.x(), b.y(), b.width(), b.height()],
+        )
     shutil.rmtree(folder)
     facts["leftovers"] = leftovers()
     return facts

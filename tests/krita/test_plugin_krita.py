@@ -32,6 +32,9 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "stale_tmpdirs",
     "blend",
     "sixteen_bit",
+    "whole_image",
+    "whole_image_changes",
+    "dialog_source",
 ]
 
 
@@ -727,3 +730,104 @@ def test_sixteen_bit_layers_and_images_are_repainted_in_their_own_depth(basic_re
             assert back[0::2] == back[1::2], run  # 8-bit values × 257
             back = back[1::2]
         assert back == sent, key
+
+
+# -- Repaint: the whole image ---------------------------------------------------------------------
+def test_the_whole_image_is_repainted_as_shown_into_a_new_layer_on_top(basic_results):
+    """Red on the left, half-transparent blue on the right over the white background, a hidden
+    green layer: the new layer holds the image as shown (``doc.pixelData``), goes on top of the
+    stack, and leaves every other layer as it was."""
+    facts = case(basic_results, "whole_image")
+    shown = facts["projection"]
+    assert shown["green_pixels"] == 0, "the hidden green layer is not shown"
+    run = facts["plain"]
+    assert not run["raised"], run
+    assert run["name"] == "Starry Night (whole image)" and run["top"] == run["name"], run
+    assert run["nodes_after"] == run["nodes_before"] + [run["name"]], run
+    assert run["bounds"] == [0, 0, 96, 64] and run["same_as_projection"], run
+    b, g, r, a = run["left"]
+    assert r > 100 and b < 30 and a == 255, run["left"]
+    b, g, r, a = run["right"]
+    assert b > r + 60 and r > 10 and a == 255, run["right"]  # the blue layer's 200/255 over white
+    assert run["bottom"] == [255, 255, 255, 255] and run["green_pixels"] == 0, run
+    assert run["others_identical"] and run["leftovers"] == [], run
+
+
+def test_the_whole_image_with_a_selection_repaints_the_selected_part(basic_results):
+    run = case(basic_results, "whole_image")["selection"]
+    assert not run["raised"] and run["name"] == "Starry Night (whole image)", run
+    assert run["top"] == run["name"] and run["inside"] == 30 * 20, run
+    assert run["outside_alpha"] == [0] and run["inside_same"], run
+    x, y, w, h = run["bounds"]  # the selection and its context, no more
+    assert 0 <= x <= 30 and 0 <= y <= 20 and x + w >= 60 and y + h >= 40 and (w, h) != (96, 64), run
+
+
+def test_the_whole_image_needs_no_paint_layer_active(basic_results):
+    """A group or a vector layer active, or none: the whole image is repainted all the same;
+    the group as the layer to repaint is refused as before."""
+    facts = case(basic_results, "whole_image")
+    for key in ("group", "vector"):
+        run = facts[key]
+        assert not run["raised"] and run["top"] == "Starry Night (whole image)", (key, run)
+    assert not facts["selection"]["raised"], "no active layer at all"
+    as_layer = facts["group_as_layer"]
+    assert as_layer["raised"] and as_layer["code"] == "unsupported_layer", as_layer
+
+
+def test_a_wrong_source_is_a_bad_option(basic_results):
+    run = case(basic_results, "whole_image")["bad_source"]
+    assert run["raised"] and run["code"] == "bad_option", run
+    assert "'canvas'" in run["message"] and "image" in run["message"], run
+    assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"], run
+
+
+def test_an_image_that_shows_nothing_or_is_floating_point_is_refused(basic_results):
+    facts = case(basic_results, "whole_image")
+    blank = facts["nothing_visible"]
+    assert blank["raised"] and blank["code"] == "empty_layer", blank
+    assert blank["message"].startswith("The image has nothing visible"), blank
+    assert blank["progress"] == 0 and blank["nodes_after"] == blank["nodes_before"], blank
+    deep = facts["floating_point"]
+    assert deep["raised"] and deep["code"] == "unsupported_color_space", deep
+    assert "32-bit float/channel" in deep["message"] and deep["progress"] == 0, deep
+
+
+def test_during_a_whole_image_run_only_what_misplaces_the_result_counts(basic_results):
+    """Deleting the active layer or painting is fine (the result is the image as it was at
+    Stylise); a colour conversion or a crop adds nothing and says why."""
+    facts = case(basic_results, "whole_image_changes")
+    deleted = facts["active_layer_deleted"]
+    assert deleted["progress"] and not deleted["raised"], deleted
+    assert deleted["top"] == "Starry Night (whole image)" and "Red" not in deleted["nodes_after"], deleted
+    converted = facts["converted"]
+    assert converted["raised"] and converted["code"] == "color_space_changed", converted
+    assert converted["message"].startswith("The image was converted"), converted
+    assert converted["nodes_after"] == converted["nodes_before"], converted
+    cropped = facts["cropped"]
+    assert cropped["raised"] and cropped["code"] == "image_resized", cropped
+    assert cropped["nodes_after"] == cropped["nodes_before"] and facts["leftovers"] == [], cropped
+
+
+def test_a_16_bit_image_is_repainted_whole_in_its_own_depth(basic_results):
+    run = case(basic_results, "whole_image_changes")["sixteen_bit"]
+    assert not run["raised"] and run["image_depth"] == "U16" and run["depth"] == "U16", run
+    assert run["as_sent"], "each 16-bit value of the image as its high byte × 257"
+
+
+def test_dialog_repaint_choice_is_shown_remembered_and_reaches_the_job(basic_results):
+    facts = case(basic_results, "dialog_source")
+    assert facts["choices"] == ["layer", "image"] and facts["default"] == "layer", facts
+    assert facts["labels"] == ["This layer", "The whole image (as you see it)"], facts
+    assert "all visible layers" in facts["tooltip"], facts
+    assert facts["target_layer"] == "Repaints the whole layer “Paint” into a new layer above it.", facts
+    whole = "Repaints the whole image, as you see it, into a new layer at the top."
+    assert facts["target_image"] == whole and facts["target_image_no_layer"] == whole, facts
+    assert facts["target_image_selection"] == (
+        "Repaints the selected part of the whole image, as you see it, into a new layer at the top."
+    ), facts
+    assert not facts["enabled_while_running"] and facts["enabled_after"], facts
+    assert facts["remembered"] == "image" and facts["remembered_target"] == whole, facts
+    run = facts["run"]
+    assert run["code"] == "" and run["name"] == "Starry Night (whole image)", run
+    assert run["top"] == run["name"] and run["bounds"] == [0, 0, 96, 64], run
+    assert facts["leftovers"] == [], facts

@@ -146,6 +146,10 @@ def case_dialog(spec: dict) -> dict:
     dialog.show()
     APP.processEvents()
     facts["target"] = dialog.target_label.text()  # shown: the dialog has asked for Krita's active layer
+    dialog.source_combo.setCurrentIndex(dialog.source_combo.findData("image"))  # Repaint: The whole image
+    facts["target_whole_image"] = dialog.target_label.text()
+    facts["source_option"] = dialog.options()["source"]
+    dialog.source_combo.setCurrentIndex(0)
     facts["standby_started"] = dialog.standby is not None  # no engine set up: none
     pixmap = dialog.thumbnail.pixmap()
     facts["thumbnail"] = [pixmap.width(), pixmap.height()] if pixmap is not None and not pixmap.isNull() else None
