@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .config import EngineConfig
 from .job import JobResult, StyleJob
-from .layer_io import StyleError
+from .layer_io import StyleError, document_is_open
 from .qt_compat import QEventLoop, QTimer
 
 if TYPE_CHECKING:
@@ -48,6 +48,20 @@ def run_job(job: StyleJob, timeout: float | None = None) -> JobResult:
     return job.result
 
 
+def _redraw(document) -> None:
+    """Redraw the image's projection, which a whole-image run reads, so that it holds what the
+    script did. Krita redraws it as the painter works, but in Krita 5.1 ``Node.setPixelData``,
+    ``move``, ``setVisible`` and ``Filter.apply`` from a script leave it as it was, even after
+    ``waitForDone()``. ``refreshProjection()`` redraws it at once, before it returns.
+
+    No ``waitForDone()`` first: Krita 5.1's scripting calls (``crop``, ``setColorSpace``,
+    ``Filter.apply``) have finished when they return, so a script has nothing of its own to wait
+    for; an action it triggers runs in the background, and the script must wait for that itself
+    to see its result at all. ``waitForDone()`` would also end a stroke the painter has in
+    progress, applying a transform that waits for its Apply, which the plugin never does."""
+    document.refreshProjection()
+
+
 def stylize(
     document,
     node,
@@ -70,31 +84,36 @@ def stylize(
     on_progress=None,
     **options,
 ) -> Node:
-    """Repaint ``node`` (or the selected part of it) in the style of ``style_path``.
+    """Repaint ``node``, or the whole image, in the style of ``style_path``.
 
     ``source="layer"`` (the default) repaints ``node``, as its masks show it, into a new layer
     right above it. ``source="image"`` repaints the whole image as it is shown, every visible
     layer merged (the dialog's *Repaint: The whole image*), into a new layer at the top of the
     layer stack, where it covers the picture, named "Starry Night (whole image)"; ``node`` then
-    plays no part (None, a group or a vector layer will do). Any other value raises a StyleError
-    with the code ``bad_option``. With a selection, either repaints the selected part only.
+    plays no part (None, a group or a vector layer will do). The image is redrawn first, so the
+    script's own changes (``setPixelData``, ``move``, ``setVisible``) are in it. Any other value
+    raises a StyleError with the code ``bad_option``. With a selection, either repaints the
+    selected part only.
 
-    ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. ``max_size`` is the working size
-    (the longest side, in pixels, the style is worked out at; None = the preset's), and
-    ``full_resolution=True`` then refines the result up to the layer's own pixel size, in tiles
-    (slower). The new layer always has the source's pixel size. ``init="noise"`` starts from noise
-    made from ``seed`` (the dialog's *Start from: Noise*); from the layer, the default, the seed
-    changes nothing. ``style_scale`` sizes the style's brush strokes (the dialog's *Stroke size*:
-    1.5 works the style image out at 1.5 times the working size, so its strokes come out bigger;
-    None = 1). ``blend_style`` blends a second style image in (the dialog's *Blend with*), with
-    ``blend_mix`` its share, between 0 and 1 (the dialog's *Mix*: 0.3 takes 70 % of ``style_path``
-    and 30 % of ``blend_style``); the new layer is then named after both, ``"Starry Night + The
-    Scream"``. Extra keyword arguments become engine options (``iterations=50`` →
-    ``--iterations 50``; ``True`` → a bare flag; ``None`` and ``False`` → nothing); if the engine
-    refuses one, the StyleError has the engine's own words, which name it. ``engine`` overrides
-    the installed engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is called
-    with each progress event (a dict with ``iteration``, ``total``, ``eta``).
+    ``preset`` is ``"preview"``, ``"balanced"`` or ``"tutorial"``. ``max_size`` is the working
+    size (the longest side, in pixels, the style is worked out at; None = the preset's), and
+    ``full_resolution=True`` then refines the result up to the full pixel size of what is
+    repainted (the layer, or the whole image), in tiles (slower). The new layer always has that
+    pixel size. ``init="noise"`` starts from noise made from ``seed`` (the dialog's *Start from:
+    Noise*); from the picture itself, the default, the seed changes nothing. ``style_scale``
+    sizes the style's brush strokes (the dialog's *Stroke size*: 1.5 works the style image out
+    at 1.5 times the working size, so its strokes come out bigger; None = 1). ``blend_style``
+    blends a second style image in (the dialog's *Blend with*), with ``blend_mix`` its share,
+    between 0 and 1 (the dialog's *Mix*: 0.3 takes 70 % of ``style_path`` and 30 % of
+    ``blend_style``); the new layer is then named after both, ``"Starry Night + The Scream"``.
+    Extra keyword arguments become engine options (``iterations=50`` → ``--iterations 50``;
+    ``True`` → a bare flag; ``None`` and ``False`` → nothing); if the engine refuses one, the
+    StyleError has the engine's own words, which name it. ``engine`` overrides the installed
+    engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is called with each
+    progress event (a dict with ``iteration``, ``total``, ``eta``).
     """
+    if source == "image" and document_is_open(document):
+        _redraw(document)
     job = StyleJob(
         document,
         node,

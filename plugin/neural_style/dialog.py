@@ -54,9 +54,9 @@ BLEND_THUMB = 64  # the style blended in, next to its controls
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 WORKING_SIZE_TIP = (
     "The longest side, in pixels, the style is worked out at. Preset default: 256 px for Quick preview, "
-    "512 px for Balanced and Best. Bigger sizes follow the layer's finer detail but cost time and memory "
-    "roughly with the square of the size: each step at 1024 px takes about four times as long as at 512 px. "
-    "The new layer always has your layer's own pixel size."
+    "512 px for Balanced and Best. Bigger sizes follow finer detail but cost time and memory roughly with "
+    "the square of the size: each step at 1024 px takes about four times as long as at 512 px. The new "
+    "layer always has the full pixel size of what is repainted (the layer, or the whole image)."
 )
 STROKE_SIZE_TIP = (
     "How big the style's brush strokes come out: the style image is worked out at this many times "
@@ -69,10 +69,10 @@ START_FROM_TIP = (
     "different one, and the same seed with the same options the same one."
 )
 FULL_RESOLUTION_TIP = (
-    "Without this, the style worked out at the working size is scaled up to the layer's pixel size. "
-    "With it, the engine then refines the result at higher resolutions, in tiles, up to the layer's own "
-    "pixel size: sharper detail on large layers, but much slower. On a CPU a large canvas can take many "
-    "minutes; the time left is shown below while it runs."
+    "Without this, the style worked out at the working size is scaled up to the full pixel size of what "
+    "is repainted (the layer, or the whole image). With it, the engine then refines the result at higher "
+    "resolutions, in tiles, up to that size: sharper detail on large pictures, but much slower. On a CPU "
+    "a large canvas can take many minutes; the time left is shown below while it runs."
 )
 BLEND_TIP = (
     "Mix a second style into the first, as two paintings blended into one: the brush strokes, "
@@ -91,7 +91,7 @@ REPAINT_TIP = (
 )
 FINISH_TIP = (
     "Happy with the preview? Stop painting now and add the layer from the image as it is: the result "
-    "then looks like the preview, at your layer's size. Cancel instead adds nothing."
+    "then looks like the preview, at full size. Cancel instead adds nothing."
 )
 
 

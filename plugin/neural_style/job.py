@@ -102,10 +102,11 @@ class StyleJob(QObject):
     is then named after both. Any other keyword is a script's own
     engine option (``iterations=50`` -> ``--iterations 50``), kept apart in ``options`` so that a
     refused one can be told from the plugin's own. Whatever the options, the new layer has exactly
-    the source region's pixel size. ``source`` is what is repainted (:class:`layer_io.Source`):
-    ``"layer"``, ``node`` into a new layer right above it, or ``"image"``, the whole image as it is
-    shown (every visible layer merged; ``node`` plays no part) into a new layer at the top of the
-    stack, named "… (whole image)"; any other value ends the job with the code ``bad_option``.
+    the source region's pixel size. ``source`` is the kind of what is repainted, kept as
+    ``target`` (:meth:`layer_io.Source.of`): ``"layer"``, ``node`` into a new layer right above
+    it, or ``"image"``, the whole image as it is shown (every visible layer merged; ``node`` plays
+    no part) into a new layer at the top of the stack, named "… (whole image)"; any other value
+    ends the job with the code ``bad_option``.
     ``preview_every`` is how often
     the engine writes a preview image (None: the preset's, :func:`config.preview_interval`).
 
@@ -162,7 +163,7 @@ class StyleJob(QObject):
         self.warm = False  # whether the run went to the warm engine
         self.engine_request: EngineRequest | None = None
         self.tmpdir: str | None = None
-        self.origin = layer_io.Source(document, node, source)  # what is repainted, where the result goes
+        self.target: layer_io.Source | None = None  # what is repainted, of the kind ``source``: made in _prepare
         self.region: layer_io.Region | None = None
         self.placement: layer_io.Placement | None = None  # where the pixels were when they were sent
         self.mask: bytes | None = None
@@ -217,8 +218,9 @@ class StyleJob(QObject):
 
     # -- steps ---------------------------------------------------------------------------------
     def _prepare(self) -> None:
-        self.origin.validate()
-        self.placement = self.origin.placement()
+        self.target = layer_io.Source.of(self.document, self.node, self.source)
+        self.target.validate()
+        self.placement = self.target.placement()
         if not self.style_path:
             raise StyleError(
                 "Choose a style image first: pick one in the Style list or use Choose image….", "style_missing"
@@ -243,14 +245,14 @@ class StyleJob(QObject):
         cfg = self.engine_config = self.engine_config or load_engine_config()
         cfg.check()
         selection = layer_io.current_selection(self.document)
-        self.region = self.origin.plan_region(selection)
+        self.region = self.target.plan_region(selection)
         if selection is not None:
             self.mask = layer_io.selection_mask(selection, self.region)
         remove_stale_tmpdirs()
         self.tmpdir = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
         _LIVE_TMPDIRS.add(self.tmpdir)
         content = os.path.join(self.tmpdir, "content.png")
-        self.origin.export(self.region, content)
+        self.target.export(self.region, content)
         mask_path = ""
         if self.mask is not None:
             mask_path = os.path.join(self.tmpdir, "mask.png")
@@ -293,11 +295,11 @@ class StyleJob(QObject):
             self._finish(self._engine_failure(result))
             return
         try:
-            self.origin.check_unchanged(self.placement)
+            self.target.check_unchanged(self.placement)
             bgra = layer_io.read_result(result.output, self.region)
             if self.mask is not None:
                 bgra = layer_io.clear_outside(bgra, self.mask)
-            layer = self.origin.add_result(self.layer_name, self.region, bgra)
+            layer = self.target.add_result(self.layer_name, self.region, bgra)
         except StyleError as exc:
             self._finish(JobResult(False, code=exc.code, message=str(exc)))
             return

@@ -108,22 +108,21 @@ def document_is_open(document) -> bool:
 @dataclass(frozen=True)
 class Placement:
     """Where the pixels lie and how their values are meant, recorded when they are sent to the
-    engine: the result only belongs back in the image if all of it is the same at the end. For
-    the whole image (``node`` None) only the canvas and the image's colour space count."""
+    engine (:meth:`Source.placement`): the result only belongs back in the image if all of it is
+    the same at the end (:meth:`Source.check_unchanged`)."""
 
     canvas: tuple[int, int]
-    position: tuple[int, int]  # the layer's offset: the Move tool changes it, painting does not
-    color: tuple[str, str, str]  # model, depth, profile
+    position: tuple[int, int]  # a layer's offset (the Move tool changes it, painting does not); the image's: (0, 0)
+    color: tuple[str, str, str]  # model, depth, profile: the layer's, or the image's for the whole image
 
-    @staticmethod
-    def of(document, node=None) -> Placement:
-        pos = (0, 0) if node is None else (node.position().x(), node.position().y())
-        space = document if node is None else node
-        return Placement(
-            (document.width(), document.height()),
-            pos,
-            (space.colorModel(), space.colorDepth(), space.colorProfile()),
-        )
+
+def _canvas(document) -> Region:
+    return Region(0, 0, document.width(), document.height())
+
+
+def _color(space) -> tuple[str, str, str]:
+    """A layer's or the image's colour model, depth and profile."""
+    return (space.colorModel(), space.colorDepth(), space.colorProfile())
 
 
 def in_image(document, node) -> bool:
@@ -136,77 +135,6 @@ def in_image(document, node) -> bool:
             return True
         parent = parent.parentNode()
     return False
-
-
-def check_unchanged(document, node, before: Placement) -> None:
-    """Raise :class:`StyleError` when the image or layer the pixels came from changed under the
-    run so that the result no longer has its place: closed, resized or cropped, layer deleted,
-    converted to other colours, or moved. Painting on it is fine, beyond its old edges too: a
-    soft brush stroke must not throw a run away. A transform that rewrites the layer's pixels in
-    place (Transform tool, Image ▸ Rotate) is not told apart from painting, and one Undo removes
-    the result. For the whole image (``node`` None) no layer is checked: whatever happens to the
-    layers, the result still goes on top, so only closing, resizing and converting count."""
-    if not document_is_open(document):
-        raise StyleError(
-            "The image was closed while the style was being painted: nothing was added.", "document_closed"
-        )
-    now = Placement.of(document, node)
-    if now.canvas != before.canvas:  # the region's coordinates moved with it
-        raise StyleError(
-            "The image was resized or cropped while the style was being painted: nothing was "
-            "added. Press Stylise again to paint it as it is now.",
-            "image_resized",
-        )
-    if node is not None and not in_image(document, node):
-        raise StyleError(
-            f"“{node.name()}” was deleted while the style was being painted: nothing was added.",
-            "layer_gone",
-        )
-    if now.color != before.color:  # the result's values belong to the old colour space
-        what = "The image" if node is None else f"“{node.name()}”"
-        raise StyleError(
-            f"{what} was converted to another colour space or profile while the style was "
-            "being painted: nothing was added. Press Stylise again to paint it as it is now.",
-            "color_space_changed",
-        )
-    if now.position != before.position:
-        raise StyleError(
-            f"“{node.name()}” was moved while the style was being painted: nothing was added. "
-            "Press Stylise again to paint it as it is now.",
-            "layer_moved",
-        )
-
-
-def validate(document, node) -> None:
-    """Raise :class:`StyleError` with a painter-readable message when the layer cannot be used."""
-    if not document_is_open(document):
-        raise StyleError("Open an image first: there is no open document.", "no_document")
-    if node is None:
-        raise StyleError("Select the layer to repaint in the Layers docker.", "no_layer")
-    kind = node.type()
-    if kind != "paintlayer":
-        hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
-        raise StyleError(f"“{node.name()}” {hint}.", "unsupported_layer")
-    model, depth = node.colorModel(), node.colorDepth()
-    if model != "RGBA" or depth not in DEPTHS:
-        raise StyleError(
-            f"“{node.name()}” uses the {color_space_name(model, depth)} colour space; style transfer works on "
-            "8-bit or 16-bit integer RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color "
-            "Space… (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
-            "unsupported_color_space",
-        )
-    _check_image_color_space(document)
-    if Region.of(node.bounds()).empty():
-        raise StyleError(f"“{node.name()}” is empty: paint something first.", "empty_layer")
-
-
-def validate_image(document) -> None:
-    """Like :func:`validate`, for repainting the whole image: only the image counts, not the active
-    layer (a group, a vector layer or none is fine). An image that shows nothing is found when its
-    pixels are read (:func:`export_image`), as a layer hidden by its masks is."""
-    if not document_is_open(document):
-        raise StyleError("Open an image first: there is no open document.", "no_document")
-    _check_image_color_space(document)
 
 
 def _check_image_color_space(document) -> None:
@@ -229,19 +157,18 @@ def current_selection(document):
     return selection
 
 
-def plan_region(document, node, selection) -> Region:
-    """The pixels to send: the whole layer (``node`` None: the whole canvas), or the selection's
-    box plus context, clipped to the canvas and the layer."""
-    canvas = Region(0, 0, document.width(), document.height())
-    area = canvas if node is None else Region.of(node.bounds())
+def plan_region(document, area: Region, selection, where: str) -> Region:
+    """The pixels to send: all of ``area`` (a layer's painted pixels, or the canvas), or the
+    selection's box plus context, clipped to the canvas and ``area``. ``where`` names ``area`` in
+    the message for a selection that misses it ("the image")."""
     if selection is None:
         return area
+    canvas = _canvas(document)
     box = Region(selection.x(), selection.y(), selection.width(), selection.height())
     margin = max(CONTEXT_MARGIN_MIN, round(CONTEXT_MARGIN_FRACTION * max(box.w, box.h)))
     grown = Region(box.x - margin, box.y - margin, box.w + 2 * margin, box.h + 2 * margin)
     region = grown.intersect(canvas).intersect(area)
     if region.empty() or box.intersect(area).empty():
-        where = "the image" if node is None else f"any painted pixels of “{node.name()}”"
         raise StyleError(f"The selection does not touch {where}.", "selection_outside_layer")
     return region
 
@@ -255,19 +182,6 @@ def export_layer(node, region: Region, path: str) -> None:
     nothing = (
         f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
         "hidden by its masks): paint there, or select a visible part, and try again."
-    )
-    _save_png(data, region, path, nothing)
-
-
-def export_image(document, region: Region, path: str) -> None:
-    """Write the image in ``region`` as the painter sees it: its projection, every visible layer
-    merged with its opacity, blending mode and masks. Krita keeps it up to date as the painter
-    works; a script that changes layers (``setVisible``) calls ``document.refreshProjection()``
-    first, as Krita 5.1 does not redraw the image for it."""
-    data = to_8bit(bytes(document.pixelData(region.x, region.y, region.w, region.h)), document.colorDepth())
-    nothing = (
-        "The image has nothing visible to repaint there (its visible layers are transparent there): "
-        "paint there, show a hidden layer, or select a visible part, and try again."
     )
     _save_png(data, region, path, nothing)
 
@@ -354,10 +268,11 @@ def clear_outside(bgra: bytes, mask: bytes) -> bytes:
     return bytes(out)
 
 
-def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
+def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, above, like=None):
     """A new paint layer holding ``bgra`` (8-bit) at ``region``, in the image's colour space (8 or
-    16 bits): right above the layer ``source``, with its profile and *Inherit Alpha*, or, for the
-    whole image (``source`` None), at the top of the layer stack, where it covers the picture.
+    16 bits), put into ``parent`` right above its child ``above``. ``like`` is the layer that was
+    repainted: the new layer takes its profile and *Inherit Alpha*, so that it looks like it; for
+    the whole image (None) it keeps the image's profile and no *Inherit Alpha*.
 
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
@@ -369,77 +284,207 @@ def add_result_layer(document, source, name: str, region: Region, bgra: bytes):
             "Convert Image Color Space… first.",
             "unsupported_color_space",
         )
-    if source is None:
-        parent = document.rootNode()
-        children = parent.childNodes()
-        above = children[-1] if children else None  # the topmost layer
-    else:
-        parent, above = source.parentNode(), source
-        if layer.colorProfile() != source.colorProfile():  # leaves a hidden "Assign Profile" undo step
-            layer.setColorProfile(source.colorProfile())
-        layer.setInheritAlpha(source.inheritAlpha())
+    if like is not None:
+        if layer.colorProfile() != like.colorProfile():  # leaves a hidden "Assign Profile" undo step
+            layer.setColorProfile(like.colorProfile())
+        layer.setInheritAlpha(like.inheritAlpha())
     layer.setPixelData(from_8bit(bgra, layer.colorDepth()), region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
     if not parent.addChildNode(layer, above) or layer.parentNode() is None:
+        perhaps = "the layer's group is locked or the image is busy" if like is not None else "the image is busy"
         raise StyleError(
-            "Krita refused to add the new layer (perhaps the layer's group is locked or the image is busy): "
-            "nothing was added. Check the layer stack and press Stylise again.",
+            f"Krita refused to add the new layer (perhaps {perhaps}): nothing was added. Check the layer "
+            "stack and press Stylise again.",
             "add_layer_failed",
         )
     document.refreshProjection()
     return layer
 
 
-SOURCES = ("layer", "image")
-"""What a run repaints: ``"layer"``, the active layer, or ``"image"``, the whole image as shown."""
-
-
-@dataclass(frozen=True, eq=False)
 class Source:
-    """What a run repaints and where its result goes: the one place that tells the two apart.
+    """What a run repaints and where its result goes: a :class:`LayerSource` or an
+    :class:`ImageSource`, made by :meth:`of`. The job asks it, in this order: :meth:`validate`,
+    :meth:`placement` (kept for the end), :meth:`plan_region` with the selection, :meth:`export`
+    the pixels; when the engine is done, :meth:`check_unchanged` with that placement and
+    :meth:`add_result`. ``what`` names it at the start of a message. Either way a selection
+    picks the part repainted."""
 
-    ``kind="layer"``: ``node`` as its own masks show it; the result goes right above it.
-    ``kind="image"``: the image as the painter sees it, every visible layer merged (its
-    projection); the result goes at the top of the layer stack, where it covers the picture.
-    Repainting one layer of a painting alone looks wrong next to the others: this spares the
-    painter a *New Layer from Visible* first. ``node`` then plays no part, so the active layer
-    may be a group, a vector layer or none. Either way a selection picks the part repainted.
-    """
+    what = ""  # "“Paint”" or "The image"
+    where = ""  # what a selection must touch, in its message: "any painted pixels of “Paint”", "the image"
 
-    document: object
-    node: object
-    kind: str = "layer"
+    def __init__(self, document) -> None:
+        self.document = document
 
-    @property
-    def layer(self):
-        """The layer repainted; None for the whole image (how the functions above take it)."""
-        return None if self.kind == "image" else self.node
+    @staticmethod
+    def of(document, node, kind: str) -> Source:
+        """``kind`` "layer": ``node``; "image": the whole image, where ``node`` plays no part."""
+        if kind == "layer":
+            return LayerSource(document, node)
+        if kind == "image":
+            return ImageSource(document)
+        raise StyleError(
+            f"source is “layer” (the active layer) or “image” (the whole image as shown), not {kind!r}.",
+            "bad_option",
+        )
 
-    def validate(self) -> None:
-        if self.kind not in SOURCES:
-            raise StyleError(
-                f"source is “layer” (the active layer) or “image” (the whole image as shown), not {self.kind!r}.",
-                "bad_option",
-            )
-        if self.kind == "image":
-            validate_image(self.document)
-        else:
-            validate(self.document, self.node)
-
-    def placement(self) -> Placement:
-        return Placement.of(self.document, self.layer)
-
-    def check_unchanged(self, before: Placement) -> None:
-        check_unchanged(self.document, self.layer, before)
+    def area(self) -> Region:
+        """All there is to repaint, without a selection."""
+        raise NotImplementedError
 
     def plan_region(self, selection) -> Region:
-        return plan_region(self.document, self.layer, selection)
+        return plan_region(self.document, self.area(), selection, self.where)
+
+    def _check_open(self) -> None:
+        if not document_is_open(self.document):
+            raise StyleError("Open an image first: there is no open document.", "no_document")
+
+    def _check_image(self, before: Placement) -> Placement:
+        """The checks of :meth:`check_unchanged` that both kinds share: the image is still open
+        and has its size (the region's coordinates move with it). Returns the placement now."""
+        if not document_is_open(self.document):
+            raise StyleError(
+                "The image was closed while the style was being painted: nothing was added.", "document_closed"
+            )
+        now = self.placement()
+        if now.canvas != before.canvas:
+            raise StyleError(
+                "The image was resized or cropped while the style was being painted: nothing was "
+                "added. Press Stylise again to paint it as it is now.",
+                "image_resized",
+            )
+        return now
+
+    def _check_color(self, now: Placement, before: Placement) -> None:
+        if now.color != before.color:  # the result's values belong to the old colour space
+            raise StyleError(
+                f"{self.what} was converted to another colour space or profile while the style was "
+                "being painted: nothing was added. Press Stylise again to paint it as it is now.",
+                "color_space_changed",
+            )
+
+
+class LayerSource(Source):
+    """A paint layer as its own masks show it, before its opacity and blending mode; the result
+    goes right above it, with its profile and *Inherit Alpha*."""
+
+    def __init__(self, document, node) -> None:
+        super().__init__(document)
+        self.node = node
+
+    @property
+    def what(self) -> str:
+        return f"“{self.node.name()}”"
+
+    @property
+    def where(self) -> str:
+        return f"any painted pixels of {self.what}"
+
+    def validate(self) -> None:
+        """Raise :class:`StyleError` with a painter-readable message when the layer cannot be used."""
+        self._check_open()
+        node = self.node
+        if node is None:
+            raise StyleError("Select the layer to repaint in the Layers docker.", "no_layer")
+        kind = node.type()
+        if kind != "paintlayer":
+            hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
+            raise StyleError(f"{self.what} {hint}.", "unsupported_layer")
+        model, depth = node.colorModel(), node.colorDepth()
+        if model != "RGBA" or depth not in DEPTHS:
+            raise StyleError(
+                f"{self.what} uses the {color_space_name(model, depth)} colour space; style transfer works on "
+                "8-bit or 16-bit integer RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color "
+                "Space… (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
+                "unsupported_color_space",
+            )
+        _check_image_color_space(self.document)
+        if self.area().empty():
+            raise StyleError(f"{self.what} is empty: paint something first.", "empty_layer")
+
+    def area(self) -> Region:
+        return Region.of(self.node.bounds())  # its own pixels: what its masks add beyond is cut off
 
     def export(self, region: Region, path: str) -> None:
-        if self.kind == "image":
-            export_image(self.document, region, path)
-        else:
-            export_layer(self.node, region, path)
+        export_layer(self.node, region, path)
+
+    def placement(self) -> Placement:
+        position = self.node.position()
+        canvas = _canvas(self.document)
+        return Placement((canvas.w, canvas.h), (position.x(), position.y()), _color(self.node))
+
+    def check_unchanged(self, before: Placement) -> None:
+        """Raise :class:`StyleError` when the layer changed under the run so that the result no
+        longer has its place: the image closed, resized or cropped, the layer deleted, converted
+        to other colours, or moved. Painting on it is fine, beyond its old edges too: a soft brush
+        stroke must not throw a run away. A transform that rewrites the layer's pixels in place
+        (Transform tool, Image ▸ Rotate) is not told apart from painting, and one Undo removes the
+        result."""
+        now = self._check_image(before)
+        if not in_image(self.document, self.node):
+            raise StyleError(
+                f"{self.what} was deleted while the style was being painted: nothing was added.", "layer_gone"
+            )
+        self._check_color(now, before)
+        if now.position != before.position:
+            raise StyleError(
+                f"{self.what} was moved while the style was being painted: nothing was added. "
+                "Press Stylise again to paint it as it is now.",
+                "layer_moved",
+            )
 
     def add_result(self, name: str, region: Region, bgra: bytes):
-        return add_result_layer(self.document, self.layer, name, region, bgra)
+        return add_result_layer(
+            self.document, name, region, bgra, self.node.parentNode(), above=self.node, like=self.node
+        )
+
+
+class ImageSource(Source):
+    """The image as the painter sees it: its projection, every visible layer merged with its
+    opacity, blending mode and masks, as *New Layer from Visible* would make it. Repainting one
+    layer of a painting alone looks wrong next to the others; this spares the painter that step.
+    The result goes at the top of the layer stack, where it covers the picture. The active layer
+    plays no part: it may be a group, a vector layer or none."""
+
+    what = "The image"
+    where = "the image"
+
+    def validate(self) -> None:
+        """Only the image counts. An image that shows nothing is found when its pixels are read
+        (:meth:`export`), as a layer hidden by its masks is."""
+        self._check_open()
+        _check_image_color_space(self.document)
+
+    def area(self) -> Region:
+        return _canvas(self.document)
+
+    def export(self, region: Region, path: str) -> None:
+        """Read as Krita last drew it: what the painter sees. Krita redraws it as the painter
+        works, but not for every change a script makes: :func:`api.stylize` redraws it first."""
+        document = self.document
+        data = to_8bit(bytes(document.pixelData(region.x, region.y, region.w, region.h)), document.colorDepth())
+        nothing = (
+            "The image has nothing visible to repaint there (its visible layers are transparent there): "
+            "paint there, show a hidden layer, or select a visible part, and try again."
+        )
+        _save_png(data, region, path, nothing)
+
+    def placement(self) -> Placement:
+        canvas = _canvas(self.document)
+        return Placement((canvas.w, canvas.h), (0, 0), _color(self.document))
+
+    def check_unchanged(self, before: Placement) -> None:
+        """Only what would misplace the result counts: the image closed, resized or cropped, or
+        converted. Whatever happens to the layers (painted, moved, converted, deleted or hidden),
+        the result is the picture as it was sent and still goes on top. A transform of the whole
+        image that keeps its size (Image ▸ Mirror, Rotate 180°) is not told apart from painting:
+        the result is added as the picture was, and one Undo removes it."""
+        now = self._check_image(before)
+        self._check_color(now, before)
+
+    def add_result(self, name: str, region: Region, bgra: bytes):
+        root = self.document.rootNode()
+        children = root.childNodes()
+        # The root's last child is the topmost layer, or the image's selection mask, which
+        # Document.setSelection adds there: right above it is as much the top of the stack.
+        last = children[-1] if children else None
+        return add_result_layer(self.document, name, region, bgra, root, above=last)

@@ -775,10 +775,14 @@ def case_blend(spec):
     return facts
 
 
+BLUE_OPACITY = 128
+
+
 def _layered_document(depth="U8"):
     """A painting in layers over the white background: "Red" (the active layer in the cases) on
-    the left and half-transparent "Blue" on the right, both leaving a white strip at the bottom,
-    and a hidden "Green" over everything. The image shows red and light blue, never green."""
+    the left and "Blue" on the right, its pixels 200/255 opaque and the layer at opacity 128/255,
+    both leaving a white strip at the bottom, and a hidden "Green" over everything. The image shows
+    red and light blue (the layer's opacity merged), never green."""
     one = 257 if depth == "U16" else 1  # in 16 bits, values that are not 8-bit ones × 257 too
 
     def value(v, x):
@@ -798,6 +802,7 @@ def _layered_document(depth="U8"):
         root.addChildNode(layer, root.childNodes()[-1])
         layers[name] = layer
     layers["Green"].setVisible(False)
+    layers["Blue"].setOpacity(BLUE_OPACITY)
     doc.waitForDone()
     doc.refreshProjection()  # Krita 5.1's setVisible does not redraw the image by itself
     return doc, layers
@@ -829,6 +834,7 @@ def _whole_image_run(spec, doc, node, change=None, **options) -> tuple:
             bounds=[b.x(), b.y(), b.width(), b.height()],
             depth=layer.colorDepth(),
             others_identical=[n for n in after["nodes"] if n[1] != layer.name()] == before["nodes"],
+            same_as_projection=bytes(layer.pixelData(0, 0, doc.width(), doc.height())) == projection,
         )
     return layer, facts, projection
 
@@ -841,9 +847,21 @@ def case_whole_image(spec):
     facts["projection"] = _bgra_facts(bytes(doc.pixelData(0, 0, W, H)))
     layer, run, projection = _whole_image_run(spec, doc, layers["Red"])
     if layer is not None:
-        pixels = bytes(layer.pixelData(0, 0, W, H))
-        run.update(_bgra_facts(pixels), same_as_projection=pixels == projection)
+        run.update(_bgra_facts(bytes(layer.pixelData(0, 0, W, H))))
     facts["plain"] = run
+    facts["blue_opacity"] = layers["Blue"].opacity()
+
+    # no active layer and no selection
+    doc, layers = _layered_document()
+    _layer, facts["no_layer"], _projection = _whole_image_run(spec, doc, None)
+
+    # a script paints a layer and asks for the whole image at once, without redrawing it itself
+    doc, layers = _layered_document()
+    layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 10, 10, 10)  # a green square
+    layer, run, _projection = _whole_image_run(spec, doc, layers["Red"])
+    if layer is not None:
+        run.update(_bgra_facts(bytes(layer.pixelData(0, 0, W, H))))
+    facts["script_painted"] = run
 
     # a selection, and no active layer at all
     doc, layers = _layered_document()
@@ -893,11 +911,30 @@ def case_whole_image_changes(spec):
     facts = {}
     doc, layers = _layered_document()
 
+    shown_after_change = {}
+
     def delete_and_paint(doc, node):
         layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 40, 10, 10)
         node.remove()
+        doc.waitForDone()
+        doc.refreshProjection()
+        shown_after_change["pixels"] = bytes(doc.pixelData(0, 0, W, H))
 
-    _layer, facts["active_layer_deleted"], _projection = _whole_image_run(spec, doc, layers["Red"], delete_and_paint)
+    layer, run, _projection = _whole_image_run(spec, doc, layers["Red"], delete_and_paint)
+    if layer is not None:
+        run["same_as_after_change"] = bytes(layer.pixelData(0, 0, W, H)) == shown_after_change.get("pixels")
+    facts["active_layer_deleted"] = run
+    doc, layers = _layered_document()
+    _layer, facts["layer_moved"], _projection = _whole_image_run(
+        spec, doc, layers["Red"], lambda doc, node: layers["Blue"].move(10, 5)
+    )
+    facts["layer_moved"]["blue_position"] = [layers["Blue"].position().x(), layers["Blue"].position().y()]
+    doc, layers = _layered_document()
+    profile = doc.colorProfile()  # sRGB, in 16 bits too
+    _layer, facts["layer_converted"], _projection = _whole_image_run(
+        spec, doc, layers["Red"], lambda doc, node: layers["Blue"].setColorSpace("RGBA", "U16", profile)
+    )
+    facts["layer_converted"]["blue_depth"] = layers["Blue"].colorDepth()
     doc, layers = _layered_document()
     other = next(p for p in Krita.instance().profiles("RGBA", "U8") if p != doc.colorProfile())
     _layer, facts["converted"], _projection = _whole_image_run(
@@ -1784,17 +1821,17 @@ def case_small_messages(spec):
     facts["no_style"] = style("")
     facts["missing_style"] = style("/nonexistent/style.jpg")
     gray = Krita.instance().createDocument(16, 16, "gray", "GRAYA", "U8", "", 72.0)
-    facts["gray"] = raised(layer_io.validate, gray, gray.rootNode().childNodes()[0])
+    facts["gray"] = raised(layer_io.LayerSource(gray, gray.rootNode().childNodes()[0]).validate)
     vector = doc.createVectorLayer("Shapes")
     doc.rootNode().addChildNode(vector, None)
-    facts["vector"] = raised(layer_io.validate, doc, vector)
-    before = layer_io.Placement.of(doc, source)
+    facts["vector"] = raised(layer_io.LayerSource(doc, vector).validate)
+    before = layer_io.LayerSource(doc, source).placement()
     closed = new_doc()
     closed_layer = add_paint_layer(closed, "Paint", (0, 0, 16, 16), red_only)
-    closed_before = layer_io.Placement.of(closed, closed_layer)
+    closed_before = layer_io.LayerSource(closed, closed_layer).placement()
     closed.close()
-    facts["closed"] = raised(layer_io.check_unchanged, closed, closed_layer, closed_before)
-    facts["unchanged"] = raised(layer_io.check_unchanged, doc, source, before)
+    facts["closed"] = raised(layer_io.LayerSource(closed, closed_layer).check_unchanged, closed_before)
+    facts["unchanged"] = raised(layer_io.LayerSource(doc, source).check_unchanged, before)
     facts["bad_result"] = raised(layer_io.read_result, "/nonexistent/result.png", layer_io.Region(0, 0, 4, 4))
     folder = tempfile.mkdtemp(prefix="damaged-config-")
     config = os.path.join(folder, "neural_style_engine.json")

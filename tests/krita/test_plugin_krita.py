@@ -734,9 +734,10 @@ def test_sixteen_bit_layers_and_images_are_repainted_in_their_own_depth(basic_re
 
 # -- Repaint: the whole image ---------------------------------------------------------------------
 def test_the_whole_image_is_repainted_as_shown_into_a_new_layer_on_top(basic_results):
-    """Red on the left, half-transparent blue on the right over the white background, a hidden
-    green layer: the new layer holds the image as shown (``doc.pixelData``), goes on top of the
-    stack, and leaves every other layer as it was."""
+    """Red on the left, half-transparent blue at half its layer's opacity on the right over the
+    white background, a hidden green layer: the new layer holds the image as shown
+    (``doc.pixelData``, the layer's opacity merged), goes on top of the stack, and leaves every
+    other layer as it was."""
     facts = case(basic_results, "whole_image")
     shown = facts["projection"]
     assert shown["green_pixels"] == 0, "the hidden green layer is not shown"
@@ -747,10 +748,28 @@ def test_the_whole_image_is_repainted_as_shown_into_a_new_layer_on_top(basic_res
     assert run["bounds"] == [0, 0, 96, 64] and run["same_as_projection"], run
     b, g, r, a = run["left"]
     assert r > 100 and b < 30 and a == 255, run["left"]
-    b, g, r, a = run["right"]
-    assert b > r + 60 and r > 10 and a == 255, run["right"]  # the blue layer's 200/255 over white
+    assert facts["blue_opacity"] == 128, facts
+    share = 200 / 255 * 128 / 255  # Blue's pixels (r, g, b) = (10, 20, 110) there, at 200/255, in a layer at 128/255
+    over_white = [round(255 - (255 - v) * share) for v in (110, 20, 10)] + [255]  # B, G, R, A: 198, 162, 159, 255
+    assert all(abs(got - want) <= 3 for got, want in zip(run["right"], over_white)), (run["right"], over_white)
     assert run["bottom"] == [255, 255, 255, 255] and run["green_pixels"] == 0, run
     assert run["others_identical"] and run["leftovers"] == [], run
+
+
+def test_the_whole_image_needs_neither_an_active_layer_nor_a_selection(basic_results):
+    run = case(basic_results, "whole_image")["no_layer"]
+    assert not run["raised"] and run["name"] == "Starry Night (whole image)" and run["top"] == run["name"], run
+    assert run["nodes_after"] == run["nodes_before"] + [run["name"]], run
+    assert run["bounds"] == [0, 0, 96, 64] and run["same_as_projection"] and run["others_identical"], run
+
+
+def test_a_script_s_own_paint_is_in_the_whole_image_it_repaints(basic_results):
+    """A script paints a layer (``setPixelData``, which Krita 5.1 does not redraw the image for)
+    and calls ``api.stylize(source="image")`` without ``refreshProjection()``: the new layer has
+    the new paint, a 10 × 10 green square."""
+    run = case(basic_results, "whole_image")["script_painted"]
+    assert not run["raised"] and run["top"] == "Starry Night (whole image)", run
+    assert run["green_pixels"] == 100, run
 
 
 def test_the_whole_image_with_a_selection_repaints_the_selected_part(basic_results):
@@ -793,12 +812,20 @@ def test_an_image_that_shows_nothing_or_is_floating_point_is_refused(basic_resul
 
 
 def test_during_a_whole_image_run_only_what_misplaces_the_result_counts(basic_results):
-    """Deleting the active layer or painting is fine (the result is the image as it was at
-    Stylise); a colour conversion or a crop adds nothing and says why."""
+    """Deleting the active layer, painting, moving a layer or converting it is fine (the result is
+    the image as it was at Stylise); converting the image or cropping it adds nothing and says why."""
     facts = case(basic_results, "whole_image_changes")
     deleted = facts["active_layer_deleted"]
     assert deleted["progress"] and not deleted["raised"], deleted
     assert deleted["top"] == "Starry Night (whole image)" and "Red" not in deleted["nodes_after"], deleted
+    assert deleted["same_as_projection"] and deleted["same_as_after_change"] is False, deleted
+    moved = facts["layer_moved"]
+    assert moved["progress"] and not moved["raised"] and moved["blue_position"] == [10, 5], moved
+    assert moved["top"] == "Starry Night (whole image)" and moved["same_as_projection"], moved
+    converted_layer = facts["layer_converted"]
+    assert converted_layer["progress"] and not converted_layer["raised"], converted_layer
+    assert converted_layer["blue_depth"] == "U16" and converted_layer["same_as_projection"], converted_layer
+    assert converted_layer["top"] == "Starry Night (whole image)", converted_layer
     converted = facts["converted"]
     assert converted["raised"] and converted["code"] == "color_space_changed", converted
     assert converted["message"].startswith("The image was converted"), converted
