@@ -38,16 +38,16 @@ _OPTIONS = (
 )
 ENGINE_CODE_MESSAGES = {
     "image_too_small": (
-        "The layer, the selected area or the style image is too small or too narrow: every side needs at "
-        "least 16 pixels at the Working size. Select a larger area, choose a bigger Working size, or "
-        "choose a bigger style image."
+        "What you repaint (the layer, the image or the selected area) or the style image is too small or too "
+        "narrow: every side needs at least 16 pixels at the Working size. Select a larger area, choose a "
+        "bigger Working size, or choose a bigger style image."
     ),
     "image_too_large": (
-        "The layer, the selected area or the style image has more than 100 megapixels, more than the "
-        "engine takes: select a smaller part of the layer, or scale the style image down."
+        "What you repaint (the layer, the image or the selected area) or the style image has more than 100 "
+        "megapixels, more than the engine takes: select a smaller part, or scale the style image down."
     ),
     "input_missing": (
-        "An image the engine needed is gone (the style image, or the copy of the layer in {tmpdir}): "
+        "An image the engine needed is gone (the style image, or the copy of what you repaint in {tmpdir}): "
         "choose the style image again and press Stylise."
     ),
     "input_unreadable": (
@@ -55,11 +55,11 @@ ENGINE_CODE_MESSAGES = {
         "as PNG or JPEG, or choose another one."
     ),
     "mask_size_mismatch": (
-        "The selection and the layer did not line up for the engine: press Stylise again, and please "
+        "The selection and what you repaint did not line up for the engine: press Stylise again, and please "
         "report it if it happens again."
     ),
     "output_unwritable": "The engine could not write its result in {tmpdir}: free disk space and try again.",
-    "memory_too_small": f"There is not enough memory for this layer at this Working size: {SMALLER_RUN}.",
+    "memory_too_small": f"There is not enough memory for this picture at this Working size: {SMALLER_RUN}.",
     "out_of_memory": f"The engine ran out of memory: {SMALLER_RUN}.",
     "bad_option": _OPTIONS,
     "usage": _OPTIONS,
@@ -68,7 +68,7 @@ ENGINE_CODE_MESSAGES = {
 messages for its command line (``--max-size``, ``--preview-path``), which the painter never sees;
 its own message stays in :attr:`JobResult.details`."""
 _COPY_UNREADABLE = (
-    "The copy of the layer (or of the selection) that the plugin wrote in {tmpdir} could not be read "
+    "The copy of what you repaint (or of the selection) that the plugin wrote in {tmpdir} could not be read "
     "by the engine: press Stylise again; if it happens again, please report it."
 )
 """``input_unreadable`` for the content or the mask, the files the plugin wrote itself: the

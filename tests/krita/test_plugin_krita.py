@@ -419,7 +419,7 @@ def test_an_unreadable_copy_of_the_layer_is_not_blamed_on_the_style_image(basic_
     wrote in its temporary folder: the painter can do nothing to the style image about those."""
     facts = case(basic_results, "engine_codes")[f"input_unreadable_{role}"]
     assert facts["code"] == "input_unreadable", facts
-    assert facts["message"].startswith("The copy of the layer (or of the selection)"), facts
+    assert facts["message"].startswith("The copy of what you repaint (or of the selection)"), facts
     assert "krita-neural-style-" in facts["message"] and "press Stylise again" in facts["message"], facts
     assert "style image" not in facts["message"] and "PNG or JPEG" not in facts["message"], facts
 
