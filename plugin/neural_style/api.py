@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .config import EngineConfig
 from .job import JobResult, StyleJob
-from .layer_io import StyleError, document_is_open
+from .layer_io import StyleError
 from .qt_compat import QEventLoop, QTimer
 
 if TYPE_CHECKING:
@@ -46,20 +46,6 @@ def run_job(job: StyleJob, timeout: float | None = None) -> JobResult:
     if job.result is None:  # the loop was ended from outside (Krita is quitting): stop the engine
         job.stop()
     return job.result
-
-
-def _redraw(document) -> None:
-    """Redraw the image's projection, which a whole-image run reads, so that it holds what the
-    script did. Krita redraws it as the painter works, but in Krita 5.1 ``Node.setPixelData``,
-    ``move``, ``setVisible`` and ``Filter.apply`` from a script leave it as it was, even after
-    ``waitForDone()``. ``refreshProjection()`` redraws it at once, before it returns.
-
-    No ``waitForDone()`` first: Krita 5.1's scripting calls (``crop``, ``setColorSpace``,
-    ``Filter.apply``) have finished when they return, so a script has nothing of its own to wait
-    for; an action it triggers runs in the background, and the script must wait for that itself
-    to see its result at all. ``waitForDone()`` would also end a stroke the painter has in
-    progress, applying a transform that waits for its Apply, which the plugin never does."""
-    document.refreshProjection()
 
 
 def stylize(
@@ -112,8 +98,6 @@ def stylize(
     engine (``EngineConfig(python=..., weights=...)``). ``on_progress`` is called with each
     progress event (a dict with ``iteration``, ``total``, ``eta``).
     """
-    if source == "image" and document_is_open(document):
-        _redraw(document)
     job = StyleJob(
         document,
         node,

@@ -4,6 +4,7 @@ layer."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from . import layer_io
 from .config import (
     CANCELLED,
+    ENGINE_BOX,
+    REINSTALL,
     SMALLER_RUN,
     EngineConfig,
     EngineNotConfigured,
@@ -34,7 +37,7 @@ _WEIGHTS_PROBLEMS = {
 }
 _OPTIONS = (
     "The engine did not accept the plugin's options (it may come from another version of the plugin): "
-    "run python3 installer/install.py again, or clear the Python field in the dialog's Engine box."
+    f"{REINSTALL}, or clear the Python field in {ENGINE_BOX}."
 )
 ENGINE_CODE_MESSAGES = {
     "image_too_small": (
@@ -425,6 +428,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=None)  # noqa: UP033 - functools.cache is 3.9+; Krita 5.1 ships 3.8 on Windows
+def _kernel32():
+    """kernel32 with the signatures :func:`_alive_on_windows` calls, set up once. An instance of
+    our own, so that these argtypes do not change ``ctypes.windll`` for other plugins."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.OpenProcess.restype = ctypes.c_void_p  # a HANDLE: pointer-sized
+    kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(wintypes.DWORD))
+    kernel32.GetExitCodeProcess.restype = wintypes.BOOL
+    kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+    kernel32.CloseHandle.restype = wintypes.BOOL
+    return kernel32
+
+
 def _alive_on_windows(pid: int) -> bool:
     """Ask kernel32: on Windows ``os.kill`` never only asks (signal 0 is CTRL_C_EVENT there, a
     Ctrl+C to the console process group ``pid``, and any other signal ends the process)."""
@@ -433,14 +453,7 @@ def _alive_on_windows(pid: int) -> bool:
 
     if not 0 < pid <= 0xFFFFFFFF:  # not a Windows process id: not a folder of ours to judge
         return True
-    # an instance of our own, so that these argtypes do not change ctypes.windll for other plugins
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
-    kernel32.OpenProcess.restype = ctypes.c_void_p  # a HANDLE: pointer-sized
-    kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(wintypes.DWORD))
-    kernel32.GetExitCodeProcess.restype = wintypes.BOOL
-    kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
-    kernel32.CloseHandle.restype = wintypes.BOOL
+    kernel32 = _kernel32()
     handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
     if not handle:
         # ERROR_ACCESS_DENIED: it runs (elevated, or another user's); ERROR_INVALID_PARAMETER: no

@@ -137,16 +137,26 @@ def in_image(document, node) -> bool:
     return False
 
 
-def _check_image_color_space(document) -> None:
-    """The new layer takes the image's colour space (and the whole image is read in it)."""
-    model, depth = document.colorModel(), document.colorDepth()
+def _check_integer_rgb(space, subject: str, needs: str, convert: str) -> None:
+    """Refuse ``space`` (a layer or the image) unless it is RGB/Alpha at a depth in DEPTHS, the only
+    pixels the plugin reads and writes. ``subject`` starts the message, ``needs`` says what must be
+    8-bit or 16-bit integer RGB, ``convert`` is Krita's menu that converts it."""
+    model, depth = space.colorModel(), space.colorDepth()
     if model != "RGBA" or depth not in DEPTHS:
         raise StyleError(
-            f"The image uses the {color_space_name(model, depth)} colour space; the new layer needs an 8-bit or "
-            "16-bit integer RGB image. Convert it with Image ▸ Convert Image Color Space… (RGB/Alpha, "
-            "16-bit integer/channel keeps the most) and try again.",
+            f"{subject} uses the {color_space_name(model, depth)} colour space; {needs}. Convert it with "
+            f"{convert} (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
             "unsupported_color_space",
         )
+
+
+_IMAGE_NEEDS = "the new layer needs an 8-bit or 16-bit integer RGB image"
+_IMAGE_CONVERT = "Image ▸ Convert Image Color Space…"
+
+
+def _check_image_color_space(document) -> None:
+    """The new layer takes the image's colour space (and the whole image is read in it)."""
+    _check_integer_rgb(document, "The image", _IMAGE_NEEDS, _IMAGE_CONVERT)
 
 
 def current_selection(document):
@@ -278,12 +288,11 @@ def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, a
     the document: one undo step removes it again.
     """
     layer = document.createNode(name, "paintlayer")
-    if layer is None or layer.colorModel() != "RGBA" or layer.colorDepth() not in DEPTHS:
+    if layer is None:
         raise StyleError(
-            "The image is not in an 8-bit or 16-bit integer RGB colour space; convert it with Image ▸ "
-            "Convert Image Color Space… first.",
-            "unsupported_color_space",
+            "Krita could not make the new layer: nothing was added. Press Stylise again.", "add_layer_failed"
         )
+    _check_integer_rgb(layer, "The new layer", _IMAGE_NEEDS, _IMAGE_CONVERT)  # it takes the image's colour space
     if like is not None:
         if layer.colorProfile() != like.colorProfile():  # leaves a hidden "Assign Profile" undo step
             layer.setColorProfile(like.colorProfile())
@@ -389,14 +398,8 @@ class LayerSource(Source):
         if kind != "paintlayer":
             hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
             raise StyleError(f"{self.what} {hint}.", "unsupported_layer")
-        model, depth = node.colorModel(), node.colorDepth()
-        if model != "RGBA" or depth not in DEPTHS:
-            raise StyleError(
-                f"{self.what} uses the {color_space_name(model, depth)} colour space; style transfer works on "
-                "8-bit or 16-bit integer RGB layers. Convert it with Layer ▸ Convert ▸ Convert Layer Color "
-                "Space… (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
-                "unsupported_color_space",
-            )
+        needs = "style transfer works on 8-bit or 16-bit integer RGB layers"
+        _check_integer_rgb(node, self.what, needs, "Layer ▸ Convert ▸ Convert Layer Color Space…")
         _check_image_color_space(self.document)
         if self.area().empty():
             raise StyleError(f"{self.what} is empty: paint something first.", "empty_layer")
@@ -458,9 +461,13 @@ class ImageSource(Source):
         return _canvas(self.document)
 
     def export(self, region: Region, path: str) -> None:
-        """Read as Krita last drew it: what the painter sees. Krita redraws it as the painter
-        works, but not for every change a script makes: :func:`api.stylize` redraws it first."""
+        """The image as the painter sees it, redrawn first. Krita redraws it as the painter works,
+        but in Krita 5.1 not for a script's ``Node.setPixelData``, ``move``, ``setVisible`` or
+        ``Filter.apply``, even after ``waitForDone()``; ``refreshProjection()`` redraws it before it
+        returns. No ``waitForDone()``: it would end a stroke the painter has in progress (a
+        transform waiting for its Apply), which the plugin never does."""
         document = self.document
+        document.refreshProjection()
         data = to_8bit(bytes(document.pixelData(region.x, region.y, region.w, region.h)), document.colorDepth())
         nothing = (
             "The image has nothing visible to repaint there (its visible layers are transparent there): "
