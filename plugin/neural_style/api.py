@@ -18,8 +18,8 @@ import os
 from typing import TYPE_CHECKING
 
 from .config import EngineConfig
+from .errors import StyleError
 from .job import JobResult, StyleJob
-from .layer_io import StyleError
 from .qt_compat import QEventLoop, QTimer
 
 if TYPE_CHECKING:

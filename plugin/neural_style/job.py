@@ -26,7 +26,7 @@ from .config import (
     style_label,
 )
 from .engine import EngineProcess, EngineRequest, EngineResult
-from .layer_io import StyleError
+from .errors import StyleError
 from .qt_compat import QObject, pyqtSignal
 
 WEIGHTS_CODES = ("weights_missing", "weights_invalid", "weights_fetch_failed")

@@ -1,10 +1,10 @@
 """Pixels in and out of Krita, without numpy: a layer's or the whole image's, and the new layer.
 
-Krita's 8-bit RGBA layers store each pixel as B, G, R, A. ``QImage.Format.Format_ARGB32`` (not
-premultiplied) has exactly that byte order on little-endian machines, so layer bytes go straight
-into a QImage and out as a PNG, and the engine's PNG comes back the same way. 16-bit integer RGBA
-layers (B, G, R, A too, two bytes each) are taken to 8 bits and back by byte slicing, at C speed:
-the engine works in 8 bits either way.
+The engine reads and writes 8-bit sRGB, B, G, R, A: Krita's own byte order for 8-bit RGBA
+layers, and ``QImage.Format.Format_ARGB32``'s (not premultiplied) on little-endian machines, so
+those bytes go straight into a QImage and out as a PNG, and the engine's PNG comes back the same
+way. Layers and images of other depths and colour spaces are taken there and back by
+:mod:`.color_spaces`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from .color_spaces import from_engine, space_of, to_engine
+from .errors import StyleError
 from .qt_compat import QImage, image_bytes, image_from_bytes
 
 CONTEXT_MARGIN_FRACTION = 0.10
@@ -19,20 +21,6 @@ CONTEXT_MARGIN_MIN = 32
 
 if sys.byteorder != "little":  # pragma: no cover - every platform Krita ships on is little-endian
     raise ImportError("neural_style needs a little-endian machine")
-
-
-class StyleError(Exception):
-    """A problem the painter can understand: ``code`` for programs, the message for people, and
-    ``details`` (the engine's own words, a traceback) for whoever reports it."""
-
-    def __init__(self, message: str, code: str = "invalid", details: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.details = details
-
-    @property
-    def message(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)
@@ -54,34 +42,6 @@ class Region:
     @staticmethod
     def of(rect) -> Region:
         return Region(rect.x(), rect.y(), rect.width(), rect.height())
-
-
-DEPTHS = ("U8", "U16")
-"""The integer depths of Krita's RGB/Alpha colour space the plugin reads and writes. Both use the
-same sRGB-like profiles by default, so 8-bit values scale to 16 bits by 257. Float depths are
-usually linear light (scRGB), which would need a per-value transfer curve in Python."""
-
-COLOR_MODELS = {
-    "RGBA": "RGB/Alpha",
-    "GRAYA": "Grayscale/Alpha",
-    "CMYKA": "CMYK/Alpha",
-    "LABA": "L*a*b*/Alpha",
-    "XYZA": "XYZ/Alpha",
-    "YCbCrA": "YCbCr/Alpha",
-}
-COLOR_DEPTHS = {
-    "U8": "8-bit integer/channel",
-    "U16": "16-bit integer/channel",
-    "F16": "16-bit float/channel",
-    "F32": "32-bit float/channel",
-    "F64": "64-bit float/channel",
-}
-"""Krita's colour model and depth ids (``Node.colorModel()``) as its Convert Color Space dialog names them."""
-
-
-def color_space_name(model: str, depth: str) -> str:
-    """``("GRAYA", "U8")`` -> ``"Grayscale/Alpha, 8-bit integer/channel"``: the names the painter sees."""
-    return f"{COLOR_MODELS.get(model, model)}, {COLOR_DEPTHS.get(depth, depth)}"
 
 
 _TYPE_HINTS = {
@@ -120,11 +80,6 @@ def _canvas(document) -> Region:
     return Region(0, 0, document.width(), document.height())
 
 
-def _color(space) -> tuple[str, str, str]:
-    """A layer's or the image's colour model, depth and profile."""
-    return (space.colorModel(), space.colorDepth(), space.colorProfile())
-
-
 def in_image(document, node) -> bool:
     """Whether ``node``'s parents lead up to the image's root. A parent alone would not prove it:
     a layer inside a deleted group could keep the detached group as its parent (Krita 5.1 detaches
@@ -135,28 +90,6 @@ def in_image(document, node) -> bool:
             return True
         parent = parent.parentNode()
     return False
-
-
-def _check_integer_rgb(space, subject: str, needs: str, convert: str) -> None:
-    """Refuse ``space`` (a layer or the image) unless it is RGB/Alpha at a depth in DEPTHS, the only
-    pixels the plugin reads and writes. ``subject`` starts the message, ``needs`` says what must be
-    8-bit or 16-bit integer RGB, ``convert`` is Krita's menu that converts it."""
-    model, depth = space.colorModel(), space.colorDepth()
-    if model != "RGBA" or depth not in DEPTHS:
-        raise StyleError(
-            f"{subject} uses the {color_space_name(model, depth)} colour space; {needs}. Convert it with "
-            f"{convert} (RGB/Alpha, 16-bit integer/channel keeps the most) and try again.",
-            "unsupported_color_space",
-        )
-
-
-_IMAGE_NEEDS = "the new layer needs an 8-bit or 16-bit integer RGB image"
-_IMAGE_CONVERT = "Image ▸ Convert Image Color Space…"
-
-
-def _check_image_color_space(document) -> None:
-    """The new layer takes the image's colour space (and the whole image is read in it)."""
-    _check_integer_rgb(document, "The image", _IMAGE_NEEDS, _IMAGE_CONVERT)
 
 
 def current_selection(document):
@@ -188,7 +121,7 @@ def export_layer(node, region: Region, path: str) -> None:
     (transparency, filter, transform), before its opacity and blending mode. A hidden layer's
     projection is not kept up to date by Krita, so there its own pixels, without its masks."""
     read = node.projectionPixelData if node.visible() else node.pixelData
-    data = to_8bit(bytes(read(region.x, region.y, region.w, region.h)), node.colorDepth())
+    data = to_engine(bytes(read(region.x, region.y, region.w, region.h)), region.w, region.h, space_of(node))
     nothing = (
         f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
         "hidden by its masks): paint there, or select a visible part, and try again."
@@ -204,24 +137,6 @@ def _save_png(data: bytes, region: Region, path: str, nothing: str) -> None:
     image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
     if not image.save(path, "PNG"):
         raise StyleError(_unwritable(path), "io")
-
-
-def to_8bit(data: bytes, depth: str) -> bytes:
-    """Pixel bytes of ``depth`` ("U8" or "U16") as 8 bits a channel. A 16-bit value's high byte
-    (the second: little-endian) is its 8-bit value, rounded down: at most one level darker than
-    rounding, and an 8-bit value taken to 16 bits by :func:`from_8bit` comes back the same."""
-    return data if depth == "U8" else data[1::2]
-
-
-def from_8bit(data: bytes, depth: str) -> bytes:
-    """8-bit pixel bytes as ``depth`` ("U8" or "U16"): a 16-bit value is the 8-bit one times 257,
-    whose two bytes are both the 8-bit value."""
-    if depth == "U8":
-        return data
-    wide = bytearray(2 * len(data))
-    wide[0::2] = data
-    wide[1::2] = data
-    return bytes(wide)
 
 
 def _unwritable(path: str) -> str:
@@ -279,10 +194,11 @@ def clear_outside(bgra: bytes, mask: bytes) -> bytes:
 
 
 def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, above, like=None):
-    """A new paint layer holding ``bgra`` (8-bit) at ``region``, in the image's colour space (8 or
-    16 bits), put into ``parent`` right above its child ``above``. ``like`` is the layer that was
-    repainted: the new layer takes its profile and *Inherit Alpha*, so that it looks like it; for
-    the whole image (None) it keeps the image's profile and no *Inherit Alpha*.
+    """A new paint layer holding ``bgra`` (the engine's 8-bit sRGB) at ``region``, in the image's
+    colour space, put into ``parent`` right above its child ``above``. ``like`` is the layer that
+    was repainted: the new layer takes its *Inherit Alpha*, and its profile where their colour
+    models agree, so that it looks like it; for the whole image (None) it keeps the image's
+    profile and no *Inherit Alpha*.
 
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
@@ -292,12 +208,13 @@ def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, a
         raise StyleError(
             "Krita could not make the new layer: nothing was added. Press Stylise again.", "add_layer_failed"
         )
-    _check_integer_rgb(layer, "The new layer", _IMAGE_NEEDS, _IMAGE_CONVERT)  # it takes the image's colour space
     if like is not None:
-        if layer.colorProfile() != like.colorProfile():  # leaves a hidden "Assign Profile" undo step
+        same_model = layer.colorModel() == like.colorModel()
+        if same_model and layer.colorProfile() != like.colorProfile():  # leaves a hidden "Assign Profile" undo step
             layer.setColorProfile(like.colorProfile())
         layer.setInheritAlpha(like.inheritAlpha())
-    layer.setPixelData(from_8bit(bgra, layer.colorDepth()), region.x, region.y, region.w, region.h)
+    pixels = from_engine(bgra, region.w, region.h, space_of(layer))
+    layer.setPixelData(pixels, region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
     if not parent.addChildNode(layer, above) or layer.parentNode() is None:
         perhaps = "the layer's group is locked or the image is busy" if like is not None else "the image is busy"
@@ -398,9 +315,6 @@ class LayerSource(Source):
         if kind != "paintlayer":
             hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
             raise StyleError(f"{self.what} {hint}.", "unsupported_layer")
-        needs = "style transfer works on 8-bit or 16-bit integer RGB layers"
-        _check_integer_rgb(node, self.what, needs, "Layer ▸ Convert ▸ Convert Layer Color Space…")
-        _check_image_color_space(self.document)
         if self.area().empty():
             raise StyleError(f"{self.what} is empty: paint something first.", "empty_layer")
 
@@ -413,7 +327,7 @@ class LayerSource(Source):
     def placement(self) -> Placement:
         position = self.node.position()
         canvas = _canvas(self.document)
-        return Placement((canvas.w, canvas.h), (position.x(), position.y()), _color(self.node))
+        return Placement((canvas.w, canvas.h), (position.x(), position.y()), space_of(self.node))
 
     def check_unchanged(self, before: Placement) -> None:
         """Raise :class:`StyleError` when the layer changed under the run so that the result no
@@ -455,7 +369,6 @@ class ImageSource(Source):
         """Only the image counts. An image that shows nothing is found when its pixels are read
         (:meth:`export`), as a layer hidden by its masks is."""
         self._check_open()
-        _check_image_color_space(self.document)
 
     def area(self) -> Region:
         return _canvas(self.document)
@@ -468,7 +381,8 @@ class ImageSource(Source):
         transform waiting for its Apply), which the plugin never does."""
         document = self.document
         document.refreshProjection()
-        data = to_8bit(bytes(document.pixelData(region.x, region.y, region.w, region.h)), document.colorDepth())
+        pixels = bytes(document.pixelData(region.x, region.y, region.w, region.h))
+        data = to_engine(pixels, region.w, region.h, space_of(document))
         nothing = (
             "The image has nothing visible to repaint there (its visible layers are transparent there): "
             "paint there, show a hidden layer, or select a visible part, and try again."
@@ -477,7 +391,7 @@ class ImageSource(Source):
 
     def placement(self) -> Placement:
         canvas = _canvas(self.document)
-        return Placement((canvas.w, canvas.h), (0, 0), _color(self.document))
+        return Placement((canvas.w, canvas.h), (0, 0), space_of(self.document))
 
     def check_unchanged(self, before: Placement) -> None:
         """Only what would misplace the result counts: the image closed, resized or cropped, or

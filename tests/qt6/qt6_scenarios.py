@@ -25,7 +25,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets  # first, as Krita 6 loads it before 
 APP = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["qt6_scenarios"])
 
 from memory_settings import MemorySettings  # noqa: E402 - after the binding, like in Krita
-from neural_style import layer_io, qt_compat  # noqa: E402
+from neural_style import color_spaces, layer_io, qt_compat  # noqa: E402
 from neural_style.engine import EngineProcess, EngineRequest  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def case_binding(spec: dict) -> dict:
 
 class _Pixels:
     """Stands in for a Krita paint layer where ``layer_io.export_layer`` only asks it for its
-    pixels, name, visibility and depth: the QImage work after that is what runs under PyQt6 here
+    pixels, name, visibility and colour space: the QImage work after that is what runs under PyQt6 here
     (the real layers are tested inside Krita 5, tests/krita)."""
 
     def __init__(self, data: bytes, depth: str) -> None:
@@ -56,8 +56,14 @@ class _Pixels:
     def visible(self) -> bool:
         return True
 
+    def colorModel(self) -> str:  # noqa: N802 - Krita's API
+        return "RGBA"
+
     def colorDepth(self) -> str:  # noqa: N802 - Krita's API
         return self.depth
+
+    def colorProfile(self) -> str:  # noqa: N802 - Krita's API
+        return "sRGB-elle-V2-srgbtrc.icc"
 
     def projectionPixelData(self, x: int, y: int, w: int, h: int) -> bytes:  # noqa: N802 - Krita's API
         return self.data
@@ -103,7 +109,7 @@ def case_pixels(spec: dict) -> dict:
         "bgra_back": list(back),
         "bgra_sent": list(bgra),
         "bgra_back_from_16_bits": list(back16),
-        "as_16_bits": list(layer_io.from_8bit(bgra, "U16")),
+        "as_16_bits": list(color_spaces.from_8bit(bgra, "U16")),
         "mask_back": mask_back,
         "mask_sent": list(mask),
         "error_codes": codes,
