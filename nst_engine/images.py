@@ -61,20 +61,34 @@ def open_checked(path: str | os.PathLike, role: str, min_side: int = MIN_SIDE) -
         mode = _mode(path)
     except OSError as exc:
         raise BadInputError(
-            f"{role} image {path} cannot be read ({exc.strerror}): check the path", "input_unreadable"
+            f"{role} image {path} cannot be read ({exc.strerror}): check the path",
+            "input_unreadable",
+            input_role=role,
+            path=str(path),
         ) from None
     if mode is None:
-        raise BadInputError(f"{role} image {path} does not exist: check the path", "input_missing")
+        raise BadInputError(
+            f"{role} image {path} does not exist: check the path", "input_missing", input_role=role, path=str(path)
+        )
     if stat.S_ISDIR(mode):
-        raise BadInputError(f"{role} image {path} is a folder, not an image file", "input_unreadable")
+        raise BadInputError(
+            f"{role} image {path} is a folder, not an image file", "input_unreadable", input_role=role, path=str(path)
+        )
     try:
         image = Image.open(path)
     except PermissionError:
-        raise BadInputError(f"{role} image {path} cannot be read: permission denied", "input_unreadable") from None
+        raise BadInputError(
+            f"{role} image {path} cannot be read: permission denied",
+            "input_unreadable",
+            input_role=role,
+            path=str(path),
+        ) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(
             f"{role} image {path} is not an image Pillow can read ({exc}): save it as PNG or JPEG",
             "input_unreadable",
+            input_role=role,
+            path=str(path),
         ) from None
     width, height = image.size
     if width * height > MAX_INPUT_PIXELS:
@@ -82,11 +96,15 @@ def open_checked(path: str | os.PathLike, role: str, min_side: int = MIN_SIDE) -
             f"{role} image is {width}x{height} = {width * height / 1e6:.0f} megapixels, above the "
             f"limit of {MAX_INPUT_PIXELS / 1e6:.0f}: scale it down first",
             "image_too_large",
+            input_role=role,
+            path=str(path),
         )
     if min(width, height) < min_side:
         raise BadInputError(
             f"{role} image is {width}x{height} pixels: it needs at least {min_side} pixels on each side",
             "image_too_small",
+            input_role=role,
+            path=str(path),
         )
     return image
 
@@ -99,6 +117,8 @@ def _decode(image: Image.Image, path: Path, role: str) -> Image.Image:
         raise BadInputError(
             f"{role} image {path} is truncated or damaged ({exc}): export it again",
             "input_unreadable",
+            input_role=role,
+            path=str(path),
         ) from None
 
 
@@ -154,6 +174,7 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
             f"mask is {image.size[0]}x{image.size[1]} but the content is {size[0]}x{size[1]}: "
             "export the mask at the content's size",
             "mask_size_mismatch",
+            input_role="mask",
         )
     raster = _to_float(image)
     mask = luminance(raster.rgb) / 255.0

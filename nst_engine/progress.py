@@ -106,7 +106,10 @@ class JsonReporter(Reporter):
         self.emit("done", output=output, seconds=seconds, finished_early=self.early)
 
     def error(self, error: EngineError) -> None:
-        self.emit("error", code=error.code, exit_code=error.exit_code, message=error.message)
+        about = {"input": error.input_role} if error.input_role else {}
+        if error.path:
+            about["path"] = error.path
+        self.emit("error", code=error.code, exit_code=error.exit_code, message=error.message, **about)
         super().error(error)
 
 

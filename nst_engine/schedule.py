@@ -69,6 +69,7 @@ def _checked(size: tuple[int, int], longest: int, role: str) -> tuple[int, int]:
             f"{role} image {size[0]}x{size[1]} becomes {scaled[0]}x{scaled[1]} at {longest} px: that is "
             f"under {MIN_SIDE} pixels on a side; raise --max-size, change --scales or crop the image",
             "image_too_small",
+            input_role=role,
         )
     return scaled
 

@@ -25,6 +25,8 @@ def files(tmp_path, small_images):
     empty.write_bytes(b"")
     one = tmp_path / "one.png"
     Image.new("RGB", (1, 1)).save(one)
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (400, 20)).save(strip)  # 64x3 at the tests' working size of 64
     huge = tmp_path / "huge.png"
     Image.new("1", (12000, 9000)).save(huge)  # 108 megapixels, a few kilobytes on disk
     mask = tmp_path / "mask.png"
@@ -38,6 +40,7 @@ def files(tmp_path, small_images):
         "ok": png,
         "truncated": truncated,
         "one": one,
+        "strip": strip,
         "empty": empty,
         "huge": huge,
         "mask": mask,
@@ -124,6 +127,30 @@ def test_bad_input_gets_its_code_and_a_one_line_message(case, files, tmp_path, w
     assert "\n" not in message and 20 < len(message) < 400 + max(map(len, extra))  # it may quote a path
     assert "Traceback" not in result.stderr
     assert not files["out"].exists()
+
+
+WHICH_INPUT = {  # extra arguments -> the error's "input" and "path" fields (None: not in the event)
+    "missing content": (["--content", "{tmp}/nope.png"], "content", "{tmp}/nope.png"),
+    "unreadable style": (["--style", "{text}"], "style", "{text}"),
+    "second style unreadable": (["--style", "{style}", "--style", "{truncated}"], "style", "{truncated}"),
+    "one-pixel content": (["--content", "{one}"], "content", "{one}"),
+    "mask of the wrong size": (["--mask", "{mask}"], "mask", None),
+    "style too narrow at the working size": (["--style", "{strip}"], "style", None),
+    "unwritable output": (["--output", "{tmp}/no/such/dir/out.png"], None, None),
+}
+
+
+@pytest.mark.parametrize("case", WHICH_INPUT)
+def test_an_error_about_an_image_says_which_image(case, files, tmp_path, without_tensorflow):
+    """A front end that wrote the content and the mask itself tells their failures from the
+    user's style image by the event's ``input`` field, not by the message's wording."""
+    extra, role, path = WHICH_INPUT[case]
+    values = {**{k: str(v) for k, v in files.items()}, "tmp": str(tmp_path)}
+    extra = [part.format(**values) for part in extra]
+    args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
+    event = run_engine(*args, *extra, env=without_tensorflow).last
+    assert event["event"] == "error" and event.get("input") == role, event
+    assert event.get("path") == (None if path is None else path.format(**values)), event
 
 
 def test_a_usage_error_names_the_help_that_exists():

@@ -40,6 +40,8 @@ class EngineResult:
     exit_code: int | None = None
     stderr_tail: str = ""
     finished_early: bool = False  # the painter asked for the image as it was (:meth:`EngineProcess.finish`)
+    input_role: str = ""  # the image an error is about: "content", "style" or "mask" (the event's "input")
+    path: str = ""  # that image's file, where the file itself is the problem
 
 
 class EngineProcess(QObject):
@@ -252,6 +254,8 @@ class EngineProcess(QObject):
                 message=str(error.get("message") or "The engine failed."),
                 exit_code=exit_code,
                 stderr_tail=tail,
+                input_role=str(error.get("input") or ""),
+                path=str(error.get("path") or ""),
             )
         else:
             result = _unexpected_end(exit_code, crashed, tail)

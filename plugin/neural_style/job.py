@@ -70,12 +70,39 @@ ENGINE_CODE_MESSAGES = {
 """The engine's error codes (docs/protocol.md) in the dialog's terms. The engine words its
 messages for its command line (``--max-size``, ``--preview-path``), which the painter never sees;
 its own message stays in :attr:`JobResult.details`."""
-_COPY_UNREADABLE = (
-    "The copy of what you repaint (or of the selection) that the plugin wrote in {tmpdir} could not be read "
+STYLE_IMAGE_MESSAGES = {
+    "input_missing": "The style image{name} is gone (moved, renamed or deleted): choose it again and press Stylise.",
+    "input_unreadable": (
+        "The style image{name} cannot be read (it is damaged, not an image, or you may not read it): save it "
+        "as PNG or JPEG, or choose another one."
+    ),
+    "image_too_small": (
+        "The style image{name} is too small or too narrow: every side needs at least 16 pixels at the Working "
+        "size. Choose a bigger style image, or a bigger Working size."
+    ),
+    "image_too_large": (
+        "The style image{name} has more than 100 megapixels, more than the engine takes: scale it down, or "
+        "choose another one."
+    ),
+}
+REPAINTED_MESSAGES = {
+    "image_too_small": (
+        "What you repaint (the layer, the image or the selected area) is too small or too narrow: every side "
+        "needs at least 16 pixels at the Working size. Select a larger area, or choose a bigger Working size."
+    ),
+    "image_too_large": (
+        "What you repaint (the layer, the image or the selected area) has more than 100 megapixels, more than "
+        "the engine takes: select a smaller part."
+    ),
+}
+_COPY_PROBLEMS = {"input_missing": "was gone when the engine looked for it", "input_unreadable": "could not be read"}
+_COPY_MESSAGE = (
+    "The copy of what you repaint (or of the selection) that the plugin wrote in {tmpdir} {problem} "
     "by the engine: press Stylise again; if it happens again, please report it."
 )
-"""``input_unreadable`` for the content or the mask, the files the plugin wrote itself: the
-table's text (about the style image) would send the painter after the wrong file."""
+"""Where the engine says which image an error is about (its ``input``), the words for that image;
+ENGINE_CODE_MESSAGES names both. A missing or unreadable content or mask is a copy the plugin
+wrote itself: the painter can do nothing to the style image about it."""
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
 STALE_AFTER_S = 24 * 3600  # a running job's folder changes with every preview; a crashed one's never
@@ -353,17 +380,24 @@ def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str) -> str
             f"The engine's Python {cfg.python} is not the engine's environment (it has no nst_engine): "
             f"{cfg.python_advice()}."
         )
-    if result.code == "input_unreadable" and _about_a_copy(result.message):
-        return _COPY_UNREADABLE.format(tmpdir=tmpdir)
+    role = result.input_role or _role_named_in(result.message)
+    if role in ("content", "mask") and result.code in _COPY_PROBLEMS:
+        return _COPY_MESSAGE.format(tmpdir=tmpdir, problem=_COPY_PROBLEMS[result.code])
+    if role == "style" and result.code in STYLE_IMAGE_MESSAGES:
+        name = f" “{os.path.basename(result.path)}”" if result.path else ""
+        return STYLE_IMAGE_MESSAGES[result.code].format(name=name)
+    if role == "content" and result.code in REPAINTED_MESSAGES:
+        return REPAINTED_MESSAGES[result.code]
     if result.code in ENGINE_CODE_MESSAGES:
         return ENGINE_CODE_MESSAGES[result.code].format(tmpdir=tmpdir)
     return result.message
 
 
-def _about_a_copy(engine_message: str) -> bool:
-    """Whether the engine's message is about the content or the mask: it uses one code for every
-    image it reads and starts its message with the image's role (``content image …``)."""
-    return engine_message.lstrip().lower().startswith(("content", "mask"))
+def _role_named_in(engine_message: str) -> str:
+    """The image an engine from before the error's ``input`` field meant: it starts its message
+    about an image with the image's role (``content image …``). "" when it names none."""
+    first = engine_message.lstrip().lower().split(" ", 1)[0]
+    return first if first in ("content", "style", "mask") else ""
 
 
 def unexpected_message(exc: BaseException, folder: str | None = None) -> str:

@@ -1697,7 +1697,7 @@ ERROR_ENGINE = """import json, sys
 args = sys.argv[1:]
 if "run" not in args:
     sys.exit(0)
-print(json.dumps({"event": "error", "code": CODE, "exit_code": 2, "message": MESSAGE}), flush=True)
+print(json.dumps({"event": "error", "code": CODE, "exit_code": 2, "message": MESSAGE, **ABOUT}), flush=True)
 print("engine stderr line", file=sys.stderr, flush=True)
 sys.exit(2)
 """
@@ -1717,9 +1717,20 @@ UNREADABLE_MESSAGES = {  # input_unreadable for each image the engine reads, as 
 }
 
 
-def _error_engine(folder: str, code: str, message: str) -> str:
+ABOUT_AN_IMAGE = {  # errors whose event says which image (its "input" and "path" fields), worded otherwise
+    "copy_missing": ("input_missing", {"input": "content", "path": "/tmp/krita-neural-style-1-x/content.png"}),
+    "mask_unreadable": ("input_unreadable", {"input": "mask", "path": "/tmp/krita-neural-style-1-x/mask.png"}),
+    "style_missing": ("input_missing", {"input": "style", "path": "/x/My Styles/gone.jpg"}),
+    "style_too_small": ("image_too_small", {"input": "style", "path": "/x/tiny.png"}),
+    "style_too_narrow_when_scaled": ("image_too_small", {"input": "style"}),
+    "content_too_small": ("image_too_small", {"input": "content", "path": "/tmp/krita-neural-style-1-x/content.png"}),
+    "content_too_large": ("image_too_large", {"input": "content", "path": "/tmp/krita-neural-style-1-x/content.png"}),
+}
+
+
+def _error_engine(folder: str, code: str, message: str, about: dict | None = None) -> str:
     body = ERROR_ENGINE.replace("CODE", json.dumps(code)).replace("MESSAGE", json.dumps(message))
-    return _script_engine(folder, body)
+    return _script_engine(folder, body.replace("ABOUT", json.dumps(about or {})))
 
 
 def _stylize_facts(spec, doc, source, cfg, **options) -> dict:
@@ -1791,6 +1802,11 @@ def case_engine_codes(spec):
         os.mkdir(sub)
         cfg = EngineConfig(python=_error_engine(sub, "input_unreadable", message))
         facts[f"input_unreadable_{role}"] = _stylize_facts(spec, doc, source, cfg)
+    for key, (code, about) in ABOUT_AN_IMAGE.items():
+        sub = os.path.join(folder, key)
+        os.mkdir(sub)
+        cfg = EngineConfig(python=_error_engine(sub, code, "an image is wrong (worded for the command line)", about))
+        facts[key] = _stylize_facts(spec, doc, source, cfg)
     # a refused option: the plugin's own (the dialog's, or a script's init) are a version mismatch;
     # a script's own option keeps the engine's words, which name it
     refusing = _error_engine(folder, "bad_option", ENGINE_CLI_MESSAGES["bad_option"])

@@ -415,6 +415,29 @@ def test_an_unreadable_copy_of_the_layer_is_not_blamed_on_the_style_image(basic_
     assert "style image" not in facts["message"] and "PNG or JPEG" not in facts["message"], facts
 
 
+@pytest.mark.parametrize(
+    "key, starts, words, not_words",
+    [
+        ("copy_missing", "The copy of what you repaint", ["was gone", "krita-neural-style-"], ["style image"]),
+        ("mask_unreadable", "The copy of what you repaint", ["could not be read", "press Stylise again"], ["style image"]),
+        ("style_missing", "The style image “gone.jpg” is gone", ["choose it again"], ["copy", "My Styles"]),
+        ("style_too_small", "The style image “tiny.png” is too small", ["bigger style image"], ["select"]),
+        ("style_too_narrow_when_scaled", "The style image is too small", ["Working size"], ["“"]),
+        ("content_too_small", "What you repaint", ["too small", "Select a larger area"], ["style image"]),
+        ("content_too_large", "What you repaint", ["100 megapixels", "select a smaller part"], ["style image"]),
+    ],
+)
+def test_the_image_an_engine_error_is_about_is_taken_from_the_event(basic_results, key, starts, words, not_words):
+    """The engine's error event says which image (``input``) and which file (``path``): the painter
+    reads about that one alone, whatever the engine's own wording."""
+    facts = case(basic_results, "engine_codes")[key]
+    assert facts["raised"], facts
+    message = facts["message"]
+    assert message.startswith(starts), message
+    assert all(word in message for word in words), (words, message)
+    assert not any(word in message for word in not_words), (not_words, message)
+
+
 def test_an_unreadable_style_image_is_named(basic_results):
     facts = case(basic_results, "engine_codes")["input_unreadable_style"]
     assert facts["message"].startswith("The style image cannot be read") and "PNG or JPEG" in facts["message"]
