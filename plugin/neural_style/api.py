@@ -14,7 +14,6 @@ and returns the new layer. Any problem raises :class:`StyleError` (``.code``, ``
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from .config import EngineConfig
@@ -58,7 +57,7 @@ def stylize(
     seed: int | None = None,
     init: str | None = None,
     style_scale: float | None = None,
-    blend_style: str | os.PathLike | None = None,
+    blend_style=None,
     blend_mix: float = 0.5,
     preserve_colors: bool = False,
     max_size: int | None = None,
@@ -70,7 +69,9 @@ def stylize(
     on_progress=None,
     **options,
 ) -> Node:
-    """Repaint ``node``, or the whole image, in the style of ``style_path``.
+    """Repaint ``node``, or the whole image, in the style of ``style_path``: an image file, or an
+    image open in Krita (a ``Document``, as it looks when the run starts, every visible layer
+    merged), and so for ``blend_style``.
 
     ``source="layer"`` (the default) repaints ``node``, as its masks show it, into a new layer
     right above it. ``source="image"`` repaints the whole image as it is shown, every visible
@@ -101,13 +102,13 @@ def stylize(
     job = StyleJob(
         document,
         node,
-        str(style_path),
+        style_path,
         preset,
         strength=strength,
         seed=seed,
         init=init,
         style_scale=style_scale,
-        blend_style=str(blend_style) if blend_style else None,
+        blend_style=blend_style,
         blend_mix=blend_mix,
         preserve_colors=preserve_colors,
         max_size=max_size,

@@ -26,6 +26,8 @@ from .config import (
 )
 from .engine import EngineProcess
 from .job import JobResult, StyleJob
+from .layer_io import document_is_open
+from .open_images import is_open_image, style_name
 from .qt_compat import (
     QCheckBox,
     QComboBox,
@@ -84,6 +86,7 @@ MIX_TIP = (
 )
 BLEND_BROWSE_TIP = "Choose your own image as the second style"
 NO_BLEND = "Nothing (one style)"
+OPEN_IMAGE = "open-image:"  # + a number: an image open in Krita in the style lists (StyleDialog._open_images)
 REPAINT_TIP = (
     "This layer: the active layer alone, into a new layer right above it. The whole image: the "
     "picture as you see it, all visible layers together, into a new layer at the top of the layer "
@@ -118,6 +121,8 @@ class StyleDialog(QDialog):
         # A target given by the caller stays; otherwise Stylise takes Krita's active layer then.
         self._pinned = document is not None or node is not None
         self._closing = False  # closed, or its window is going: no new warm engine
+        self._open_images: dict = {}  # OPEN_IMAGE entry -> the Document it stands for
+        self._open_image_count = 0  # entries made so far: each new one gets the next number
         self._build()
         self.load_settings()
 
@@ -294,7 +299,8 @@ class StyleDialog(QDialog):
 
     # -- settings ------------------------------------------------------------------------------
     def _style_items(self) -> list[tuple[str, str]]:
-        """The styles both lists offer: the recent ones that still exist, then the samples."""
+        """The styles both lists offer: the recent ones that still exist, the samples, then the
+        images open in Krita (last, so that none of them is ever chosen for the painter)."""
         items, seen = [], set()
         for path in self.settings.get_list("recent_styles"):
             if os.path.isfile(path) and path not in seen:
@@ -304,7 +310,39 @@ class StyleDialog(QDialog):
             if str(path) not in seen:
                 seen.add(str(path))
                 items.append((f"{style_label(path)} (sample)", str(path)))
+        for entry, document in self._list_open_images().items():
+            items.append((f"{style_name(document)} (open image)", entry))
         return items
+
+    def _list_open_images(self) -> dict:
+        """The images open in Krita now, each under the entry it had before (so that a choice
+        survives refilling the lists) or a new one."""
+        try:
+            from krita import Krita
+
+            documents = Krita.instance().documents()
+        except ImportError:  # outside Krita (tests/qt6)
+            documents = []
+        known, listed = self._open_images, {}
+        for document in documents:
+            entry = next((e for e, d in known.items() if d == document), None)
+            if entry is None:
+                self._open_image_count += 1
+                entry = f"{OPEN_IMAGE}{self._open_image_count}"
+            listed[entry] = document
+        self._open_images = listed
+        return listed
+
+    def _chosen(self, combo: QComboBox):
+        """The style ``combo`` shows: a file's path, an open image's Document, or "" (Nothing)."""
+        data = str(combo.currentData() or "")
+        return self._open_images.get(data, "") if data.startswith(OPEN_IMAGE) else data
+
+    def refresh_styles(self) -> None:
+        """Refill both lists, keeping their choices: images opened or closed in Krita meanwhile
+        come and go (a closed one's choice falls back to the first entry, as a deleted file's)."""
+        self._fill_styles(self.style_path())
+        self._fill_blend_styles(self.blend_style_path())
 
     def _fill_combo(self, combo: QComboBox, selected: str, first: int) -> None:
         """Fill ``combo`` (after its first ``first`` items) with the styles, ``selected`` chosen;
@@ -359,8 +397,9 @@ class StyleDialog(QDialog):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.set("style", self.style_path())
-        s.set("blend_style", self.blend_style_path())
+        for key, entry in (("style", self.style_path()), ("blend_style", self.blend_style_path())):
+            if not entry.startswith(OPEN_IMAGE):  # an open image is gone by the next session: keep the file
+                s.set(key, entry)
         s.set("blend_mix", f"{self.mix_spin.value() / 100:g}")
         s.set("source", self.source_combo.currentData())
         s.set("strength", f"{self.strength_spin.value():.2f}")
@@ -376,9 +415,9 @@ class StyleDialog(QDialog):
 
     def options(self) -> dict:
         return {
-            "style_path": self.style_path(),
+            "style_path": self._chosen(self.style_combo),  # a path, or an open image's Document
             "source": self.source_combo.currentData(),  # "layer" or "image"
-            "blend_style": self.blend_style_path() or None,  # None: one style
+            "blend_style": self._chosen(self.blend_combo) or None,  # None: one style
             "blend_mix": self.mix_spin.value() / 100 if self.blend_style_path() else None,
             "preset": self.preset_combo.currentData(),
             "strength": float(self.strength_spin.value()),
@@ -396,13 +435,15 @@ class StyleDialog(QDialog):
 
     # -- style choice --------------------------------------------------------------------------
     def style_path(self) -> str:
+        """The Style list's entry: a file's path, or OPEN_IMAGE and a number for an open image."""
         return str(self.style_combo.currentData() or "")
 
     def set_style(self, path: str) -> None:
         self._fill_styles(path)
 
     def browse_style(self) -> None:
-        start = os.path.dirname(self.style_path()) if self.style_path() else ""
+        chosen = self._chosen(self.style_combo)
+        start = os.path.dirname(chosen) if chosen and not is_open_image(chosen) else ""
         path, _ = QFileDialog.getOpenFileName(self, "Choose a style image", start, IMAGE_FILTER)
         if path:
             self.set_style(path)
@@ -415,8 +456,8 @@ class StyleDialog(QDialog):
         self._fill_blend_styles(path)
 
     def browse_blend_style(self) -> None:
-        current = self.blend_style_path() or self.style_path()
-        start = os.path.dirname(current) if current else ""
+        current = self._chosen(self.blend_combo) or self._chosen(self.style_combo)
+        start = os.path.dirname(current) if current and not is_open_image(current) else ""
         path, _ = QFileDialog.getOpenFileName(self, "Choose a style image to blend with", start, IMAGE_FILTER)
         if path:
             self.set_blend_style(path)
@@ -426,13 +467,13 @@ class StyleDialog(QDialog):
         self.mix_spin.setEnabled(bool(self.blend_style_path()) and self.blend_combo.isEnabled())
 
     def _update_thumbnail(self, *_args) -> None:
-        _show_style(self.thumbnail, self.style_path())
+        _show_style(self.thumbnail, self._chosen(self.style_combo))
 
     def _update_blend_thumbnail(self, *_args) -> None:
         """The style blended in, beside its list; nothing for Nothing (one style)."""
-        path = self.blend_style_path()
-        if path:
-            _show_style(self.blend_thumbnail, path)
+        style = self._chosen(self.blend_combo)
+        if style:
+            _show_style(self.blend_thumbnail, style)
         else:
             self.blend_thumbnail.clear()
 
@@ -458,8 +499,9 @@ class StyleDialog(QDialog):
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().changeEvent(event)
-        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
-            if not self._pinned and self.job is None:
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow() and self.job is None:
+            self.refresh_styles()
+            if not self._pinned:
                 self.refresh_target()
 
     def _show_target(self, *_args) -> None:
@@ -485,10 +527,9 @@ class StyleDialog(QDialog):
             self.refresh_target()
         opts = self.options()
         self.save_settings()
-        if opts["blend_style"]:
-            remember_recent(self.settings, opts["blend_style"])
-        if opts["style_path"]:
-            remember_recent(self.settings, opts["style_path"])  # the first style stays the most recent
+        for style in (opts["blend_style"], opts["style_path"]):  # the first style stays the most recent
+            if style and not is_open_image(style):
+                remember_recent(self.settings, style)
         self.job = StyleJob(
             self.document,
             self.node,
@@ -692,9 +733,14 @@ def _device_words(device: str) -> str:
     return " on the CPU" if device == "CPU" else ""
 
 
-def _show_style(label: QLabel, path: str) -> None:
-    """Show the style image at ``path`` in ``label``; "no image" when there is none or it cannot be read."""
-    image = QImage(path) if path else QImage()
+def _show_style(label: QLabel, style) -> None:
+    """Show the style (an image file's path, or an image open in Krita) in ``label``; "no image"
+    when there is none or it cannot be read."""
+    if is_open_image(style):
+        size = label.size()
+        image = style.thumbnail(size.width(), size.height()) if document_is_open(style) else QImage()
+    else:
+        image = QImage(style) if style else QImage()
     if image.isNull():
         label.setText("no image")  # a QLabel shows text or a picture: this takes away the last one
         return

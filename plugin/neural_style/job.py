@@ -23,10 +23,10 @@ from .config import (
     EngineNotConfigured,
     load_engine_config,
     preview_interval,
-    style_label,
 )
 from .engine import EngineProcess, EngineRequest, EngineResult
 from .errors import StyleError
+from .open_images import check_open, export_open_image, is_open_image, style_name
 from .qt_compat import QObject, pyqtSignal
 
 WEIGHTS_CODES = ("weights_missing", "weights_invalid", "weights_fetch_failed")
@@ -124,7 +124,9 @@ class JobResult:
 class StyleJob(QObject):
     """Signals: ``progress(dict)``, ``preview(str)``, ``finished(JobResult)`` (exactly once).
 
-    ``max_size`` is the working size (longest side in pixels; None = the preset's) and
+    ``style_path`` is a style image's path, or an image open in Krita (a ``Document``, written to
+    the job's folder when it starts: :mod:`.open_images`); so is ``blend_style``. ``max_size`` is
+    the working size (longest side in pixels; None = the preset's) and
     ``full_resolution`` refines up to the region's own pixel size in tiles; ``init="noise"`` starts
     from noise made from ``seed`` (the dialog's *Start from*); ``style_scale`` sizes the style's brush
     strokes (the dialog's *Stroke size*); ``blend_style`` is a second style image blended in, with
@@ -154,14 +156,14 @@ class StyleJob(QObject):
         self,
         document,
         node,
-        style_path: str,
+        style_path,
         preset: str = "balanced",
         *,
         strength: float = 1.0,
         seed: int | None = None,
         init: str | None = None,
         style_scale: float | None = None,
-        blend_style: str | None = None,
+        blend_style=None,
         blend_mix: float | None = None,
         preserve_colors: bool = False,
         max_size: int | None = None,
@@ -175,17 +177,21 @@ class StyleJob(QObject):
         **options,
     ) -> None:
         super().__init__(parent)
-        self.document, self.node, self.style_path = document, node, str(style_path)
+        self.document, self.node = document, node
+        self.style_path = style_path if is_open_image(style_path) else str(style_path or "")
         self.preset, self.strength, self.seed, self.init = preset, strength, seed, init
         self.style_scale = style_scale
-        self.blend_style = str(blend_style) if blend_style else None
+        self.blend_style = None
+        if blend_style:
+            self.blend_style = blend_style if is_open_image(blend_style) else str(blend_style)
         self.blend_mix = 0.5 if blend_mix is None else float(blend_mix)
         self.preserve_colors = preserve_colors
         self.max_size, self.full_resolution = max_size, full_resolution
         self.engine_config = engine
         self.source = source
-        label = style_label(style_path)
-        label = f"{label} + {style_label(blend_style)}" if self.blend_style else label
+        # named now: a style image open in Krita has no name any more once it is closed
+        self.style_names = [style_name(s) if s else "" for s in (self.style_path, self.blend_style)]
+        label = " + ".join(name for name in self.style_names if name)
         self.layer_name = layer_name or (f"{label} (whole image)" if source == "image" else label)
         self.preview_every = preview_interval(preset) if preview_every is None else preview_every
         self.options = options
@@ -255,13 +261,17 @@ class StyleJob(QObject):
             raise StyleError(
                 "Choose a style image first: pick one in the Style list or use Choose image….", "style_missing"
             )
-        if not os.path.isfile(self.style_path):
+        if is_open_image(self.style_path):
+            check_open(self.style_path, self._style_what(0))
+        elif not os.path.isfile(self.style_path):
             raise StyleError(
                 f"The style image {self.style_path} does not exist (moved or deleted?): choose it again "
                 "with Choose image…, or pick another style.",
                 "style_missing",
             )
-        if self.blend_style and not os.path.isfile(self.blend_style):
+        if is_open_image(self.blend_style):
+            check_open(self.blend_style, self._style_what(1))
+        elif self.blend_style and not os.path.isfile(self.blend_style):
             raise StyleError(
                 f"The style image to blend with, {self.blend_style}, does not exist (moved or deleted?): choose "
                 "it again with the Choose image… button beside Blend with, or pick another style or Nothing.",
@@ -287,11 +297,12 @@ class StyleJob(QObject):
         if self.mask is not None:
             mask_path = os.path.join(self.tmpdir, "mask.png")
             layer_io.export_mask(self.mask, self.region, mask_path)
+        style_file, blend_file = (self._style_file(i, name) for i, name in enumerate(("style", "blend_style")))
         request = EngineRequest(
             python=cfg.python,
             content=content,
-            style=self.style_path,
-            blend_style=self.blend_style,
+            style=style_file,
+            blend_style=blend_file,
             blend_mix=self.blend_mix,
             output=os.path.join(self.tmpdir, "result.png"),
             preset=self.preset,
@@ -319,6 +330,22 @@ class StyleJob(QObject):
         self.process.progress.connect(self.progress)
         self.process.preview.connect(self.preview)
         self.process.finished.connect(self._on_engine_finished)
+
+    def _style_what(self, index: int) -> str:
+        """The style ``index`` (0: the style, 1: the one blended in) named for a message."""
+        which = "the style to blend with" if index else "the style"
+        name = self.style_names[index]
+        return f"{which}, “{name}”," if name else which
+
+    def _style_file(self, index: int, name: str) -> str | None:
+        """The file the engine reads style ``index`` from: the file chosen, or an image open in
+        Krita written into the job's folder as ``name``.png now. None: no style to blend with."""
+        style = (self.style_path, self.blend_style)[index]
+        if not is_open_image(style):
+            return style or None
+        path = os.path.join(self.tmpdir, f"{name}.png")
+        export_open_image(style, path, self._style_what(index))
+        return path
 
     def _on_engine_finished(self, result: EngineResult) -> None:
         if not result.ok:

@@ -136,10 +136,10 @@ def _save_png(data: bytes, region: Region, path: str, nothing: str) -> None:
         raise StyleError(nothing, "empty_layer")
     image = image_from_bytes(data, region.w, region.h, 4 * region.w, QImage.Format.Format_ARGB32)
     if not image.save(path, "PNG"):
-        raise StyleError(_unwritable(path), "io")
+        raise StyleError(unwritable(path), "io")
 
 
-def _unwritable(path: str) -> str:
+def unwritable(path: str) -> str:
     return f"Could not write the temporary file {path}: the disk may be full. Free some space and try again."
 
 
@@ -154,7 +154,7 @@ def selection_mask(selection, region: Region) -> bytes:
 def export_mask(mask: bytes, region: Region, path: str) -> None:
     image = image_from_bytes(mask, region.w, region.h, region.w, QImage.Format.Format_Grayscale8)
     if not image.save(path, "PNG"):
-        raise StyleError(_unwritable(path), "io")
+        raise StyleError(unwritable(path), "io")
 
 
 def read_result(path: str, region: Region) -> bytes:

@@ -519,11 +519,12 @@ def _stand_in_engine(folder: str) -> str:
     return _script_engine(folder, STAND_IN)
 
 
-def _stand_in_run(spec, doc, node, change=None, keep_sent=False, **options):
-    """``api.stylize`` on ``node`` with the stand-in engine (and ``options``); ``change(doc,
-    node)`` runs at its progress event, while it waits. Returns the new layer (or None) and the
-    facts, with the arguments the engine was given and, with ``keep_sent``, the pixels it was
-    sent as B,G,R,A bytes ("sent", to be taken out before the facts go out as JSON)."""
+def _stand_in_run(spec, doc, node, change=None, keep_sent=False, style=None, **options):
+    """``api.stylize`` on ``node`` with the stand-in engine (and ``options``; ``style`` or the
+    spec's); ``change(doc, node)`` runs at its progress event, while it waits. Returns the new
+    layer (or None) and the facts, with the arguments the engine was given and, with
+    ``keep_sent``, the pixels it was sent as B,G,R,A bytes ("sent", and "sent_styles": width,
+    height and bytes of each style file; both to be taken out before the facts go out as JSON)."""
     import shutil
 
     from neural_style import api
@@ -540,7 +541,11 @@ def _stand_in_run(spec, doc, node, change=None, keep_sent=False, **options):
         with open(script + ".args", encoding="utf-8") as fh:
             facts["engine_args"] = json.load(fh)
         if keep_sent:
-            facts["sent"] = _png_bgra(facts["engine_args"][facts["engine_args"].index("--content") + 1])
+            args = facts["engine_args"]
+            facts["sent"] = _png_bgra(args[args.index("--content") + 1])
+            styles = [args[i + 1] for i, arg in enumerate(args) if arg == "--style"]
+            facts["style_files"] = styles
+            facts["sent_styles"] = [_png_sized(path) for path in styles]
         if change is not None:
             change(doc, node)
             doc.waitForDone()
@@ -548,7 +553,8 @@ def _stand_in_run(spec, doc, node, change=None, keep_sent=False, **options):
 
     try:
         cfg = EngineConfig(python=script)
-        layer = api.stylize(doc, node, spec["style"], engine=cfg, on_progress=on_progress, **options)
+        style = spec["style"] if style is None else style
+        layer = api.stylize(doc, node, style, engine=cfg, on_progress=on_progress, **options)
         facts["raised"] = False
     except api.StyleError as exc:
         facts.update(raised=True, code=exc.code, message=exc.message)
@@ -687,6 +693,7 @@ def case_other_color_spaces(spec):
         doc.waitForDone()
         layer, run = _stand_in_run(spec, doc, source, keep_sent=True)
         sent = run.pop("sent", b"")
+        run.pop("sent_styles", None)
         run.update(converted=converted, image_space=list(color_spaces.space_of(doc)))
         run["source_space"] = list(color_spaces.space_of(source))
         if layer is not None:
@@ -736,6 +743,88 @@ def case_other_color_spaces(spec):
         facts["unknown_profile"] = {"raised": True, "code": exc.code, "message": exc.message}
     facts["documents_after"] = len(Krita.instance().documents())  # each case's own closed too
     return facts
+
+
+def case_open_image_styles(spec):
+    """Styles from images open in Krita, with the stand-in engine: the style files it is sent are
+    those images as they look (merged, in sRGB, at most STYLE_LONGEST px), the new layer is named
+    after them, and a closed one is named in the message. The dialog lists them last."""
+    from neural_style.dialog import OPEN_IMAGE, StyleDialog
+    from neural_style.open_images import STYLE_LONGEST
+
+    facts = {}
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (0, 0, 32, 24), colourful)
+    reference = Krita.instance().createDocument(40, 30, "Reference", "RGBA", "U8", "", 72.0)
+    reference.rootNode().childNodes()[0].setPixelData(pixel_bytes((0, 0, 40, 30), colourful), 0, 0, 40, 30)
+    grey = Krita.instance().createDocument(30, 20, "Grey sketch", "GRAYA", "U8", "", 72.0)
+    grey.rootNode().childNodes()[0].setPixelData(bytes(v for i in range(600) for v in (i % 251, 255)), 0, 0, 30, 20)
+    reference.refreshProjection()
+    grey.refreshProjection()
+    expected = bytes(reference.pixelData(0, 0, 40, 30))
+
+    layer, run = _stand_in_run(spec, doc, source, keep_sent=True, style=reference, blend_style=grey)
+    sent = run.pop("sent_styles", [])
+    run.pop("sent", None)
+    if sent:
+        (w, h, first), (gw, gh, second) = sent
+        run["first_size"], run["second_size"] = [w, h], [gw, gh]
+        run["first_largest_difference"] = max(abs(a - b) for a, b in zip(first, expected))
+        run["second_grey"] = all(second[i] == second[i + 1] == second[i + 2] for i in range(0, len(second), 4))
+        run["second_levels"] = [second[4 * i] for i in (0, 1, 250, 599)]
+    run["layer_name"] = layer.name() if layer is not None else None
+    facts["two_open_images"] = run
+
+    wide = Krita.instance().createDocument(4200, 60, "Wide", "RGBA", "U8", "", 72.0)
+    _layer, run = _stand_in_run(spec, doc, source, keep_sent=True, style=wide)
+    run["sizes"] = [[w, h] for w, h, _data in run.pop("sent_styles", [])]
+    run.pop("sent", None)
+    facts["wide"] = dict(run, longest=STYLE_LONGEST)
+    wide.close()
+
+    closed = Krita.instance().createDocument(20, 20, "Gone now", "RGBA", "U8", "", 72.0)
+    closed.close()
+    _layer, facts["closed"] = _stand_in_run(spec, doc, source, style=spec["style"], blend_style=closed)
+    from neural_style.config import EngineConfig
+    from neural_style.job import StyleJob
+
+    named = Krita.instance().createDocument(20, 20, "Closed later", "RGBA", "U8", "", 72.0)
+    job = StyleJob(doc, source, named, engine=EngineConfig(python="/nonexistent/python3"))
+    named.close()  # after Stylise was pressed, before the job reads it
+    job.start()
+    facts["closed_later"] = {"code": job.result.code, "message": job.result.message}
+
+    dlg = StyleDialog(document=doc, node=source, settings=MemorySettings())
+    dlg.set_style(spec["style"])
+    dlg.save_settings()  # the style file the painter used last
+    dlg.refresh_styles()
+    texts = [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())]
+    facts["dialog_entries"] = texts
+    index = texts.index("Reference (open image)") if "Reference (open image)" in texts else -1
+    dlg.style_combo.setCurrentIndex(index)
+    chosen = dlg.options()["style_path"]
+    facts["dialog_choice_is_reference"] = chosen == reference
+    facts["dialog_thumbnail"] = _thumbnail_facts(dlg.thumbnail)
+    entry = dlg.style_path()
+    dlg.save_settings()
+    facts["saved_style"] = dlg.settings.get("style", "")
+    facts["entry"] = entry
+    dlg.style_combo.setCurrentIndex(0)
+    dlg.refresh_styles()  # the same image keeps its entry when the lists are filled again
+    facts["entry_kept"] = dlg.style_combo.findData(entry) >= 0 and entry.startswith(OPEN_IMAGE)
+    reference.close()
+    dlg.refresh_styles()
+    facts["entries_after_close"] = [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())]
+    grey.close()
+    return facts
+
+
+def _png_sized(path: str) -> tuple:
+    """A PNG's width, height and B,G,R,A bytes."""
+    from neural_style.qt_compat import QImage
+
+    image = QImage(path)
+    return image.width(), image.height(), _png_bgra(path)
 
 
 def _png_bgra(path: str) -> bytes:

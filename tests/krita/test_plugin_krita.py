@@ -33,6 +33,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "blend",
     "sixteen_bit",
     "other_color_spaces",
+    "open_image_styles",
     "whole_image",
     "whole_image_changes",
     "dialog_source",
@@ -419,7 +420,12 @@ def test_an_unreadable_copy_of_the_layer_is_not_blamed_on_the_style_image(basic_
     "key, starts, words, not_words",
     [
         ("copy_missing", "The copy of what you repaint", ["was gone", "krita-neural-style-"], ["style image"]),
-        ("mask_unreadable", "The copy of what you repaint", ["could not be read", "press Stylise again"], ["style image"]),
+        (
+            "mask_unreadable",
+            "The copy of what you repaint",
+            ["could not be read", "press Stylise again"],
+            ["style image"],
+        ),
         ("style_missing", "The style image “gone.jpg” is gone", ["choose it again"], ["copy", "My Styles"]),
         ("style_too_small", "The style image “tiny.png” is too small", ["bigger style image"], ["select"]),
         ("style_too_narrow_when_scaled", "The style image is too small", ["Working size"], ["“"]),
@@ -793,6 +799,52 @@ def test_colour_conversions_leave_no_documents_and_name_what_krita_cannot_conver
     message = unknown["message"]
     assert "No such profile.icc" in message and "Convert Image Color Space" in message, message
     assert "RGB/Alpha, 8-bit integer/channel" in message and "RGBA" not in message, message  # Krita's menu names
+
+
+# -- styles from images open in Krita ----------------------------------------------------------------
+def test_images_open_in_krita_are_sent_as_styles_as_they_look(basic_results):
+    """A style and a style to blend with from two open images, one of them grayscale: the engine
+    gets PNGs of them as they look, in sRGB, from the job's own folder, and the layer is named
+    after both."""
+    run = case(basic_results, "open_image_styles")["two_open_images"]
+    assert not run["raised"], run
+    assert run["layer_name"] == "Reference + Grey sketch", run
+    assert all("krita-neural-style-" in path for path in run["style_files"]), run
+    assert run["first_size"] == [40, 30] and run["first_largest_difference"] <= 1, run
+    assert run["second_size"] == [30, 20] and run["second_grey"], run
+    assert run["second_levels"] == [0, 1, 250, 97], run  # i % 251 at pixels 0, 1, 250, 599: the levels painted
+    assert run["leftovers"] == [], "the style files go with the job's folder"
+
+
+def test_a_large_open_image_is_sent_at_most_at_the_largest_size_the_engine_uses(basic_results):
+    run = case(basic_results, "open_image_styles")["wide"]  # 4200 x 60
+    assert not run["raised"], run
+    [(w, h)] = run["sizes"]
+    assert w == run["longest"] and abs(h - 60 * w / 4200) < 1, run
+
+
+def test_a_style_image_closed_before_the_run_is_named(basic_results):
+    run = case(basic_results, "open_image_styles")["closed"]
+    assert run["raised"] and run["code"] == "style_missing", run
+    assert "chosen as the style to blend with was closed" in run["message"], run  # closed before: no name left
+    assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"] and run["leftovers"] == [], run
+    later = case(basic_results, "open_image_styles")["closed_later"]  # open when the job was made: named
+    assert later["code"] == "style_missing", later
+    assert later["message"].startswith("The image chosen as the style, “Closed later”, was closed in Krita"), later
+
+
+def test_the_dialog_lists_open_images_last_and_does_not_remember_them(basic_results):
+    facts = case(basic_results, "open_image_styles")
+    entries = facts["dialog_entries"]
+    opened = [i for i, text in enumerate(entries) if text.endswith("(open image)")]
+    names = [entries[i] for i in opened]  # the earlier scenarios' images ("test") are open too
+    assert "Reference (open image)" in names and "Grey sketch (open image)" in names, entries
+    assert opened == list(range(len(entries) - len(opened), len(entries))), entries  # last: never chosen for one
+    assert facts["dialog_choice_is_reference"], facts
+    assert facts["dialog_thumbnail"]["pixmap"] is not None, facts["dialog_thumbnail"]
+    assert facts["saved_style"].endswith("starry_night.jpg"), "an open image is not saved as the next session's style"
+    assert facts["entry_kept"], facts
+    assert "Reference (open image)" not in facts["entries_after_close"], facts["entries_after_close"]
 
 
 # -- Repaint: the whole image ---------------------------------------------------------------------
