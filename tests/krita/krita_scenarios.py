@@ -941,6 +941,36 @@ def case_masked_layer(spec):
     return facts
 
 
+def case_spread_by_a_mask(spec):
+    """A blur filter mask spreads a 20 px square beyond the layer's own pixels: the new layer
+    holds all that the painter sees, the halo included, not only the layer's own box."""
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (30, 20, 20, 20), lambda x, y: (250, 40, 10, 255))
+    blur = Krita.instance().filter("blur")
+    config = blur.configuration()
+    config.setProperty("halfWidth", 8)
+    config.setProperty("halfHeight", 8)
+    blur.setConfiguration(config)
+    everywhere = Selection()
+    everywhere.select(0, 0, W, H, 255)
+    source.addChildNode(doc.createFilterMask("Blur", blur, everywhere), None)
+    doc.waitForDone()
+    doc.refreshProjection()
+    own = source.bounds()
+    shown = bytes(source.projectionPixelData(0, 0, W, H))[3::4]
+    layer, facts = _stand_in_run(spec, doc, source)
+    facts["own_bounds"] = [own.x(), own.y(), own.width(), own.height()]
+    facts["shown_outside_own"] = sum(
+        1 for y in range(H) for x in range(W) if shown[y * W + x] and not (30 <= x < 50 and 20 <= y < 40)
+    )
+    if layer is not None:
+        b = layer.bounds()
+        facts["layer_bounds"] = [b.x(), b.y(), b.width(), b.height()]
+        back = bytes(layer.pixelData(0, 0, W, H))[3::4]
+        facts["alpha_matches_shown"] = max(abs(a - b) for a, b in zip(back, shown))
+    return facts
+
+
 def _alpha_by_half(layer) -> dict:
     alpha = bytes(layer.pixelData(0, 0, W, H))[3::4]
     return {

@@ -27,6 +27,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "layer_moved",
     "painted_mid_run",
     "masked_layer",
+    "spread_by_a_mask",
     "finish_disabled_by_cancel",
     "settings_saved_when_krita_quits",
     "stale_tmpdirs",
@@ -169,6 +170,17 @@ def test_the_layer_is_styled_as_its_masks_show_it(basic_results):
     hidden = facts["all_hidden"]
     assert hidden["raised"] and hidden["code"] == "empty_layer" and "masks" in hidden["message"], hidden
     assert hidden["progress"] == 0 and hidden["nodes_after"] == hidden["nodes_before"]
+
+
+def test_what_a_mask_shows_beyond_the_layers_own_pixels_is_repainted_too(basic_results):
+    """A blur filter mask spreads the layer's square beyond its own bounds: the new layer holds
+    the whole of what the painter sees (the stand-in engine returns what it was sent)."""
+    facts = case(basic_results, "spread_by_a_mask")
+    assert not facts["raised"], facts
+    assert facts["own_bounds"] == [30, 20, 20, 20] and facts["shown_outside_own"] > 100, facts
+    x, y, w, h = facts["layer_bounds"]
+    assert x < 30 and y < 20 and x + w > 50 and y + h > 40, facts
+    assert facts["alpha_matches_shown"] <= 1, facts
 
 
 def test_cancel_greys_out_finish_now(basic_results):
