@@ -134,6 +134,12 @@ def store_krita_cache(local: Path) -> Path | None:
     return None
 
 
+def store_krita_unstarted(local: Path) -> bool:
+    """Whether a Krita from the Microsoft Store is installed but has never run: its package's
+    folder is there, its private LocalCache not yet."""
+    return any(not (p / "LocalCache").is_dir() for p in (local / "Packages").glob(STORE_PACKAGES))
+
+
 def default_locations(flatpak: bool | None = None, store: bool | None = None) -> dict:
     """Krita's resource folder and kritarc, and the engine's data folder, for this OS. ``flatpak``
     (Linux) and ``store`` (Windows: Krita from the Microsoft Store) choose a packaged Krita; None
@@ -145,12 +151,20 @@ def default_locations(flatpak: bool | None = None, store: bool | None = None) ->
         appdata = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
         local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
         cache = store_krita_cache(local)
+        plain = (appdata / "krita").is_dir()
+        if store is None and cache is None and not plain and store_krita_unstarted(local):
+            raise InstallError(
+                "Krita from the Microsoft Store is installed but has not been started yet, so the folder where it "
+                "keeps its settings does not exist: start it once, close it and run the installer again (to "
+                "install for another Krita, give --krita-dir and --kritarc)"
+            )
         if store is None:
-            store = cache is not None and not (appdata / "krita").is_dir()
+            store = cache is not None and not plain
         if store and cache is None:
             raise InstallError(
                 f"--store: no Krita from the Microsoft Store in {local / 'Packages'} (no {STORE_PACKAGES} folder "
-                "with a LocalCache): start that Krita once and try again, or give --krita-dir and --kritarc"
+                "with a LocalCache): start that Krita once and try again, or leave out --store and give "
+                "--krita-dir and --kritarc"
             )
         if store:  # the engine's folder stays outside: Krita only reads it, and reads see the real AppData
             return {
@@ -410,7 +424,9 @@ def _run_tool(cmd: list[str]) -> subprocess.CompletedProcess | None:
 # -- the installer -------------------------------------------------------------------------------
 class Installer:
     def __init__(self, args: argparse.Namespace) -> None:
-        loc = default_locations(args.flatpak, args.store)
+        # both of Krita's paths given: no packaged Krita to look for (its data folder is the same)
+        store = False if args.krita_dir and args.kritarc else args.store
+        loc = default_locations(args.flatpak, store)
         self.krita = given_path(args.krita_dir) or loc["krita"]
         self.kritarc = given_path(args.kritarc) or loc["kritarc"]
         self.data = given_path(args.data_dir) or loc["data"]

@@ -218,7 +218,14 @@ def test_krita_from_the_microsoft_store_is_installed_into_its_private_folder(mon
     with pytest.raises(install.InstallError, match="--store: no Krita from the Microsoft Store"):
         install.default_locations(store=True)
     (tmp_path / "Local/Packages/49800Krita_RG8Z5FXM8JSVS").mkdir(parents=True)  # installed, never started
-    assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
+    with pytest.raises(install.InstallError, match="has not been started yet.*start it once"):
+        install.default_locations()  # not a plain Krita's folder made now, which would win from then on
+    assert install.default_locations(store=False)["krita"] == tmp_path / "Roaming" / "krita"
+    given = install.main.__globals__["argparse"].Namespace(
+        flatpak=None, store=True, krita_dir=str(tmp_path / "elsewhere"), kritarc=str(tmp_path / "elsewhere.rc"),
+        data_dir=None, venv=None, dry_run=True,
+    )  # fmt: skip
+    assert install.Installer(given).krita == tmp_path / "elsewhere", "both paths given: nothing to look for"
     cache = tmp_path / "Local/Packages/49800Krita_RG8Z5FXM8JSVS/LocalCache"
     cache.mkdir()
     store = install.default_locations()

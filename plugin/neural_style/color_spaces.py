@@ -92,17 +92,18 @@ def convert(data: bytes, w: int, h: int, source: Space, target: Space) -> bytes:
     document is never shown, and nothing of the painter's changes."""
     from krita import Krita
 
+    painters = tuple(source) if tuple(target) == ENGINE_SPACE else tuple(target)  # the one to name
     scratch = Krita.instance().createDocument(w, h, "Neural style colour conversion", *source, 72.0)
     try:
         if scratch is None or space_of(scratch) != tuple(source) or not scratch.rootNode().childNodes():
-            raise _unconvertible(source)
+            raise _unconvertible(painters)
         layer = scratch.rootNode().childNodes()[0]
         layer.setPixelData(data, 0, 0, w, h)
         if not scratch.setColorSpace(*target):
-            raise _unconvertible(target)
+            raise _unconvertible(painters)
         layer = scratch.rootNode().childNodes()[0]  # the conversion may replace the wrapper's node
         if space_of(layer) != tuple(target):
-            raise _unconvertible(target)
+            raise _unconvertible(painters)
         return bytes(layer.pixelData(0, 0, w, h))
     finally:
         if scratch is not None:
@@ -110,9 +111,11 @@ def convert(data: bytes, w: int, h: int, source: Space, target: Space) -> bytes:
 
 
 def _unconvertible(space: Space) -> StyleError:
+    """The painter's colour space ``space`` (not the engine's) that Krita could not convert."""
     name = color_space_name(space[0], space[1])
     return StyleError(
         f"Krita could not convert between the {name} colour space (profile “{space[2]}”) and sRGB: convert "
-        "the layer or image to RGB/Alpha with Image ▸ Convert Image Color Space… and try again.",
+        "the image to RGB/Alpha with Image ▸ Convert Image Color Space… (one layer: Layer ▸ Convert ▸ "
+        "Convert Layer Color Space…) and try again.",
         "unsupported_color_space",
     )

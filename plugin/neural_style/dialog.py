@@ -122,7 +122,9 @@ class StyleDialog(QDialog):
         self._pinned = document is not None or node is not None
         self._closing = False  # closed, or its window is going: no new warm engine
         self._open_images: dict = {}  # OPEN_IMAGE entry -> the Document it stands for
+        self._open_image_names: dict = {}  # OPEN_IMAGE entry -> its name while it was open
         self._open_image_count = 0  # entries made so far: each new one gets the next number
+        self._listed: list = []  # the style lists' entries as last filled (refresh_styles)
         self._build()
         self.load_settings()
 
@@ -311,12 +313,17 @@ class StyleDialog(QDialog):
                 seen.add(str(path))
                 items.append((f"{style_label(path)} (sample)", str(path)))
         for entry, document in self._list_open_images().items():
-            items.append((f"{style_name(document)} (open image)", entry))
+            if document_is_open(document):
+                self._open_image_names[entry] = style_name(document)
+                items.append((f"{self._open_image_names[entry]} (open image)", entry))
+            else:
+                items.append((f"{self._open_image_names.get(entry) or 'An image'} (closed)", entry))
         return items
 
     def _list_open_images(self) -> dict:
         """The images open in Krita now, each under the entry it had before (so that a choice
-        survives refilling the lists) or a new one."""
+        survives refilling the lists) or a new one; and one closed since but still chosen, so that
+        Stylise says so instead of running with another style the painter did not choose."""
         try:
             from krita import Krita
 
@@ -330,6 +337,9 @@ class StyleDialog(QDialog):
                 self._open_image_count += 1
                 entry = f"{OPEN_IMAGE}{self._open_image_count}"
             listed[entry] = document
+        for entry in (self.style_path(), self.blend_style_path()):
+            if entry in known and entry not in listed:
+                listed[entry] = known[entry]
         self._open_images = listed
         return listed
 
@@ -339,18 +349,21 @@ class StyleDialog(QDialog):
         return self._open_images.get(data, "") if data.startswith(OPEN_IMAGE) else data
 
     def refresh_styles(self) -> None:
-        """Refill both lists, keeping their choices: images opened or closed in Krita meanwhile
-        come and go (a closed one's choice falls back to the first entry, as a deleted file's)."""
-        self._fill_styles(self.style_path())
-        self._fill_blend_styles(self.blend_style_path())
+        """Refill both lists, keeping their choices, when images were opened or closed in Krita
+        meanwhile (only then: an open image's thumbnail is made from its whole canvas). A chosen
+        image that was closed stays, marked closed, until another style is chosen."""
+        if self._style_items() != self._listed:
+            self._fill_styles(self.style_path())
+            self._fill_blend_styles(self.blend_style_path())
 
     def _fill_combo(self, combo: QComboBox, selected: str, first: int) -> None:
         """Fill ``combo`` (after its first ``first`` items) with the styles, ``selected`` chosen;
         a chosen file that is not among them comes first, one that no longer exists is not chosen."""
         combo.blockSignals(True)
+        self._listed = self._style_items()  # before emptying the list: a closed image is kept while chosen
         while combo.count() > first:
             combo.removeItem(first)
-        for text, path in self._style_items():
+        for text, path in self._listed:
             combo.addItem(text, path)
         if selected and combo.findData(selected) < 0 and os.path.isfile(selected):
             combo.insertItem(first, style_label(selected), selected)

@@ -5,6 +5,7 @@ layer."""
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import shutil
@@ -26,7 +27,7 @@ from .config import (
 )
 from .engine import EngineProcess, EngineRequest, EngineResult
 from .errors import StyleError
-from .open_images import check_open, export_open_image, is_open_image, style_name
+from .open_images import STYLE_LONGEST, check_open, export_open_image, is_open_image, style_name
 from .qt_compat import QObject, pyqtSignal
 
 WEIGHTS_CODES = ("weights_missing", "weights_invalid", "weights_fetch_failed")
@@ -77,14 +78,19 @@ STYLE_IMAGE_MESSAGES = {
         "as PNG or JPEG, or choose another one."
     ),
     "image_too_small": (
-        "The style image{name} is too small or too narrow: every side needs at least 16 pixels at the Working "
-        "size. Choose a bigger style image, or a bigger Working size."
+        "The style image{name} is too small: it needs 16 pixels or more on each side. Choose a bigger one."
     ),
     "image_too_large": (
         "The style image{name} has more than 100 megapixels, more than the engine takes: scale it down, or "
         "choose another one."
     ),
 }
+STYLE_SCALED_TOO_SMALL = (
+    "The style image{name} becomes too small or too narrow at this Working size and Stroke size (every side "
+    "needs at least 16 pixels): choose a larger Working size or Stroke size, or a bigger style image."
+)
+"""``image_too_small`` for a style without ``path``: the file is large enough, but not once it is
+scaled to the working size (``schedule._checked``)."""
 REPAINTED_MESSAGES = {
     "image_too_small": (
         "What you repaint (the layer, the image or the selected area) is too small or too narrow: every side "
@@ -95,14 +101,18 @@ REPAINTED_MESSAGES = {
         "the engine takes: select a smaller part."
     ),
 }
-_COPY_PROBLEMS = {"input_missing": "was gone when the engine looked for it", "input_unreadable": "could not be read"}
+_COPY_PROBLEMS = {
+    "input_missing": "was gone when the engine looked for it",
+    "input_unreadable": "could not be read by the engine",
+}
 _COPY_MESSAGE = (
-    "The copy of what you repaint (or of the selection) that the plugin wrote in {tmpdir} {problem} "
-    "by the engine: press Stylise again; if it happens again, please report it."
+    "The copy of {what} that the plugin wrote in {tmpdir} {problem}: press Stylise again; if it happens "
+    "again, please report it."
 )
+_REPAINTED_COPY = "what you repaint (or of the selection)"
 """Where the engine says which image an error is about (its ``input``), the words for that image;
-ENGINE_CODE_MESSAGES names both. A missing or unreadable content or mask is a copy the plugin
-wrote itself: the painter can do nothing to the style image about it."""
+ENGINE_CODE_MESSAGES names both. A missing or unreadable content or mask, or style image open in
+Krita, is a copy the plugin wrote itself: the painter can do nothing to a style file about it."""
 _LIVE_TMPDIRS: set[str] = set()  # temporary folders of unfinished jobs, for remove_leftovers()
 TMP_PREFIX = "krita-neural-style-"  # + Krita's process id + "-": see remove_stale_tmpdirs()
 STALE_AFTER_S = 24 * 3600  # a running job's folder changes with every preview; a crashed one's never
@@ -198,6 +208,7 @@ class StyleJob(QObject):
         self.standby = standby
         self.warm = False  # whether the run went to the warm engine
         self.engine_request: EngineRequest | None = None
+        self.style_copies: dict[str, str] = {}  # the files written of styles open in Krita -> their names
         self.tmpdir: str | None = None
         self.target: layer_io.Source | None = None  # what is repainted, of the kind ``source``: made in _prepare
         self.region: layer_io.Region | None = None
@@ -335,7 +346,15 @@ class StyleJob(QObject):
         """The style ``index`` (0: the style, 1: the one blended in) named for a message."""
         which = "the style to blend with" if index else "the style"
         name = self.style_names[index]
-        return f"{which}, “{name}”," if name else which
+        return f"{which} “{name}”" if name else which
+
+    def _style_longest(self) -> int:
+        """The longest side an open image is written at: STYLE_LONGEST, or with Full resolution
+        the size the engine matches the style to at the end (what is repainted, times the stroke
+        size), as it would read a style file of that size."""
+        if not self.full_resolution or self.region is None:
+            return STYLE_LONGEST
+        return max(STYLE_LONGEST, math.ceil(max(self.region.w, self.region.h) * (self.style_scale or 1.0)))
 
     def _style_file(self, index: int, name: str) -> str | None:
         """The file the engine reads style ``index`` from: the file chosen, or an image open in
@@ -344,7 +363,8 @@ class StyleJob(QObject):
         if not is_open_image(style):
             return style or None
         path = os.path.join(self.tmpdir, f"{name}.png")
-        export_open_image(style, path, self._style_what(index))
+        export_open_image(style, path, self._style_what(index), self._style_longest())
+        self.style_copies[path] = self.style_names[index]
         return path
 
     def _on_engine_finished(self, result: EngineResult) -> None:
@@ -367,7 +387,8 @@ class StyleJob(QObject):
 
     def _engine_failure(self, result: EngineResult) -> JobResult:
         """The engine's failure in the painter's terms; its own words and stderr go to ``details``."""
-        message = painter_message(result, self.engine_config or EngineConfig(), self.tmpdir or tempfile.gettempdir())
+        cfg, tmpdir = self.engine_config or EngineConfig(), self.tmpdir or tempfile.gettempdir()
+        message = painter_message(result, cfg, tmpdir, self.style_copies)
         if result.code in ("bad_option", "usage") and self.script_options():  # its words fit the script's
             message = result.message
         said = f"The engine said ({result.code}): {result.message}" if message != result.message else ""
@@ -393,9 +414,11 @@ class StyleJob(QObject):
             self.tmpdir = None
 
 
-def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str) -> str:
+def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str, copies: dict | None = None) -> str:
     """What the painter reads for an engine failure: the table's text for the engine's code, a
-    fix that fits where the engine's Python or weights came from, else the engine's message."""
+    fix that fits where the engine's Python or weights came from, else the engine's message.
+    ``copies`` maps the files the plugin wrote of style images open in Krita to their names."""
+    copies = copies or {}
     if result.code in WEIGHTS_CODES:
         where = f" {cfg.weights}" if cfg.weights else ""
         return f"The VGG19 weights file{where} {_WEIGHTS_PROBLEMS[result.code]}: {cfg.weights_advice()}."
@@ -408,11 +431,15 @@ def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str) -> str
             f"{cfg.python_advice()}."
         )
     role = result.input_role or _role_named_in(result.message)
-    if role in ("content", "mask") and result.code in _COPY_PROBLEMS:
-        return _COPY_MESSAGE.format(tmpdir=tmpdir, problem=_COPY_PROBLEMS[result.code])
+    copy = copies.get(result.path) if role == "style" and result.path else None
+    if result.code in _COPY_PROBLEMS and (role in ("content", "mask") or copy is not None):
+        what = _REPAINTED_COPY if copy is None else f"the open image “{copy}”"
+        return _COPY_MESSAGE.format(what=what, tmpdir=tmpdir, problem=_COPY_PROBLEMS[result.code])
     if role == "style" and result.code in STYLE_IMAGE_MESSAGES:
-        name = f" “{os.path.basename(result.path)}”" if result.path else ""
-        return STYLE_IMAGE_MESSAGES[result.code].format(name=name)
+        name = copy if copy is not None else os.path.basename(result.path)
+        if result.code == "image_too_small" and not result.path:
+            return STYLE_SCALED_TOO_SMALL.format(name="")
+        return STYLE_IMAGE_MESSAGES[result.code].format(name=f" “{name}”" if name else "")
     if role == "content" and result.code in REPAINTED_MESSAGES:
         return REPAINTED_MESSAGES[result.code]
     if result.code in ENGINE_CODE_MESSAGES:

@@ -230,12 +230,15 @@ def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, a
         raise StyleError(
             "Krita could not make the new layer: nothing was added. Press Stylise again.", "add_layer_failed"
         )
+    model, depth, profile = space_of(layer)
+    assign = like is not None and like.colorModel() == model and like.colorProfile() != profile
+    if assign:
+        profile = like.colorProfile()
+    pixels = from_engine(bgra, region.w, region.h, (model, depth, profile))  # first: it may fail
+    if assign:
+        layer.setColorProfile(profile)  # leaves a hidden "Assign Profile" undo step
     if like is not None:
-        same_model = layer.colorModel() == like.colorModel()
-        if same_model and layer.colorProfile() != like.colorProfile():  # leaves a hidden "Assign Profile" undo step
-            layer.setColorProfile(like.colorProfile())
         layer.setInheritAlpha(like.inheritAlpha())
-    pixels = from_engine(bgra, region.w, region.h, space_of(layer))
     layer.setPixelData(pixels, region.x, region.y, region.w, region.h)
     # Krita 5's addChildNode answers True even when it adds nothing: ask the layer where it is.
     if not parent.addChildNode(layer, above) or layer.parentNode() is None:

@@ -12,14 +12,15 @@ from .errors import StyleError
 from .layer_io import document_is_open, unwritable
 
 STYLE_LONGEST = 4096
-"""The longest side an open image is written at. The engine works a style out at most at the
+"""The longest side an open image is written at, unless a run with Full resolution asks for
+more (``StyleJob._style_longest``). Without it the engine works a style out at most at the
 largest Working size (1536 px) times the largest Stroke size (2): 3072 px; a larger canvas would
 only cost time and memory to write."""
 
 
 def is_open_image(style) -> bool:
     """Whether ``style`` is an open image (a Krita ``Document``) rather than a file's path."""
-    return style is not None and not isinstance(style, (str, os.PathLike))
+    return not isinstance(style, (str, bytes, os.PathLike)) and hasattr(style, "thumbnail")
 
 
 def style_name(style) -> str:
@@ -44,18 +45,18 @@ def check_open(document, what: str) -> None:
         )
 
 
-def export_open_image(document, path: str, what: str) -> None:
-    """Write ``document`` as the painter sees it to ``path`` (PNG), at most STYLE_LONGEST pixels
-    on its longest side. Krita's thumbnail does the merging, the scaling and the conversion from
-    any colour space to sRGB in one call."""
+def export_open_image(document, path: str, what: str, longest: int = STYLE_LONGEST) -> None:
+    """Write ``document`` as the painter sees it to ``path`` (PNG), at most ``longest`` pixels on
+    its longest side. Krita's thumbnail does the merging, the scaling and the conversion from any
+    colour space to sRGB in one call."""
     check_open(document, what)
     document.refreshProjection()  # as ImageSource.export: a script's changes are in it too
     w, h = document.width(), document.height()
-    scale = min(1.0, STYLE_LONGEST / max(w, h, 1))
+    scale = min(1.0, longest / max(w, h, 1))
     image = document.thumbnail(max(1, round(w * scale)), max(1, round(h * scale)))
     if image.isNull():
         raise StyleError(
-            f"Krita could not give the pixels of the image chosen as {what}: choose another style.", "style_missing"
+            f"Krita could not give the pixels of the image chosen as {what}; choose another style.", "style_missing"
         )
     if not image.save(path, "PNG"):
         raise StyleError(unwritable(path), "io")

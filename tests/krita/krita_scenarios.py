@@ -788,6 +788,12 @@ def case_open_image_styles(spec):
     from neural_style.config import EngineConfig
     from neural_style.job import StyleJob
 
+    folder = tempfile.mkdtemp(prefix="error-engine-")
+    for code in ("input_unreadable", "image_too_small"):  # the engine's words about the copy it was given
+        about = {"input": "style", "path": "<style>"}
+        os.mkdir(os.path.join(folder, code))
+        cfg = EngineConfig(python=_error_engine(os.path.join(folder, code), code, "style image is wrong", about))
+        facts[f"engine_{code}"] = _stylize_facts(dict(spec, style=reference), doc, source, cfg)
     named = Krita.instance().createDocument(20, 20, "Closed later", "RGBA", "U8", "", 72.0)
     job = StyleJob(doc, source, named, engine=EngineConfig(python="/nonexistent/python3"))
     named.close()  # after Stylise was pressed, before the job reads it
@@ -815,6 +821,17 @@ def case_open_image_styles(spec):
     reference.close()
     dlg.refresh_styles()
     facts["entries_after_close"] = [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())]
+    # a chosen image closed while the dialog waits: still chosen, marked closed, and Stylise says so
+    irises = Krita.instance().createDocument(20, 20, "Irises", "RGBA", "U8", "", 72.0)
+    dlg.refresh_styles()
+    dlg.style_combo.setCurrentIndex(dlg.style_combo.findText("Irises (open image)"))
+    irises.close()
+    dlg.refresh_styles()
+    facts["closed_choice"] = dlg.style_combo.currentText()
+    facts["closed_run"] = _dialog_run(dlg, 5)
+    dlg.style_combo.setCurrentIndex(0)
+    dlg.refresh_styles()
+    facts["after_another_choice"] = [dlg.style_combo.itemText(i) for i in range(dlg.style_combo.count())]
     grey.close()
     return facts
 
@@ -1816,7 +1833,10 @@ ERROR_ENGINE = """import json, sys
 args = sys.argv[1:]
 if "run" not in args:
     sys.exit(0)
-print(json.dumps({"event": "error", "code": CODE, "exit_code": 2, "message": MESSAGE, **ABOUT}), flush=True)
+about = ABOUT
+if about.get("path") == "<style>":  # the style file it was given: a copy of an open image
+    about["path"] = args[args.index("--style") + 1]
+print(json.dumps({"event": "error", "code": CODE, "exit_code": 2, "message": MESSAGE, **about}), flush=True)
 print("engine stderr line", file=sys.stderr, flush=True)
 sys.exit(2)
 """

@@ -439,8 +439,8 @@ def test_an_unreadable_copy_of_the_layer_is_not_blamed_on_the_style_image(basic_
             ["style image"],
         ),
         ("style_missing", "The style image “gone.jpg” is gone", ["choose it again"], ["copy", "My Styles"]),
-        ("style_too_small", "The style image “tiny.png” is too small", ["bigger style image"], ["select"]),
-        ("style_too_narrow_when_scaled", "The style image is too small", ["Working size"], ["“"]),
+        ("style_too_small", "The style image “tiny.png” is too small", ["16 pixels", "bigger one"], ["Working size"]),
+        ("style_too_narrow_when_scaled", "The style image becomes too small", ["Working size", "Stroke size"], ["“"]),
         ("content_too_small", "What you repaint", ["too small", "Select a larger area"], ["style image"]),
         ("content_too_large", "What you repaint", ["100 megapixels", "select a smaller part"], ["style image"]),
     ],
@@ -842,7 +842,16 @@ def test_a_style_image_closed_before_the_run_is_named(basic_results):
     assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"] and run["leftovers"] == [], run
     later = case(basic_results, "open_image_styles")["closed_later"]  # open when the job was made: named
     assert later["code"] == "style_missing", later
-    assert later["message"].startswith("The image chosen as the style, “Closed later”, was closed in Krita"), later
+    assert later["message"].startswith("The image chosen as the style “Closed later” was closed in Krita"), later
+
+
+def test_an_engine_error_about_an_open_images_copy_names_the_image_not_the_file(basic_results):
+    facts = case(basic_results, "open_image_styles")
+    unreadable = facts["engine_input_unreadable"]["message"]
+    assert unreadable.startswith("The copy of the open image “Reference” that the plugin wrote in"), unreadable
+    assert "press Stylise again" in unreadable and "PNG or JPEG" not in unreadable, unreadable
+    small = facts["engine_image_too_small"]["message"]
+    assert small.startswith("The style image “Reference” is too small") and "style.png" not in small, small
 
 
 def test_the_dialog_lists_open_images_last_and_does_not_remember_them(basic_results):
@@ -857,6 +866,16 @@ def test_the_dialog_lists_open_images_last_and_does_not_remember_them(basic_resu
     assert facts["saved_style"].endswith("starry_night.jpg"), "an open image is not saved as the next session's style"
     assert facts["entry_kept"], facts
     assert "Reference (open image)" not in facts["entries_after_close"], facts["entries_after_close"]
+
+
+def test_a_chosen_open_image_closed_in_krita_stays_chosen_and_stylise_says_so(basic_results):
+    """Not a silent switch to another style for a run of minutes: the entry stays, marked closed,
+    and Stylise names the problem; once another style is chosen, it goes."""
+    facts = case(basic_results, "open_image_styles")
+    assert facts["closed_choice"] == "Irises (closed)", facts
+    run = facts["closed_run"]
+    assert run["code"] == "style_missing" and "was closed in Krita" in run["message"], run
+    assert not any("Irises" in text for text in facts["after_another_choice"]), facts["after_another_choice"]
 
 
 # -- Repaint: the whole image ---------------------------------------------------------------------
