@@ -1,14 +1,17 @@
 """Pixels of any Krita colour space as the 8-bit sRGB the engine works in, and back.
 
-RGB/Alpha at 8 or 16 bits an integer channel, by far the most common, goes by byte slicing at C
-speed: B, G, R, A either way, and a 16-bit value's high byte is its 8-bit value. Any other colour
-space (grayscale, CMYK, L*a*b*, floating point, which is usually linear light) is converted by
-Krita's own colour management, in a scratch document that the painter never sees: Krita's Python
-has no numpy, and an ICC transform is not something to write by hand. Colours outside sRGB, and
-floating-point values above white, are clipped on the way to the engine.
+RGB/Alpha at 8 or 16 bits an integer channel in sRGB, by far the most common, goes by byte slicing
+at C speed: B, G, R, A either way, and a 16-bit value's high byte is its 8-bit value. Any other
+colour space (grayscale, CMYK, L*a*b*, floating point, and integer RGB with another profile: Krita
+gives new 16-bit images a linear one) is converted by Krita's own colour management, in a scratch
+document that the painter never sees: Krita's Python has no numpy, and an ICC transform is not
+something to write by hand. Colours outside sRGB, and floating-point values above white, are
+clipped on the way to the engine.
 """
 
 from __future__ import annotations
+
+import functools
 
 from .errors import StyleError
 
@@ -50,8 +53,25 @@ def space_of(node_or_document) -> Space:
 
 
 def is_direct(space: Space) -> bool:
-    """Whether ``space``'s bytes go to and from 8 bits by slicing alone (integer RGB/Alpha)."""
-    return space[0] == "RGBA" and space[1] in DEPTHS
+    """Whether ``space``'s bytes go to and from 8 bits by slicing alone: integer RGB/Alpha whose
+    profile is sRGB's, Krita's own or one that Krita converts to it within a level (asked once per
+    colour space, :func:`_like_srgb`). A linear profile (``sRGB-elle-V2-g10.icc``, Krita's default
+    for a new 16-bit image) or another set of primaries is not: its values would reach the engine,
+    which reads sRGB, as the wrong colours."""
+    model, depth, profile = space
+    if model != "RGBA" or depth not in DEPTHS:
+        return False
+    return profile == ENGINE_SPACE[2] or _like_srgb(tuple(space))
+
+
+@functools.lru_cache(maxsize=None)  # noqa: UP033 - Krita 5.1's Python on Windows is 3.8, without functools.cache
+def _like_srgb(space: Space) -> bool:
+    """Whether Krita converts ``space`` (integer RGB/Alpha) to the engine's sRGB within a level
+    for greys and each primary: then byte slicing is as good as the conversion."""
+    ramp = bytes(c for v in range(0, 256, 5) for c in (v, v, v, 255, v, 0, 0, 255, 0, v, 0, 255, 0, 0, v, 255))
+    n = len(ramp) // 4
+    back = convert(from_8bit(ramp, space[1]), n, 1, space, ENGINE_SPACE)
+    return max(abs(a - b) for a, b in zip(back, ramp)) <= 1
 
 
 def to_8bit(data: bytes, depth: str) -> bytes:

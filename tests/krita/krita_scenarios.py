@@ -27,8 +27,11 @@ def _spec() -> dict:
 
 
 # -- documents -----------------------------------------------------------------------------------
-def new_doc(w=W, h=H, depth="U8", name="test"):
-    doc = Krita.instance().createDocument(w, h, name, "RGBA", depth, "", 72.0)
+SRGB = "sRGB-elle-V2-srgbtrc.icc"  # Krita's sRGB: new 16-bit images get a linear profile unless told
+
+
+def new_doc(w=W, h=H, depth="U8", name="test", profile=SRGB):
+    doc = Krita.instance().createDocument(w, h, name, "RGBA", depth, profile, 72.0)
     return doc
 
 
@@ -679,17 +682,19 @@ def case_other_color_spaces(spec):
 
     facts = {"documents_before": len(Krita.instance().documents())}
     rect = (8, 4, 48, 40)
-    for model, depth in (
-        ("GRAYA", "U8"),
-        ("GRAYA", "U16"),
-        ("RGBA", "F32"),
-        ("RGBA", "F16"),
-        ("CMYKA", "U8"),
-        ("LABA", "U16"),
+    for key, model, depth, profile in (
+        ("GRAYA_U8", "GRAYA", "U8", None),
+        ("GRAYA_U16", "GRAYA", "U16", None),
+        ("RGBA_F32", "RGBA", "F32", None),
+        ("RGBA_F16", "RGBA", "F16", None),
+        ("CMYKA_U8", "CMYKA", "U8", None),
+        ("LABA_U16", "LABA", "U16", None),
+        ("RGBA_U16_linear", "RGBA", "U16", "sRGB-elle-V2-g10.icc"),  # Krita's default for a new 16-bit image
+        ("RGBA_U8_clay", "RGBA", "U8", "ClayRGB-elle-V2-g22.icc"),  # Adobe RGB's primaries
     ):
         doc = new_doc()
         source = add_paint_layer(doc, "Paint", rect, _half_transparent_on_the_right)
-        converted = doc.setColorSpace(model, depth, _default_profile(model, depth))
+        converted = doc.setColorSpace(model, depth, profile or _default_profile(model, depth))
         doc.waitForDone()
         layer, run = _stand_in_run(spec, doc, source, keep_sent=True)
         sent = run.pop("sent", b"")
@@ -703,7 +708,7 @@ def case_other_color_spaces(spec):
             run["result_vs_source"] = _largest_difference(shown[layer.name()], shown["Paint"])
             run["sent_vs_source"] = _largest_difference(sent, region)
             run["sent_grey"] = all(sent[i] == sent[i + 1] == sent[i + 2] for i in range(0, len(sent), 4))
-        facts[f"{model}_{depth}"] = run
+        facts[key] = run
         doc.close()
 
     # an 8-bit RGB layer in a floating-point image: the new layer is a floating-point one
