@@ -329,6 +329,28 @@ def last_line(text: str, otherwise: str) -> str:
     return lines[-1] if lines else otherwise
 
 
+RESOURCE_DIRECTORY_KEY = "ResourceDirectory"
+"""kritarc's entry, in its top group, for the resource folder chosen in Krita (Settings ▸ Configure
+Krita ▸ General ▸ Resources); Krita 5's KisResourceLocator reads it, and finds pykrita there."""
+
+
+def chosen_resource_folder(kritarc: Path) -> Path | None:
+    """The resource folder the painter chose in Krita instead of the default, or None. Its entry
+    is in kritarc's top group, before the first ``[group]`` line; KConfig doubles a backslash."""
+    try:
+        text = kritarc.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        entry = line.strip()
+        if entry.startswith("["):
+            break
+        key, equals, value = entry.partition("=")
+        if equals and key.split("[", 1)[0].strip() == RESOURCE_DIRECTORY_KEY and value.strip():
+            return Path(value.strip().replace("\\\\", "\\")).expanduser()
+    return None
+
+
 def given_path(value: str | None) -> Path | None:
     """A path from the command line, made absolute: Krita does not start in the folder the
     installer was run from, so a relative path in its settings would point nowhere."""
@@ -427,8 +449,10 @@ class Installer:
         # both of Krita's paths given: no packaged Krita to look for (its data folder is the same)
         store = False if args.krita_dir and args.kritarc else args.store
         loc = default_locations(args.flatpak, store)
-        self.krita = given_path(args.krita_dir) or loc["krita"]
         self.kritarc = given_path(args.kritarc) or loc["kritarc"]
+        chosen = None if args.krita_dir else chosen_resource_folder(self.kritarc)
+        self.krita = given_path(args.krita_dir) or chosen or loc["krita"]
+        self.krita_note = " (chosen in Krita's settings)" if chosen else ""
         self.data = given_path(args.data_dir) or loc["data"]
         self.venv = given_path(args.venv) or self.data / "venv"
         self.args = args
@@ -543,7 +567,7 @@ class Installer:
         """The engine and weights first: if either fails, Krita's folder and settings are as
         they were. Whatever a run did, even a failed one, is recorded for --uninstall (in Krita's
         resource folder once the run has reached it, before that in the engine's data folder)."""
-        self.say(f"Krita resource folder: {self.krita}")
+        self.say(f"Krita resource folder: {self.krita}{self.krita_note}")
         self.say(f"Krita settings file:   {self.kritarc}")
         if not self.dry:
             self.say(CLOSE_KRITA)

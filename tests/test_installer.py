@@ -208,6 +208,29 @@ def test_flatpak_and_platform_locations(monkeypatch, tmp_path):
     assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
 
 
+def test_a_resource_folder_chosen_in_krita_is_where_the_plugin_goes(tmp_path):
+    """Krita reads its resource folder (where pykrita is) from kritarc's top group when the painter
+    moved it (Settings ▸ Configure Krita ▸ General ▸ Resources); --krita-dir still wins, and an
+    entry of the same name in another group is not Krita's."""
+    kritarc = tmp_path / "kritarc"
+    namespace = install.main.__globals__["argparse"].Namespace
+
+    def krita_dir(**given):
+        args = dict(flatpak=False, store=False, krita_dir=None, kritarc=str(kritarc), data_dir=str(tmp_path / "d"))
+        return install.Installer(namespace(**{**args, **given}, venv=None, dry_run=True)).krita
+
+    kritarc.write_text("[General]\nResourceDirectory=/elsewhere\n[python]\nenable_x=true\n")
+    assert krita_dir() != Path("/elsewhere"), "not in the top group: not Krita's entry"
+    moved = tmp_path / "My Resources"
+    kritarc.write_text(f"ResourceDirectory={moved}\nsomethingElse=1\n\n[General]\nx=1\n")
+    assert krita_dir() == moved
+    assert krita_dir(krita_dir=str(tmp_path / "given")) == tmp_path / "given"
+    kritarc.write_text("ResourceDirectory=D:\\\\Art\\\\krita\n")  # KConfig doubles a backslash
+    assert install.chosen_resource_folder(kritarc) == Path("D:\\Art\\krita")
+    kritarc.unlink()
+    assert install.chosen_resource_folder(kritarc) is None
+
+
 def test_krita_from_the_microsoft_store_is_installed_into_its_private_folder(monkeypatch, tmp_path):
     """Windows keeps what a Store Krita writes to AppData in its package's LocalCache, and that copy
     is what it reads: the plugin and the kritarc edit go there, when that Krita is the only one
