@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import ntpath
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -330,25 +332,43 @@ def last_line(text: str, otherwise: str) -> str:
 
 
 RESOURCE_DIRECTORY_KEY = "ResourceDirectory"
-"""kritarc's entry, in its top group, for the resource folder chosen in Krita (Settings ▸ Configure
-Krita ▸ General ▸ Resources); Krita 5's KisResourceLocator reads it, and finds pykrita there."""
+"""kritarc's entry, in its top group, for Krita's resource folder (Settings ▸ Configure Krita ▸
+General); Krita 5's KisResourceLocator reads it, and finds pykrita there. Krita writes it whenever
+its settings are closed with OK, so it usually holds the default."""
 
 
-def chosen_resource_folder(kritarc: Path) -> Path | None:
-    """The resource folder the painter chose in Krita instead of the default, or None. Its entry
-    is in kritarc's top group, before the first ``[group]`` line; KConfig doubles a backslash."""
+def chosen_resource_folder(kritarc: Path, defaults: list[Path]) -> Path | None:
+    """The resource folder the painter moved Krita's to, or None: kritarc's entry in its top group
+    (before the first ``[group]`` line; KConfig doubles a backslash), unless it is one of
+    ``defaults`` (as Krita sees them: a Store Krita names the real %APPDATA%, which Windows
+    redirects for it) or not an absolute path on this system, which Krita itself passes over."""
     try:
         text = kritarc.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+    norm = ntpath if sys.platform == "win32" else posixpath
     for line in text.splitlines():
         entry = line.strip()
         if entry.startswith("["):
             break
         key, equals, value = entry.partition("=")
-        if equals and key.split("[", 1)[0].strip() == RESOURCE_DIRECTORY_KEY and value.strip():
-            return Path(value.strip().replace("\\\\", "\\")).expanduser()
+        value = value.strip().replace("\\\\", "\\")
+        if not equals or key.strip() != RESOURCE_DIRECTORY_KEY or not value:
+            continue
+        absolute = bool(ntpath.splitdrive(value)[0]) if norm is ntpath else posixpath.isabs(value)
+        same = [norm.normcase(norm.normpath(str(d))) for d in defaults]
+        if absolute and norm.normcase(norm.normpath(value)) not in same:
+            return Path(value)
     return None
+
+
+def krita_default_folders(loc: dict) -> list[Path]:
+    """Krita's default resource folders as Krita itself names them: this installer's default, and
+    on Windows the real %APPDATA%\\krita, which is what a Store Krita sees."""
+    folders = [loc["krita"]]
+    if sys.platform == "win32":
+        folders.append(Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "krita")
+    return folders
 
 
 def given_path(value: str | None) -> Path | None:
@@ -450,7 +470,7 @@ class Installer:
         store = False if args.krita_dir and args.kritarc else args.store
         loc = default_locations(args.flatpak, store)
         self.kritarc = given_path(args.kritarc) or loc["kritarc"]
-        chosen = None if args.krita_dir else chosen_resource_folder(self.kritarc)
+        chosen = None if args.krita_dir else chosen_resource_folder(self.kritarc, krita_default_folders(loc))
         self.krita = given_path(args.krita_dir) or chosen or loc["krita"]
         self.krita_note = " (chosen in Krita's settings)" if chosen else ""
         self.data = given_path(args.data_dir) or loc["data"]

@@ -208,27 +208,47 @@ def test_flatpak_and_platform_locations(monkeypatch, tmp_path):
     assert install.default_locations()["krita"] == tmp_path / "Roaming" / "krita"
 
 
-def test_a_resource_folder_chosen_in_krita_is_where_the_plugin_goes(tmp_path):
-    """Krita reads its resource folder (where pykrita is) from kritarc's top group when the painter
-    moved it (Settings ▸ Configure Krita ▸ General ▸ Resources); --krita-dir still wins, and an
-    entry of the same name in another group is not Krita's."""
+def test_a_resource_folder_moved_in_krita_is_where_the_plugin_goes(monkeypatch, tmp_path):
+    """Krita reads its resource folder (where pykrita is) from kritarc's top group. It writes that
+    entry whenever its settings are closed with OK, usually with the default in it: only a folder
+    the painter moved it to counts. --krita-dir still wins; an entry in another group, a key with
+    KConfig's [$e] expansion or a path that is not absolute here (Krita passes those over) does
+    not count."""
     kritarc = tmp_path / "kritarc"
     namespace = install.main.__globals__["argparse"].Namespace
+    default = tmp_path / "share" / "krita"
 
     def krita_dir(**given):
         args = dict(flatpak=False, store=False, krita_dir=None, kritarc=str(kritarc), data_dir=str(tmp_path / "d"))
         return install.Installer(namespace(**{**args, **given}, venv=None, dry_run=True)).krita
 
-    kritarc.write_text("[General]\nResourceDirectory=/elsewhere\n[python]\nenable_x=true\n")
-    assert krita_dir() != Path("/elsewhere"), "not in the top group: not Krita's entry"
+    monkeypatch.setattr(install.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     moved = tmp_path / "My Resources"
     kritarc.write_text(f"ResourceDirectory={moved}\nsomethingElse=1\n\n[General]\nx=1\n")
     assert krita_dir() == moved
     assert krita_dir(krita_dir=str(tmp_path / "given")) == tmp_path / "given"
-    kritarc.write_text("ResourceDirectory=D:\\\\Art\\\\krita\n")  # KConfig doubles a backslash
-    assert install.chosen_resource_folder(kritarc) == Path("D:\\Art\\krita")
+    for text in (
+        f"ResourceDirectory={default}/\n",  # the default, as Krita writes it: with a slash
+        "[General]\nResourceDirectory=/elsewhere\n",  # not the top group: not Krita's entry
+        "ResourceDirectory[$e]=$HOME/elsewhere\n",
+        "ResourceDirectory=C:/Users/Ann/AppData/Roaming/krita/\n",  # not absolute on Linux
+    ):
+        kritarc.write_text(text)
+        assert krita_dir() == default, text
     kritarc.unlink()
-    assert install.chosen_resource_folder(kritarc) is None
+    assert krita_dir() == default
+
+    monkeypatch.setattr(install.sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", "C:\\Users\\Ann\\AppData\\Roaming")
+    kritarc.write_text("ResourceDirectory=D:\\\\Art\\\\krita\n")  # KConfig doubles a backslash
+    assert install.chosen_resource_folder(kritarc, []) == Path("D:\\Art\\krita")
+    store_default = [tmp_path / "LocalCache" / "Roaming" / "krita"]  # a Store Krita names the real AppData
+    kritarc.write_text("ResourceDirectory=C:/Users/Ann/AppData/Roaming/krita/\n")
+    folders = install.krita_default_folders({"krita": store_default[0]})
+    assert install.chosen_resource_folder(kritarc, folders) is None
+    kritarc.write_text("ResourceDirectory=/krita\n")  # no drive: Krita passes it over on Windows
+    assert install.chosen_resource_folder(kritarc, folders) is None
 
 
 def test_krita_from_the_microsoft_store_is_installed_into_its_private_folder(monkeypatch, tmp_path):
