@@ -350,11 +350,17 @@ class StyleDialog(QDialog):
 
     def refresh_styles(self) -> None:
         """Refill both lists, keeping their choices, when images were opened or closed in Krita
-        meanwhile (only then: an open image's thumbnail is made from its whole canvas). A chosen
-        image that was closed stays, marked closed, until another style is chosen."""
+        meanwhile (only then: an open image's thumbnail is made from its whole canvas); a chosen
+        open image's thumbnail is made again anyway, as the painter may have painted on it. A
+        chosen image that was closed stays, marked closed, until another style is chosen."""
         if self._style_items() != self._listed:
             self._fill_styles(self.style_path())
             self._fill_blend_styles(self.blend_style_path())
+            return
+        if is_open_image(self._chosen(self.style_combo)):
+            self._update_thumbnail()
+        if is_open_image(self._chosen(self.blend_combo)):
+            self._update_blend_thumbnail()
 
     def _fill_combo(self, combo: QComboBox, selected: str, first: int) -> None:
         """Fill ``combo`` (after its first ``first`` items) with the styles, ``selected`` chosen;

@@ -39,6 +39,17 @@ class Region:
         y1 = min(self.y + self.h, other.y + other.h)
         return Region(x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
+    def union(self, other: Region) -> Region:
+        """The box around both; an empty one adds nothing."""
+        if other.empty():
+            return self
+        if self.empty():
+            return other
+        x0, y0 = min(self.x, other.x), min(self.y, other.y)
+        x1 = max(self.x + self.w, other.x + other.w)
+        y1 = max(self.y + self.h, other.y + other.h)
+        return Region(x0, y0, x1 - x0, y1 - y0)
+
     @staticmethod
     def of(rect) -> Region:
         return Region(rect.x(), rect.y(), rect.width(), rect.height())
@@ -116,6 +127,18 @@ def plan_region(document, area: Region, selection, where: str) -> Region:
     return region
 
 
+EFFECT_MASKS = ("transparencymask", "filtermask", "transformmask", "colorizemask")
+"""The masks that change what a layer shows (a selection mask only holds a selection)."""
+_CHANNELS = {"RGBA": 4, "GRAYA": 2, "CMYKA": 5, "LABA": 4, "XYZA": 4, "YCbCrA": 4}
+_CHANNEL_BYTES = {"U8": 1, "U16": 2, "F16": 2, "F32": 4, "F64": 8}
+_STRIP_BYTES = 32 << 20  # a projection is read in strips of about this size
+
+
+def shows_through_masks(node) -> bool:
+    """Whether a layer has a visible mask that changes what it shows."""
+    return any(child.type() in EFFECT_MASKS and child.visible() for child in node.childNodes())
+
+
 def alpha_box(alpha: bytes, region: Region) -> Region:
     """The box of the pixels of ``region`` whose alpha (one byte each, row by row) is not 0;
     empty when there are none. Row by row at C speed (bytes.strip), no per-pixel loop."""
@@ -130,12 +153,36 @@ def alpha_box(alpha: bytes, region: Region) -> Region:
     return Region(region.x + x0, region.y + y0, x1 - x0, y1 - y0)
 
 
-def shown_box(node, canvas: Region) -> Region:
-    """The box, within the canvas, of what the painter sees of a visible layer through its masks:
+def _alpha_shown(data: bytes, w: int, h: int, space) -> bytes:
+    """One byte per pixel, 0 where ``data`` (pixels of ``space``) is fully transparent. Alpha is
+    the last channel in every Krita colour model: its bytes are ORed together, no conversion."""
+    model, depth = space[0], space[1]
+    size = _CHANNEL_BYTES.get(depth)
+    if model not in _CHANNELS or size is None:
+        return to_engine(data, w, h, space)[3::4]
+    pixel = _CHANNELS[model] * size
+    parts = [data[pixel - size + i :: pixel] for i in range(size)]
+    if size == 1:
+        return parts[0]
+    merged = 0
+    for part in parts:
+        merged |= int.from_bytes(part, "little")
+    return merged.to_bytes(len(parts[0]), "little")
+
+
+def shown_box(node, within: Region) -> Region:
+    """The box, within ``within``, of what the painter sees of a visible layer through its masks:
     a filter mask (a blur) or a transform mask shows it beyond the layer's own pixels, and a
-    transparency mask may hide some of them. Read from its projection over the whole canvas."""
-    data = bytes(node.projectionPixelData(canvas.x, canvas.y, canvas.w, canvas.h))
-    return alpha_box(to_engine(data, canvas.w, canvas.h, space_of(node))[3::4], canvas)
+    transparency mask may hide some of them. Read from its projection in strips, alpha only."""
+    space = space_of(node)
+    pixel = _CHANNELS.get(space[0], 4) * _CHANNEL_BYTES.get(space[1], 4)
+    rows = max(1, _STRIP_BYTES // max(1, within.w * pixel))
+    found = Region(within.x, within.y, 0, 0)
+    for y in range(within.y, within.y + within.h, rows):
+        strip = Region(within.x, y, within.w, min(rows, within.y + within.h - y))
+        data = bytes(node.projectionPixelData(strip.x, strip.y, strip.w, strip.h))
+        found = found.union(alpha_box(_alpha_shown(data, strip.w, strip.h, space), strip))
+    return found
 
 
 def export_layer(node, region: Region, path: str) -> None:
@@ -217,10 +264,11 @@ def clear_outside(bgra: bytes, mask: bytes) -> bytes:
 
 def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, above, like=None):
     """A new paint layer holding ``bgra`` (the engine's 8-bit sRGB) at ``region``, in the image's
-    colour space, put into ``parent`` right above its child ``above``. ``like`` is the layer that
-    was repainted: the new layer takes its *Inherit Alpha*, and its profile where their colour
-    models agree, so that it looks like it; for the whole image (None) it keeps the image's
-    profile and no *Inherit Alpha*.
+    colour space and profile (converted there from sRGB where they are not sRGB), put into
+    ``parent`` right above its child ``above``. ``like`` is the layer that was repainted: the new
+    layer takes its *Inherit Alpha*; for the whole image (None) it has none. Not its profile:
+    assigning one is an undo step of its own (and waits for the painter's stroke to end), and the
+    colours come out the same converted.
 
     The pixels are written before the layer joins the image, so adding it is the only change to
     the document: one undo step removes it again.
@@ -230,13 +278,7 @@ def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, a
         raise StyleError(
             "Krita could not make the new layer: nothing was added. Press Stylise again.", "add_layer_failed"
         )
-    model, depth, profile = space_of(layer)
-    assign = like is not None and like.colorModel() == model and like.colorProfile() != profile
-    if assign:
-        profile = like.colorProfile()
-    pixels = from_engine(bgra, region.w, region.h, (model, depth, profile))  # first: it may fail
-    if assign:
-        layer.setColorProfile(profile)  # leaves a hidden "Assign Profile" undo step
+    pixels = from_engine(bgra, region.w, region.h, space_of(layer))
     if like is not None:
         layer.setInheritAlpha(like.inheritAlpha())
     layer.setPixelData(pixels, region.x, region.y, region.w, region.h)
@@ -355,8 +397,9 @@ class LayerSource(Source):
         read once. A hidden layer's masks are left aside, as in :func:`export_layer`."""
         if self._area is None:
             node, own = self.node, Region.of(self.node.bounds())
-            masked = any(child.type().endswith("mask") for child in node.childNodes())
-            self._area = shown_box(node, _canvas(self.document)) if masked and node.visible() else own
+            if node.visible() and shows_through_masks(node):  # read where it can show: the canvas and its own box
+                own = shown_box(node, _canvas(self.document).union(own))
+            self._area = own
         return self._area
 
     def export(self, region: Region, path: str) -> None:

@@ -5,6 +5,7 @@ a PNG in the job's temporary folder, as it looks then (every visible layer merge
 
 from __future__ import annotations
 
+import math
 import os
 
 from .config import style_label
@@ -16,6 +17,10 @@ STYLE_LONGEST = 4096
 more (``StyleJob._style_longest``). Without it the engine works a style out at most at the
 largest Working size (1536 px) times the largest Stroke size (2): 3072 px; a larger canvas would
 only cost time and memory to write."""
+
+
+ENGINE_PIXELS = 100_000_000  # the engine refuses a larger image (images.MAX_INPUT_PIXELS)
+ENGINE_SIDE = 16  # and one narrower than this (images.MIN_SIDE)
 
 
 def is_open_image(style) -> bool:
@@ -52,7 +57,8 @@ def export_open_image(document, path: str, what: str, longest: int = STYLE_LONGE
     check_open(document, what)
     document.refreshProjection()  # as ImageSource.export: a script's changes are in it too
     w, h = document.width(), document.height()
-    scale = min(1.0, longest / max(w, h, 1))
+    scale = min(1.0, longest / max(w, h, 1), math.sqrt(ENGINE_PIXELS / max(w * h, 1)))
+    scale = min(1.0, max(scale, ENGINE_SIDE / max(min(w, h), 1)))  # a narrow strip keeps 16 px
     image = document.thumbnail(max(1, round(w * scale)), max(1, round(h * scale)))
     if image.isNull():
         raise StyleError(

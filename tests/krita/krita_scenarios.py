@@ -746,6 +746,11 @@ def case_other_color_spaces(spec):
         facts["unknown_profile"] = {"raised": False}
     except color_spaces.StyleError as exc:
         facts["unknown_profile"] = {"raised": True, "code": exc.code, "message": exc.message}
+    misses = color_spaces._like_srgb.cache_info().misses
+    builtin = ("RGBA", "U8", "sRGB built-in")  # lcms's own sRGB: not Krita's, but the same curve
+    facts["builtin_listed"] = builtin[2] in Krita.instance().profiles("RGBA", "U8")
+    facts["builtin_direct"] = [color_spaces.is_direct(builtin), color_spaces.is_direct(builtin)]
+    facts["probes"] = color_spaces._like_srgb.cache_info().misses - misses
     facts["documents_after"] = len(Krita.instance().documents())  # each case's own closed too
     return facts
 
@@ -963,21 +968,34 @@ def case_masked_layer(spec):
     return facts
 
 
-def case_spread_by_a_mask(spec):
-    """A blur filter mask spreads a 20 px square beyond the layer's own pixels: the new layer
-    holds all that the painter sees, the halo included, not only the layer's own box."""
+def _blurred_square(x: int, y: int):
+    """A document whose layer "Paint" is a 20 px red square at (x, y) under a blur filter mask."""
     doc = new_doc()
-    source = add_paint_layer(doc, "Paint", (30, 20, 20, 20), lambda x, y: (250, 40, 10, 255))
+    source = add_paint_layer(doc, "Paint", (x, y, 20, 20), lambda x, y: (250, 40, 10, 255))
     blur = Krita.instance().filter("blur")
     config = blur.configuration()
     config.setProperty("halfWidth", 8)
     config.setProperty("halfHeight", 8)
     blur.setConfiguration(config)
     everywhere = Selection()
-    everywhere.select(0, 0, W, H, 255)
+    everywhere.select(-40, -40, W + 80, H + 80, 255)
     source.addChildNode(doc.createFilterMask("Blur", blur, everywhere), None)
     doc.waitForDone()
     doc.refreshProjection()
+    return doc, source
+
+
+def _bounds(node) -> list[int]:
+    b = node.bounds()
+    return [b.x(), b.y(), b.width(), b.height()]
+
+
+def case_spread_by_a_mask(spec):
+    """A blur filter mask spreads a 20 px square beyond the layer's own pixels: the new layer
+    holds all that the painter sees, the halo included, not only the layer's own box; also off
+    the canvas (as a layer without masks is), and for a selection of the halo alone. A hidden
+    layer's masks are left aside."""
+    doc, source = _blurred_square(30, 20)
     own = source.bounds()
     shown = bytes(source.projectionPixelData(0, 0, W, H))[3::4]
     layer, facts = _stand_in_run(spec, doc, source)
@@ -990,6 +1008,23 @@ def case_spread_by_a_mask(spec):
         facts["layer_bounds"] = [b.x(), b.y(), b.width(), b.height()]
         back = bytes(layer.pixelData(0, 0, W, H))[3::4]
         facts["alpha_matches_shown"] = max(abs(a - b) for a, b in zip(back, shown))
+
+    doc, source = _blurred_square(-10, 20)  # half off the canvas on the left
+    layer, facts["off_canvas"] = _stand_in_run(spec, doc, source)
+    facts["off_canvas"]["layer_bounds"] = _bounds(layer) if layer is not None else None
+
+    doc, source = _blurred_square(30, 20)
+    halo = Selection()
+    halo.select(22, 28, 4, 4, 255)  # left of the square, in its halo only
+    doc.setSelection(halo)
+    layer, facts["halo_selected"] = _stand_in_run(spec, doc, source)
+    facts["halo_selected"]["layer_bounds"] = _bounds(layer) if layer is not None else None
+
+    doc, source = _blurred_square(30, 20)
+    source.setVisible(False)
+    doc.waitForDone()
+    layer, facts["hidden"] = _stand_in_run(spec, doc, source)
+    facts["hidden"]["layer_bounds"] = _bounds(layer) if layer is not None else None
     return facts
 
 

@@ -181,6 +181,13 @@ def test_what_a_mask_shows_beyond_the_layers_own_pixels_is_repainted_too(basic_r
     x, y, w, h = facts["layer_bounds"]
     assert x < 30 and y < 20 and x + w > 50 and y + h > 40, facts
     assert facts["alpha_matches_shown"] <= 1, facts
+    off = facts["off_canvas"]  # a square at x = -10: its left half is off the canvas, kept as without masks
+    x, _y, w, _h = off["layer_bounds"] or [0, 0, 0, 0]
+    assert not off["raised"] and x <= -10 and x + w > 10, off  # and its halo on the right
+    halo = facts["halo_selected"]  # a selection of the halo alone touches what shows
+    assert not halo["raised"] and halo["layer_bounds"] is not None, halo
+    hidden = facts["hidden"]  # a hidden layer: its own pixels, its masks left aside
+    assert not hidden["raised"] and hidden["layer_bounds"] == [30, 20, 20, 20], hidden
 
 
 def test_cancel_greys_out_finish_now(basic_results):
@@ -794,6 +801,12 @@ def test_other_colour_spaces_are_sent_as_srgb_and_come_back_in_the_image_space(b
         assert difference["shown"] > 1000, (key, difference)  # the pixels were compared, not skipped
         assert difference["colour"] <= tolerance and difference["alpha"] <= 1, (key, difference)
     assert run["sent_grey"] == space.startswith("GRAYA"), run
+
+
+def test_an_srgb_profile_other_than_kritas_is_sliced_after_one_probe(basic_results):
+    facts = case(basic_results, "other_color_spaces")
+    assert facts["builtin_listed"], "lcms's built-in sRGB profile is in every Krita"
+    assert facts["builtin_direct"] == [True, True] and facts["probes"] == 1, facts
 
 
 def test_an_8_bit_layer_in_a_floating_point_image_gives_a_floating_point_layer(basic_results):

@@ -116,6 +116,40 @@ def case_pixels(spec: dict) -> dict:
     }
 
 
+def case_alpha_box(spec: dict) -> dict:
+    """layer_io.alpha_box and the alpha read from raw pixels of several colour spaces (pure Python)."""
+    region = layer_io.Region(10, 20, 5, 4)
+    empty = bytes(20)
+    one = bytearray(20)
+    one[2 * 5 + 3] = 7  # the pixel at x=3, y=2
+    rows = bytearray(20)
+    rows[5:10] = b"\xff" * 5  # all of row 1
+    rows[15] = 1  # and x=0 of row 3
+    pixels = {  # two pixels each, the second transparent: 16-bit RGBA (alpha's low byte only set), float grey, CMYK
+        "RGBA_U16": bytes([0, 0, 0, 0, 0, 0, 1, 0]) + bytes(8),
+        "GRAYA_F32": bytes(4) + bytes([0, 0, 128, 63]) + bytes(8),
+        "CMYKA_U8": bytes([9, 9, 9, 9, 255]) + bytes([9, 9, 9, 9, 0]),
+    }
+    alphas = {}
+    for key, data in pixels.items():
+        model, depth = key.split("_")
+        alphas[key] = list(layer_io._alpha_shown(data, 2, 1, (model, depth, "")))
+    boxes = {
+        "empty": layer_io.alpha_box(empty, region),
+        "one": layer_io.alpha_box(bytes(one), region),
+        "rows": layer_io.alpha_box(bytes(rows), region),
+    }
+    from neural_style import open_images
+
+    return {
+        "open_image_limits": [open_images.ENGINE_PIXELS, open_images.ENGINE_SIDE],
+        "boxes": {k: [b.x, b.y, b.w, b.h] for k, b in boxes.items()},
+        "alphas": alphas,
+        "union": list(layer_io.Region(0, 0, 2, 2).union(layer_io.Region(5, -1, 1, 1)).__dict__.values()),
+        "union_empty": list(layer_io.Region(3, 3, 0, 0).union(layer_io.Region(1, 1, 2, 2)).__dict__.values()),
+    }
+
+
 def case_menus(spec: dict) -> dict:
     """The action filed under Tools ▸ Scripts and Filter of a main window whose menus are named
     the way Krita's (KXMLGUI) are: the menu and the action that opens it carry the object name."""

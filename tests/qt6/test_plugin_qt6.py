@@ -42,7 +42,7 @@ def case(results: dict, name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    cases = ["binding", "pixels", "menus", "dialog", "engine_errors"]
+    cases = ["binding", "pixels", "alpha_box", "menus", "dialog", "engine_errors"]
     return run_qt6_scenarios(tmp_path_factory.mktemp("qt6"), cases, None)
 
 
@@ -50,6 +50,23 @@ def results(tmp_path_factory):
 def engine_results(tmp_path_factory):
     weights = require_weights()
     return run_qt6_scenarios(tmp_path_factory.mktemp("qt6-engine"), ["warm_engine", "engine_runs"], weights)
+
+
+def test_the_box_of_what_shows_and_the_alpha_of_raw_pixels(results):
+    """The box a masked layer is planned by (layer_io.alpha_box), and its alpha read straight
+    from Krita's raw pixels: the last channel in every colour model, any of its bytes set."""
+    facts = case(results, "alpha_box")
+    assert facts["boxes"] == {"empty": [10, 20, 0, 0], "one": [13, 22, 1, 1], "rows": [10, 21, 5, 3]}, facts
+    assert all(alpha[0] != 0 and alpha[1] == 0 for alpha in facts["alphas"].values()), facts["alphas"]
+    assert facts["union"] == [0, -1, 6, 3] and facts["union_empty"] == [1, 1, 2, 2], facts
+
+
+def test_open_images_are_written_within_the_engines_limits(results):
+    """The plugin's copies of the engine's image limits (it cannot import the engine) agree."""
+    from nst_engine import images
+
+    limits = case(results, "alpha_box")["open_image_limits"]
+    assert limits == [images.MAX_INPUT_PIXELS, images.MIN_SIDE], limits
 
 
 def test_the_plugin_takes_pyqt6_when_krita_has_loaded_it(results):
