@@ -15,19 +15,23 @@ EXIT_CANCELLED = 4
 
 class EngineError(Exception):
     """Base class: `code` is stable and machine-readable, the message is for people. An error
-    about one of the images also says which (`input`: "content", "style" or "mask", and its
-    `path` where the error concerns the file), so that a front end need not parse the message to
+    about one of the images also says which (`input`: "content", "style" or "mask", its
+    `path` where the error concerns the file, and for a style its `index` among the --style
+    images), so that a front end need not parse the message to
     tell a file it wrote itself from the user's."""
 
     code = "internal"
     exit_code = EXIT_INTERNAL
 
-    def __init__(self, message: str, code: str | None = None, *, input_role: str = "", path: str = "") -> None:
+    def __init__(
+        self, message: str, code: str | None = None, *, input_role: str = "", path: str = "", index: int | None = None
+    ) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
         self.input_role = input_role
         self.path = path
+        self.index = index  # which --style, from 0, for a style image
 
     @property
     def message(self) -> str:

@@ -109,6 +109,8 @@ class JsonReporter(Reporter):
         about = {"input": error.input_role} if error.input_role else {}
         if error.path:
             about["path"] = error.path
+        if error.index is not None:
+            about["index"] = error.index
         self.emit("error", code=error.code, exit_code=error.exit_code, message=error.message, **about)
         super().error(error)
 

@@ -20,7 +20,7 @@ from . import memory, schedule, tensorflow_env, weights
 from .cancel import UNINTERRUPTED, RunControl
 from .colors import keep_colors
 from .compose import compose
-from .errors import BadInputError, CancelledError
+from .errors import BadInputError, CancelledError, EngineError
 from .images import RasterImage, check_output_path, load_image, load_mask, resize, save_atomic
 from .progress import Reporter
 from .schedule import Stage
@@ -83,6 +83,15 @@ def _check_preview_is_its_own_file(preview: Path, request: RunRequest) -> None:
             )
 
 
+def _load_style(path: str, index: int) -> RasterImage:
+    """The style image ``index`` (its place among the --style images, said in an error's event)."""
+    try:
+        return load_image(path, "style")
+    except EngineError as error:
+        error.index = index
+        raise
+
+
 def prepare(request: RunRequest) -> PreparedRun:
     """Load and check every input without TensorFlow; raise an EngineError on the first problem."""
     settings = request.settings
@@ -100,7 +109,7 @@ def prepare(request: RunRequest) -> PreparedRun:
     if not (math.isfinite(request.preview_seconds) and request.preview_seconds >= 0):
         raise BadInputError(f"--preview-seconds must be a number of seconds, 0 or more, not {request.preview_seconds}")
     content = load_image(request.content, "content")
-    styles = [_flatten_on_white(load_image(path, "style")) for path in request.styles]
+    styles = [_flatten_on_white(_load_style(path, index)) for index, path in enumerate(request.styles)]
     mask = load_mask(request.mask, content.size) if request.mask else None
     # An opaque alpha channel was dropped when the content was read: any left is transparency.
     needs_alpha = content.alpha is not None or (mask is not None and request.mask_output == "cutout")

@@ -62,7 +62,7 @@ def _area(box: Box) -> int:
     return (box[2] - box[0]) * (box[3] - box[1])
 
 
-def _checked(size: tuple[int, int], longest: int, role: str) -> tuple[int, int]:
+def _checked(size: tuple[int, int], longest: int, role: str, index: int | None = None) -> tuple[int, int]:
     scaled = scaled_size(size, longest)
     if min(scaled) < MIN_SIDE:
         raise BadInputError(
@@ -70,6 +70,7 @@ def _checked(size: tuple[int, int], longest: int, role: str) -> tuple[int, int]:
             f"under {MIN_SIDE} pixels on a side; raise --max-size, change --scales or crop the image",
             "image_too_small",
             input_role=role,
+            index=index,
         )
     return scaled
 
@@ -202,7 +203,7 @@ def plan(
             matching = [max(low, min(matching, max(s))) for low, s in zip(style_longest, style_sizes)]
         else:
             matching = [matching] * len(style_sizes)
-        styles = tuple(_checked(s, m, "style") for s, m in zip(style_sizes, matching))
+        styles = tuple(_checked(s, m, "style", i) for i, (s, m) in enumerate(zip(style_sizes, matching)))
         passes, overlap = tile_grid(size, tile_pixels)
         per_tile = math.ceil(iterations / len(passes)) if passes else iterations
         stages.append(Stage(size, styles, per_tile, passes, overlap, tile_pixels))

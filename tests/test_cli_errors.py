@@ -129,14 +129,15 @@ def test_bad_input_gets_its_code_and_a_one_line_message(case, files, tmp_path, w
     assert not files["out"].exists()
 
 
-WHICH_INPUT = {  # extra arguments -> the error's "input" and "path" fields (None: not in the event)
-    "missing content": (["--content", "{tmp}/nope.png"], "content", "{tmp}/nope.png"),
-    "unreadable style": (["--style", "{text}"], "style", "{text}"),
-    "second style unreadable": (["--style", "{style}", "--style", "{truncated}"], "style", "{truncated}"),
-    "one-pixel content": (["--content", "{one}"], "content", "{one}"),
-    "mask of the wrong size": (["--mask", "{mask}"], "mask", None),
-    "style too narrow at the working size": (["--style", "{strip}"], "style", None),
-    "unwritable output": (["--output", "{tmp}/no/such/dir/out.png"], None, None),
+WHICH_INPUT = {  # extra arguments -> the error's "input", "path" and "index" fields (None: not in the event)
+    "missing content": (["--content", "{tmp}/nope.png"], "content", "{tmp}/nope.png", None),
+    # the run's own --style comes first (index 0): these add the second and third
+    "second style unreadable": (["--style", "{text}"], "style", "{text}", 1),
+    "third style truncated": (["--style", "{style}", "--style", "{truncated}"], "style", "{truncated}", 2),
+    "one-pixel content": (["--content", "{one}"], "content", "{one}", None),
+    "mask of the wrong size": (["--mask", "{mask}"], "mask", None, None),
+    "second style too narrow at the working size": (["--style", "{strip}"], "style", None, 1),
+    "unwritable output": (["--output", "{tmp}/no/such/dir/out.png"], None, None, None),
 }
 
 
@@ -144,13 +145,14 @@ WHICH_INPUT = {  # extra arguments -> the error's "input" and "path" fields (Non
 def test_an_error_about_an_image_says_which_image(case, files, tmp_path, without_tensorflow):
     """A front end that wrote the content and the mask itself tells their failures from the
     user's style image by the event's ``input`` field, not by the message's wording."""
-    extra, role, path = WHICH_INPUT[case]
+    extra, role, path, index = WHICH_INPUT[case]
     values = {**{k: str(v) for k, v in files.items()}, "tmp": str(tmp_path)}
     extra = [part.format(**values) for part in extra]
     args = ["run", "--content", files["ok"], "--style", files["style"], "--output", files["out"], *FAST]
     event = run_engine(*args, *extra, env=without_tensorflow).last
     assert event["event"] == "error" and event.get("input") == role, event
     assert event.get("path") == (None if path is None else path.format(**values)), event
+    assert event.get("index") == index, event
 
 
 def test_a_usage_error_names_the_help_that_exists():

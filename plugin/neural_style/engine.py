@@ -42,6 +42,7 @@ class EngineResult:
     finished_early: bool = False  # the painter asked for the image as it was (:meth:`EngineProcess.finish`)
     input_role: str = ""  # the image an error is about: "content", "style" or "mask" (the event's "input")
     path: str = ""  # that image's file, where the file itself is the problem
+    input_index: int | None = None  # which style image (the event's "index"): 0 the style, 1 the one blended in
 
 
 class EngineProcess(QObject):
@@ -256,6 +257,7 @@ class EngineProcess(QObject):
                 stderr_tail=tail,
                 input_role=str(error.get("input") or ""),
                 path=str(error.get("path") or ""),
+                input_index=error.get("index") if isinstance(error.get("index"), int) else None,
             )
         else:
             result = _unexpected_end(exit_code, crashed, tail)

@@ -388,7 +388,7 @@ class StyleJob(QObject):
     def _engine_failure(self, result: EngineResult) -> JobResult:
         """The engine's failure in the painter's terms; its own words and stderr go to ``details``."""
         cfg, tmpdir = self.engine_config or EngineConfig(), self.tmpdir or tempfile.gettempdir()
-        message = painter_message(result, cfg, tmpdir, self.style_copies)
+        message = painter_message(result, cfg, tmpdir, self.style_copies, self.style_names)
         if result.code in ("bad_option", "usage") and self.script_options():  # its words fit the script's
             message = result.message
         said = f"The engine said ({result.code}): {result.message}" if message != result.message else ""
@@ -414,10 +414,13 @@ class StyleJob(QObject):
             self.tmpdir = None
 
 
-def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str, copies: dict | None = None) -> str:
+def painter_message(
+    result: EngineResult, cfg: EngineConfig, tmpdir: str, copies: dict | None = None, names: list | None = None
+) -> str:
     """What the painter reads for an engine failure: the table's text for the engine's code, a
     fix that fits where the engine's Python or weights came from, else the engine's message.
-    ``copies`` maps the files the plugin wrote of style images open in Krita to their names."""
+    ``copies`` maps the files the plugin wrote of style images open in Krita to their names;
+    ``names`` are the styles' names in the order they were sent (the event's ``index``)."""
     copies = copies or {}
     if result.code in WEIGHTS_CODES:
         where = f" {cfg.weights}" if cfg.weights else ""
@@ -437,9 +440,12 @@ def painter_message(result: EngineResult, cfg: EngineConfig, tmpdir: str, copies
         return _COPY_MESSAGE.format(what=what, tmpdir=tmpdir, problem=_COPY_PROBLEMS[result.code])
     if role == "style" and result.code in STYLE_IMAGE_MESSAGES:
         name = copy if copy is not None else os.path.basename(result.path)
+        if not name and result.input_index is not None and result.input_index < len(names or []):
+            name = names[result.input_index]  # no file named: the engine says which by its place
+        named = f" “{name}”" if name else ""
         if result.code == "image_too_small" and not result.path:
-            return STYLE_SCALED_TOO_SMALL.format(name="")
-        return STYLE_IMAGE_MESSAGES[result.code].format(name=f" “{name}”" if name else "")
+            return STYLE_SCALED_TOO_SMALL.format(name=named)
+        return STYLE_IMAGE_MESSAGES[result.code].format(name=named)
     if role == "content" and result.code in REPAINTED_MESSAGES:
         return REPAINTED_MESSAGES[result.code]
     if result.code in ENGINE_CODE_MESSAGES:

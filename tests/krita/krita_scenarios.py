@@ -1986,6 +1986,13 @@ def case_engine_codes(spec):
         os.mkdir(sub)
         cfg = EngineConfig(python=_error_engine(sub, code, "an image is wrong (worded for the command line)", about))
         facts[key] = _stylize_facts(spec, doc, source, cfg)
+    # the style blended in (the second sent: index 1) becomes too small once scaled: named by its place
+    sub = os.path.join(folder, "blend_too_narrow")
+    os.mkdir(sub)
+    about = {"input": "style", "index": 1}
+    cfg = EngineConfig(python=_error_engine(sub, "image_too_small", "style image 400x20 becomes 64x3", about))
+    scream = os.path.join(os.path.dirname(spec["style"]), "the_scream.jpg")
+    facts["blend_too_narrow"] = _stylize_facts(spec, doc, source, cfg, blend_style=scream)
     # a refused option: the plugin's own (the dialog's, or a script's init) are a version mismatch;
     # a script's own option keeps the engine's words, which name it
     refusing = _error_engine(folder, "bad_option", ENGINE_CLI_MESSAGES["bad_option"])

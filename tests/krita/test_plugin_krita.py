@@ -448,6 +448,7 @@ def test_an_unreadable_copy_of_the_layer_is_not_blamed_on_the_style_image(basic_
         ("style_missing", "The style image “gone.jpg” is gone", ["choose it again"], ["copy", "My Styles"]),
         ("style_too_small", "The style image “tiny.png” is too small", ["16 pixels", "bigger one"], ["Working size"]),
         ("style_too_narrow_when_scaled", "The style image becomes too small", ["Working size", "Stroke size"], ["“"]),
+        ("blend_too_narrow", "The style image “The Scream” becomes too small", ["Stroke size"], ["Starry"]),
         ("content_too_small", "What you repaint", ["too small", "Select a larger area"], ["style image"]),
         ("content_too_large", "What you repaint", ["100 megapixels", "select a smaller part"], ["style image"]),
     ],
