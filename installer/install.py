@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 NAME = "neural_style"
@@ -92,7 +93,7 @@ def python_version_problem(version: tuple[int, ...]) -> tuple[bool, str] | None:
     return None
 
 
-def check_python(args: argparse.Namespace, reuses_venv=lambda: False) -> None:
+def check_python(args: argparse.Namespace, reuses_venv: Callable[[], bool]) -> None:
     """Refuse, before anything is written, a Python that would install where Krita never looks
     (the Store's: the installer itself writes the plugin and kritarc, so also with --engine-python)
     or that cannot hold the engine's venv. Its version is not asked about when no venv is made from
@@ -125,6 +126,13 @@ STORE_PACKAGES = "49800Krita*"
 """The folders of Krita's Microsoft Store packages under %LOCALAPPDATA%\\Packages (49800Krita_<id>)."""
 
 
+def windows_app_data() -> tuple[Path, Path]:
+    """%APPDATA% and %LOCALAPPDATA% (Roaming and Local)."""
+    home = Path.home()
+    appdata = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
+    return appdata, Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+
+
 def store_krita_cache(local: Path) -> Path | None:
     """The private folder of a Krita from the Microsoft Store, or None. Windows sends what such a
     Krita writes to %APPDATA% and %LOCALAPPDATA% into its package's LocalCache\\Roaming and
@@ -150,8 +158,7 @@ def default_locations(flatpak: bool | None = None, store: bool | None = None) ->
     if store and sys.platform != "win32":
         raise InstallError("--store is for Krita from the Microsoft Store, which runs on Windows only: leave it out")
     if sys.platform == "win32":
-        appdata = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
-        local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+        appdata, local = windows_app_data()
         cache = store_krita_cache(local)
         plain = (appdata / "krita").is_dir()
         if store is None and cache is None and not plain and store_krita_unstarted(local):
@@ -347,17 +354,15 @@ def chosen_resource_folder(kritarc: Path, defaults: list[Path]) -> Path | None:
     except OSError:
         return None
     norm = ntpath if sys.platform == "win32" else posixpath
+    same = [norm.normcase(norm.normpath(str(d))) for d in defaults]
     for line in text.splitlines():
-        entry = line.strip()
-        if entry.startswith("["):
+        if line.strip().startswith("["):
             break
-        key, equals, value = entry.partition("=")
-        value = value.strip().replace("\\\\", "\\")
-        if not equals or key.strip() != RESOURCE_DIRECTORY_KEY or not value:
+        if _key_of(line) != RESOURCE_DIRECTORY_KEY:
             continue
+        value = line.split("=", 1)[1].strip().replace("\\\\", "\\")
         absolute = bool(ntpath.splitdrive(value)[0]) if norm is ntpath else posixpath.isabs(value)
-        same = [norm.normcase(norm.normpath(str(d))) for d in defaults]
-        if absolute and norm.normcase(norm.normpath(value)) not in same:
+        if value and absolute and norm.normcase(norm.normpath(value)) not in same:
             return Path(value)
     return None
 
@@ -367,7 +372,7 @@ def krita_default_folders(loc: dict) -> list[Path]:
     on Windows the real %APPDATA%\\krita, which is what a Store Krita sees."""
     folders = [loc["krita"]]
     if sys.platform == "win32":
-        folders.append(Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "krita")
+        folders.append(windows_app_data()[0] / "krita")
     return folders
 
 

@@ -202,12 +202,14 @@ class _PreviewWriter:
         rgb = step.current()
         if request.settings.preserve_colors:
             rgb = keep_colors(resize(prepared.content.rgb, (rgb.shape[1], rgb.shape[0])), rgb)
-        if self._write(RasterImage(rgb), prepared.preview_path):
-            self.last_written = time.monotonic()
+        written = self._write(RasterImage(rgb), prepared.preview_path)
+        self.last_written = time.monotonic()  # a failed try counts too: a held file is not retried every evaluation
+        if written:
             self.reporter.preview(step.iteration, str(prepared.preview_path))
 
     def _write(self, image: RasterImage, path: Path) -> bool:
-        """Write one preview; False (said once for a run of failures) when it could not be."""
+        """Write one preview; False (said once for a run of failures) when it could not be. Tried
+        once (`quick`): the next preview is the retry."""
         try:
             save_atomic(image, path, quick=True)
         except OSError as exc:

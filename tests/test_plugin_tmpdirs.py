@@ -87,10 +87,13 @@ def test_another_users_folder_is_kept(tmp, ended, monkeypatch):
 
 @pytest.mark.skipif(os.name != "posix" or os.utime not in os.supports_follow_symlinks, reason="POSIX symbolic links")
 def test_a_link_with_our_name_is_not_followed(tmp, ended, tmp_path_factory):
-    """Only the link could go, never what it points to."""
+    """Only the link could go, never what it points to. A stale folder of ours beside it shows
+    that the clean-up did look in this folder."""
     target = old_folder(tmp_path_factory.mktemp("elsewhere") / "kept")
     link = tmp / f"krita-neural-style-{ended.pid}-link_1"
     link.symlink_to(target, target_is_directory=True)
     os.utime(link, (TWO_DAYS_AGO, TWO_DAYS_AGO), follow_symlinks=False)
+    stale = old_folder(tmp / f"krita-neural-style-{ended.pid}-stale_1")
     job.remove_stale_tmpdirs()
+    assert not stale.exists(), "the clean-up did not run here"
     assert (target / "inside").is_dir()

@@ -70,8 +70,9 @@ def test_the_engine_fields_are_used_without_quotes(tmp_path, monkeypatch):
 def test_a_file_held_for_a_moment_is_replaced_when_it_is_let_go(tmp_path, monkeypatch):
     """On Windows a file another program has open (Krita reading the last preview, a virus
     scanner) cannot be replaced: the rename is refused with PermissionError until it is let go.
-    `save_atomic` tries again for a moment; after that the error is the caller's, and no
-    temporary file is left either way."""
+    `save_atomic` tries the output again for a moment; after that the error is the caller's, and
+    no temporary file is left either way. A preview is tried once: the next preview is the retry,
+    and retrying each one would hold the run up for as long as the file is held."""
     from nst_engine import images
 
     refusals = []
@@ -89,15 +90,20 @@ def test_a_file_held_for_a_moment_is_replaced_when_it_is_let_go(tmp_path, monkey
     image = images.RasterImage(np.full((16, 16, 3), 128, np.float32))
     path = tmp_path / "preview.png"
     monkeypatch.setattr(images.os, "replace", held(images.REPLACE_TRIES - 1))
-    images.save_atomic(image, path, quick=True)
+    images.save_atomic(image, path)
     assert path.is_file() and len(refusals) == images.REPLACE_TRIES - 1
     refusals.clear()
     path.write_bytes(b"the last preview")
     monkeypatch.setattr(images.os, "replace", held(images.REPLACE_TRIES))
     with pytest.raises(PermissionError):
-        images.save_atomic(image, path, quick=True)
+        images.save_atomic(image, path)
     assert len(refusals) == images.REPLACE_TRIES
     assert path.read_bytes() == b"the last preview" and os.listdir(tmp_path) == ["preview.png"]
+    refusals.clear()
+    monkeypatch.setattr(images.os, "replace", held(1))
+    with pytest.raises(PermissionError):
+        images.save_atomic(image, path, quick=True)
+    assert len(refusals) == 1 and path.read_bytes() == b"the last preview" and os.listdir(tmp_path) == ["preview.png"]
 
 
 @pytest.mark.weights

@@ -16,8 +16,8 @@ import functools
 from .errors import StyleError
 
 DEPTHS = ("U8", "U16")
-"""The integer depths of Krita's RGB/Alpha colour space read and written directly. Both use the
-same sRGB-like profiles by default, so 8-bit values scale to 16 bits by 257."""
+"""The integer depths of Krita's RGB/Alpha colour space read and written directly, in an sRGB
+profile (:func:`is_direct`): an 8-bit value scales to 16 bits by 257."""
 
 ENGINE_SPACE = ("RGBA", "U8", "sRGB-elle-V2-srgbtrc.icc")
 """What the engine reads and writes: Krita's own sRGB profile, 8 bits a channel, B, G, R, A."""

@@ -353,20 +353,22 @@ class StyleDialog(QDialog):
         meanwhile (only then: an open image's thumbnail is made from its whole canvas); a chosen
         open image's thumbnail is made again anyway, as the painter may have painted on it. A
         chosen image that was closed stays, marked closed, until another style is chosen."""
-        if self._style_items() != self._listed:
-            self._fill_styles(self.style_path())
-            self._fill_blend_styles(self.blend_style_path())
+        items = self._style_items()  # once, while both lists still show their choices
+        if items != self._listed:
+            self._fill_styles(self.style_path(), items)
+            self._fill_blend_styles(self.blend_style_path(), items)
             return
         if is_open_image(self._chosen(self.style_combo)):
             self._update_thumbnail()
         if is_open_image(self._chosen(self.blend_combo)):
             self._update_blend_thumbnail()
 
-    def _fill_combo(self, combo: QComboBox, selected: str, first: int) -> None:
+    def _fill_combo(self, combo: QComboBox, selected: str, first: int, items: list | None = None) -> None:
         """Fill ``combo`` (after its first ``first`` items) with the styles, ``selected`` chosen;
         a chosen file that is not among them comes first, one that no longer exists is not chosen."""
         combo.blockSignals(True)
-        self._listed = self._style_items()  # before emptying the list: a closed image is kept while chosen
+        # made before emptying the list: a closed image is kept while chosen
+        self._listed = self._style_items() if items is None else items
         while combo.count() > first:
             combo.removeItem(first)
         for text, path in self._listed:
@@ -377,15 +379,15 @@ class StyleDialog(QDialog):
         combo.setCurrentIndex(max(0, index))
         combo.blockSignals(False)
 
-    def _fill_styles(self, selected: str = "") -> None:
-        self._fill_combo(self.style_combo, selected, 0)
+    def _fill_styles(self, selected: str = "", items: list | None = None) -> None:
+        self._fill_combo(self.style_combo, selected, 0, items)
         self._update_thumbnail()
 
-    def _fill_blend_styles(self, selected: str = "") -> None:
+    def _fill_blend_styles(self, selected: str = "", items: list | None = None) -> None:
         """Nothing (one style), then the same styles as the first list."""
         if self.blend_combo.count() == 0:
             self.blend_combo.addItem(NO_BLEND, "")
-        self._fill_combo(self.blend_combo, selected, 1)
+        self._fill_combo(self.blend_combo, selected, 1, items)
         self._update_mix()
         self._update_blend_thumbnail()
 

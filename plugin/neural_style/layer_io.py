@@ -153,14 +153,21 @@ def alpha_box(alpha: bytes, region: Region) -> Region:
     return Region(region.x + x0, region.y + y0, x1 - x0, y1 - y0)
 
 
+def _pixel_bytes(space) -> tuple[int, int] | None:
+    """(bytes a pixel, bytes its alpha) in ``space``; None for a colour model or depth not known here."""
+    if space[0] not in _CHANNELS or space[1] not in _CHANNEL_BYTES:
+        return None
+    size = _CHANNEL_BYTES[space[1]]
+    return _CHANNELS[space[0]] * size, size
+
+
 def _alpha_shown(data: bytes, w: int, h: int, space) -> bytes:
     """One byte per pixel, 0 where ``data`` (pixels of ``space``) is fully transparent. Alpha is
     the last channel in every Krita colour model: its bytes are ORed together, no conversion."""
-    model, depth = space[0], space[1]
-    size = _CHANNEL_BYTES.get(depth)
-    if model not in _CHANNELS or size is None:
+    known = _pixel_bytes(space)
+    if known is None:
         return to_engine(data, w, h, space)[3::4]
-    pixel = _CHANNELS[model] * size
+    pixel, size = known
     parts = [data[pixel - size + i :: pixel] for i in range(size)]
     if size == 1:
         return parts[0]
@@ -175,7 +182,7 @@ def shown_box(node, within: Region) -> Region:
     a filter mask (a blur) or a transform mask shows it beyond the layer's own pixels, and a
     transparency mask may hide some of them. Read from its projection in strips, alpha only."""
     space = space_of(node)
-    pixel = _CHANNELS.get(space[0], 4) * _CHANNEL_BYTES.get(space[1], 4)
+    pixel = (_pixel_bytes(space) or (16, 0))[0]  # an unknown space: as many bytes as RGBA in float
     rows = max(1, _STRIP_BYTES // max(1, within.w * pixel))
     found = Region(within.x, within.y, 0, 0)
     for y in range(within.y, within.y + within.h, rows):
@@ -358,7 +365,7 @@ class Source:
 
 class LayerSource(Source):
     """A paint layer as its own masks show it, before its opacity and blending mode; the result
-    goes right above it, with its profile and *Inherit Alpha*."""
+    goes right above it, with its *Inherit Alpha*."""
 
     def __init__(self, document, node) -> None:
         super().__init__(document)

@@ -48,13 +48,17 @@ def pixel_bytes(rect, pixel, depth="U8") -> bytes:
     return bytes(data)
 
 
-def add_paint_layer(doc, name, rect, pixel):
-    """A paint layer filled over ``rect`` (x, y, w, h) by ``pixel(x, y) -> (r, g, b, a)``."""
+def add_paint_layer(doc, name, rect, pixel, depth=None):
+    """A paint layer on top, filled over ``rect`` (x, y, w, h) by ``pixel(x, y) -> (r, g, b, a)``;
+    ``depth`` ("U8", "U16") converts it from the image's first (RGBA, Krita's sRGB)."""
     x0, y0, w, h = rect
     layer = doc.createNode(name, "paintlayer")
-    layer.setPixelData(pixel_bytes(rect, pixel), x0, y0, w, h)
     root = doc.rootNode()
     root.addChildNode(layer, root.childNodes()[-1])
+    if depth is not None and layer.colorDepth() != depth:
+        layer.setColorSpace("RGBA", depth, SRGB)
+        doc.waitForDone()
+    layer.setPixelData(pixel_bytes(rect, pixel, depth or "U8"), x0, y0, w, h)
     doc.waitForDone()
     return layer
 
@@ -607,15 +611,6 @@ def case_sixteen_bit(spec):
     def pattern16(x, y):
         return [wide(x * 9 % 256), wide(y * 13 % 256), 40000 + 97 * x + 31 * y, 65535]
 
-    def layer_in(doc, depth):
-        layer = doc.createNode("Paint", "paintlayer")
-        root = doc.rootNode()
-        root.addChildNode(layer, root.childNodes()[-1])
-        if layer.colorDepth() != depth:
-            layer.setColorSpace("RGBA", depth, doc.colorProfile())
-        doc.waitForDone()
-        return layer
-
     facts = {}
     rect = (0, 0, 24, 16)
     for key, image_depth, layer_depth, pixel in (
@@ -624,9 +619,7 @@ def case_sixteen_bit(spec):
         ("layer_16_image_8", "U8", "U16", pattern16),
     ):
         doc = new_doc(depth=image_depth)
-        source = layer_in(doc, layer_depth)
-        source.setPixelData(pixel_bytes(rect, pixel, layer_depth), *rect)
-        doc.waitForDone()
+        source = add_paint_layer(doc, "Paint", rect, pixel, layer_depth)
         layer, run = _stand_in_run(spec, doc, source)
         run["source_depth"] = source.colorDepth()
         if layer is not None:
@@ -713,12 +706,7 @@ def case_other_color_spaces(spec):
 
     # an 8-bit RGB layer in a floating-point image: the new layer is a floating-point one
     doc = new_doc(depth="F32")
-    source = doc.createNode("Paint", "paintlayer")
-    doc.rootNode().addChildNode(source, None)
-    source.setColorSpace("RGBA", "U8", "sRGB-elle-V2-srgbtrc.icc")
-    doc.waitForDone()
-    source.setPixelData(pixel_bytes(rect, colourful), *rect)
-    doc.waitForDone()
+    source = add_paint_layer(doc, "Paint", rect, colourful, "U8")
     layer, run = _stand_in_run(spec, doc, source)
     run["source_space"] = list(color_spaces.space_of(source))
     if layer is not None:
@@ -824,7 +812,6 @@ def case_open_image_styles(spec):
     entry = dlg.style_path()
     dlg.save_settings()
     facts["saved_style"] = dlg.settings.get("style", "")
-    facts["entry"] = entry
     dlg.style_combo.setCurrentIndex(0)
     dlg.refresh_styles()  # the same image keeps its entry when the lists are filled again
     facts["entry_kept"] = dlg.style_combo.findData(entry) >= 0 and entry.startswith(OPEN_IMAGE)
@@ -847,19 +834,16 @@ def case_open_image_styles(spec):
 
 
 def _png_sized(path: str) -> tuple:
-    """A PNG's width, height and B,G,R,A bytes."""
-    from neural_style.qt_compat import QImage
-
-    image = QImage(path)
-    return image.width(), image.height(), _png_bgra(path)
-
-
-def _png_bgra(path: str) -> bytes:
+    """A PNG's width, height and B,G,R,A bytes (read as the plugin reads the engine's result)."""
     from neural_style.layer_io import Region, read_result
     from neural_style.qt_compat import QImage
 
     image = QImage(path)
-    return read_result(path, Region(0, 0, image.width(), image.height()))
+    return image.width(), image.height(), read_result(path, Region(0, 0, image.width(), image.height()))
+
+
+def _png_bgra(path: str) -> bytes:
+    return _png_sized(path)[2]
 
 
 def _crop(bgra: bytes, rect) -> bytes:
@@ -996,16 +980,14 @@ def case_spread_by_a_mask(spec):
     the canvas (as a layer without masks is), and for a selection of the halo alone. A hidden
     layer's masks are left aside."""
     doc, source = _blurred_square(30, 20)
-    own = source.bounds()
     shown = bytes(source.projectionPixelData(0, 0, W, H))[3::4]
     layer, facts = _stand_in_run(spec, doc, source)
-    facts["own_bounds"] = [own.x(), own.y(), own.width(), own.height()]
+    facts["own_bounds"] = _bounds(source)
     facts["shown_outside_own"] = sum(
         1 for y in range(H) for x in range(W) if shown[y * W + x] and not (30 <= x < 50 and 20 <= y < 40)
     )
     if layer is not None:
-        b = layer.bounds()
-        facts["layer_bounds"] = [b.x(), b.y(), b.width(), b.height()]
+        facts["layer_bounds"] = _bounds(layer)
         back = bytes(layer.pixelData(0, 0, W, H))[3::4]
         facts["alpha_matches_shown"] = max(abs(a - b) for a, b in zip(back, shown))
 

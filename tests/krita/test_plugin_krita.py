@@ -757,8 +757,13 @@ def test_full_resolution_progress_and_eta_include_the_refinement(full_resolution
 
 def test_sixteen_bit_layers_and_images_are_repainted_in_their_own_depth(basic_results):
     facts = case(basic_results, "sixteen_bit")
-    for key, image_depth in (("both_16", "U16"), ("layer_8_image_16", "U16"), ("layer_16_image_8", "U8")):
+    for key, image_depth, layer_depth in (
+        ("both_16", "U16", "U16"),
+        ("layer_8_image_16", "U16", "U8"),
+        ("layer_16_image_8", "U8", "U16"),
+    ):
         run = facts[key]
+        assert run["source_depth"] == layer_depth, run  # the case is the mix it names
         assert not run["raised"], run
         assert run["layer_depth"] == image_depth, run
         sent = bytes(run["source_bytes"])
