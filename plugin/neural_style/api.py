@@ -74,7 +74,8 @@ def stylize(
     merged), and so for ``blend_style``.
 
     ``source="layer"`` (the default) repaints ``node``, as its masks show it, into a new layer
-    right above it. ``source="image"`` repaints the whole image as it is shown, every visible
+    right above it: a paint layer, or a group, vector, file, fill or clone layer as it shows
+    (redrawn first, as below). ``source="image"`` repaints the whole image as it is shown, every visible
     layer merged (the dialog's *Repaint: The whole image*), into a new layer at the top of the
     layer stack, where it covers the picture, named "Starry Night (whole image)"; ``node`` then
     plays no part (None, a group or a vector layer will do). The image is redrawn first, so the

@@ -529,7 +529,7 @@ class StyleDialog(QDialog):
         """Say what Stylise will repaint and where the result goes (Repaint and the selection)."""
         whole_image = self.source_combo.currentData() == "image"
         if self.document is None or (self.node is None and not whole_image):
-            self.target_label.setText("Open an image." if whole_image else "Open an image and select a paint layer.")
+            self.target_label.setText("Open an image." if whole_image else "Open an image and select a layer.")
             return
         sel = self.document.selection()
         selected = sel is not None and sel.width() > 0

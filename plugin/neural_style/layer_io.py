@@ -55,13 +55,15 @@ class Region:
         return Region(rect.x(), rect.y(), rect.width(), rect.height())
 
 
+SHOWN_LAYERS = ("grouplayer", "vectorlayer", "filelayer", "filllayer", "clonelayer")
+"""Layers repainted as Krita shows them (their projection): a group's visible layers merged, the
+shapes of a vector layer, a file, fill or clone layer's pixels. None has pixels of its own to
+read, and a painter who selects one means what it shows."""
+
 _TYPE_HINTS = {
-    "grouplayer": "is a group layer: select one of the paint layers inside it",
-    "vectorlayer": "is a vector layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
-    "filelayer": "is a file layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
-    "filllayer": "is a fill layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
-    "clonelayer": "is a clone layer: convert it first (Layer ▸ Convert ▸ Convert to Paint Layer)",
-    "filterlayer": "is a filter layer, which has no pixels of its own: select a paint layer",
+    "filterlayer": (
+        "is a filter layer, which only changes the layers below it: select one of them, or the group that holds them"
+    ),
 }
 
 
@@ -194,9 +196,11 @@ def shown_box(node, within: Region) -> Region:
 
 def export_layer(node, region: Region, path: str) -> None:
     """Write what the painter sees of the layer in ``region``: its pixels through its own masks
-    (transparency, filter, transform), before its opacity and blending mode. A hidden layer's
-    projection is not kept up to date by Krita, so there its own pixels, without its masks."""
-    read = node.projectionPixelData if node.visible() else node.pixelData
+    (transparency, filter, transform), before its opacity and blending mode. A hidden paint
+    layer's projection is not kept up to date by Krita, so there its own pixels, without its
+    masks; the :data:`SHOWN_LAYERS` have no pixels of their own, and their projection is redrawn
+    (:meth:`LayerSource.validate`) before it is read."""
+    read = node.projectionPixelData if node.visible() or node.type() in SHOWN_LAYERS else node.pixelData
     data = to_engine(bytes(read(region.x, region.y, region.w, region.h)), region.w, region.h, space_of(node))
     nothing = (
         f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
@@ -364,8 +368,9 @@ class Source:
 
 
 class LayerSource(Source):
-    """A paint layer as its own masks show it, before its opacity and blending mode; the result
-    goes right above it, with its *Inherit Alpha*."""
+    """A layer as its own masks show it, before its opacity and blending mode: a paint layer's
+    pixels, or what a group, vector, file, fill or clone layer shows (:data:`SHOWN_LAYERS`). The
+    result goes right above it, with its *Inherit Alpha*."""
 
     def __init__(self, document, node) -> None:
         super().__init__(document)
@@ -387,11 +392,20 @@ class LayerSource(Source):
         if node is None:
             raise StyleError("Select the layer to repaint in the Layers docker.", "no_layer")
         kind = node.type()
-        if kind != "paintlayer":
-            hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a paint layer")
+        if kind != "paintlayer" and kind not in SHOWN_LAYERS:
+            hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a layer")
             raise StyleError(f"{self.what} {hint}.", "unsupported_layer")
+        if kind in SHOWN_LAYERS:
+            # Krita redraws a group as the painter works, but not for a script's changes to the
+            # layers in it (as for the whole image, ImageSource.export), nor its bounds after a move.
+            self.document.refreshProjection()
         if Region.of(node.bounds()).empty():
-            raise StyleError(f"{self.what} is empty: paint something first.", "empty_layer")
+            empty = (
+                "is empty: paint something first"
+                if kind == "paintlayer"
+                else "shows nothing: it has nothing visible in it"
+            )
+            raise StyleError(f"{self.what} {empty}.", "empty_layer")
         if self.area().empty():
             raise StyleError(
                 f"{self.what} has nothing visible to repaint: its masks hide all of it. Change its masks "

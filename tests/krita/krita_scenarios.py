@@ -1165,7 +1165,7 @@ def case_whole_image(spec):
         )
     facts["selection"] = run
 
-    # a group active: fine for the whole image, refused for the layer as before
+    # a group active: fine for the whole image; as the layer, this one shows nothing
     doc, layers = _layered_document()
     group = doc.createGroupLayer("Group")
     doc.rootNode().addChildNode(group, None)
@@ -1235,6 +1235,144 @@ def case_whole_image_changes(spec):
         run["image_depth"] = doc.colorDepth()
     facts["sixteen_bit"] = run
     facts["leftovers"] = leftovers()
+    return facts
+
+
+def _grouped_document():
+    """_layered_document's "Red", "Blue" (at opacity 128) and hidden "Green", inside a group
+    "Painting" at opacity 100 over the white background."""
+    doc = new_doc()
+    group = doc.createGroupLayer("Painting")
+    doc.rootNode().addChildNode(group, doc.rootNode().childNodes()[-1])
+    group.setOpacity(100)
+    layers = {}
+    for name, rect, rgba in (
+        ("Red", (0, 0, W // 2, H - 8), lambda x, y: (120 + (x * 7 + y * 3) % 136, 20, 10, 255)),
+        ("Blue", (W // 2, 0, W // 2, H - 8), lambda x, y: (10, 20, 100 + (x * 5 + y) % 150, 200)),
+        ("Green", (0, 0, W, H), lambda x, y: (0, 220, 0, 255)),
+    ):
+        layer = doc.createNode(name, "paintlayer")
+        layer.setPixelData(pixel_bytes(rect, rgba), *rect)
+        children = group.childNodes()
+        group.addChildNode(layer, children[-1] if children else None)
+        layers[name] = layer
+    layers["Green"].setVisible(False)
+    layers["Blue"].setOpacity(BLUE_OPACITY)
+    doc.waitForDone()
+    doc.refreshProjection()
+    return doc, group, layers
+
+
+VECTOR_KRA = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE DOC PUBLIC '-//KDE//DTD krita 2.0//EN' 'http://www.calligra.org/DTD/krita-2.0.dtd'>
+<DOC xmlns="http://www.calligra.org/DTD/krita" syntaxVersion="2.0" editor="Krita" kritaVersion="5.1.5">
+ <IMAGE width="{w}" height="{h}" name="shapes" mime="application/x-kra" colorspacename="RGBA"
+  profile="sRGB-elle-V2-srgbtrc.icc" x-res="72" y-res="72">
+  <layers>
+   <layer name="Shapes" nodetype="shapelayer" filename="layer1" x="0" y="0" visible="1" opacity="255"
+    compositeop="normal" locked="0" uuid="{{6f6e6c79-0000-4000-8000-000000000003}}"/>
+  </layers>
+ </IMAGE>
+</DOC>
+"""
+
+VECTOR_SVG = """<?xml version="1.0" standalone="no"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}">
+<rect x="10" y="8" width="30" height="20" fill="#20e040"/>
+</svg>
+"""
+
+
+def _vector_document():
+    """A document whose only layer, the vector layer "Shapes", holds a 30x20 px green rectangle
+    at (10, 8). Krita 5.1 cannot add shapes without a window (``addShapesFromSvg`` crashes the
+    runner), so the document is written as a .kra file and opened; Krita draws the shapes in its
+    event loop."""
+    import zipfile
+
+    from PyQt5.QtWidgets import QApplication
+
+    path = os.path.join(tempfile.mkdtemp(prefix="shapes-"), "shapes.kra")
+    with zipfile.ZipFile(path, "w") as kra:
+        kra.writestr("mimetype", "application/x-krita")
+        kra.writestr("maindoc.xml", VECTOR_KRA.format(w=W, h=H))
+        kra.writestr("shapes/layers/layer1.shapelayer/content.svg", VECTOR_SVG.format(w=W, h=H))
+    doc = Krita.instance().openDocument(path)
+    doc.waitForDone()
+    vector = doc.rootNode().childNodes()[0]
+    deadline = time.monotonic() + 10
+    while vector.bounds().isEmpty() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+    return doc, vector
+
+
+def _shown_run(spec, doc, node, change=None) -> dict:
+    """A stand-in run on ``node``: the facts, with where the new layer went and whether its
+    pixels (over the canvas) are what ``node`` shows now (its projection, redrawn)."""
+    layer, facts = _stand_in_run(spec, doc, node, change)
+    if layer is not None:
+        doc.refreshProjection()
+        pixels = bytes(layer.pixelData(0, 0, W, H))
+        b = layer.bounds()
+        facts.update(
+            _bgra_facts(pixels),
+            name=layer.name(),
+            beside=layer.parentNode() == node.parentNode(),
+            siblings=[c.name() for c in layer.parentNode().childNodes()],
+            bounds=[b.x(), b.y(), b.width(), b.height()],
+            same_as_shown=pixels == bytes(node.projectionPixelData(0, 0, W, H)),
+            pixels_sha=hashlib.sha256(pixels).hexdigest(),
+        )
+    return facts
+
+
+def case_shown_layers(spec):
+    """A group, a clone, a file or a vector layer as the layer to repaint: what it shows is
+    repainted, into a new layer right above it (the stand-in engine returns what it was sent)."""
+    facts = {}
+    doc, group, layers = _grouped_document()
+    # a script paints in the group and asks at once, without redrawing it itself
+    layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 10, 10, 10)
+    facts["group"] = _shown_run(spec, doc, group)
+    facts["group"]["group_opacity"] = group.opacity()
+    group.setVisible(False)
+    doc.waitForDone()
+    facts["hidden_group"] = _shown_run(spec, doc, group)
+    group.setVisible(True)
+    doc.waitForDone()
+    _layer, facts["moved_group"] = _stand_in_run(spec, doc, group, lambda doc, group: group.move(10, 5))
+
+    empty = doc.createGroupLayer("Empty group")
+    doc.rootNode().addChildNode(empty, None)
+    _layer, facts["empty_group"] = _stand_in_run(spec, doc, empty)
+
+    doc, group, layers = _grouped_document()
+    clone = doc.createCloneLayer("Red clone", layers["Red"])
+    doc.rootNode().addChildNode(clone, None)
+    doc.waitForDone()
+    facts["clone"] = _shown_run(spec, doc, clone)
+    facts["clone"]["same_as_red"] = (
+        facts["clone"].get("pixels_sha") == hashlib.sha256(bytes(layers["Red"].pixelData(0, 0, W, H))).hexdigest()
+    )
+
+    from PyQt5.QtGui import QColor, QImage
+
+    picture = os.path.join(tempfile.mkdtemp(prefix="file-layer-"), "picture.png")
+    image = QImage(30, 20, QImage.Format.Format_ARGB32)
+    image.fill(QColor(200, 40, 160))
+    image.save(picture)
+    file_layer = doc.createFileLayer("Picture", picture, "None")
+    doc.rootNode().addChildNode(file_layer, None)
+    doc.waitForDone()
+    facts["file"] = _shown_run(spec, doc, file_layer)
+
+    doc, vector = _vector_document()
+    facts["vector"] = _shown_run(spec, doc, vector)
+
+    filter_layer = doc.createFilterLayer("Blur", Krita.instance().filter("blur"), Selection())
+    doc.rootNode().addChildNode(filter_layer, None)
+    _layer, facts["filter"] = _stand_in_run(spec, doc, filter_layer)
     return facts
 
 
@@ -1411,7 +1549,10 @@ def case_invalid(spec):
     doc = new_doc()
     group = doc.createGroupLayer("Group")
     doc.rootNode().addChildNode(group, None)
-    attempt("group_layer", doc, group)
+    attempt("empty_group", doc, group)
+    blur = doc.createFilterLayer("Blur", Krita.instance().filter("blur"), Selection())
+    doc.rootNode().addChildNode(blur, None)
+    attempt("filter_layer", doc, blur)
     empty = doc.createNode("Empty", "paintlayer")
     doc.rootNode().addChildNode(empty, None)
     attempt("empty_layer", doc, empty)
@@ -2114,9 +2255,9 @@ def case_small_messages(spec):
 
     facts["no_style"] = style("")
     facts["missing_style"] = style("/nonexistent/style.jpg")
-    vector = doc.createVectorLayer("Shapes")
-    doc.rootNode().addChildNode(vector, None)
-    facts["vector"] = raised(layer_io.LayerSource(doc, vector).validate)
+    blur = doc.createFilterLayer("Blur", Krita.instance().filter("blur"), Selection())
+    doc.rootNode().addChildNode(blur, None)
+    facts["filter_layer"] = raised(layer_io.LayerSource(doc, blur).validate)
     before = layer_io.LayerSource(doc, source).placement()
     closed = new_doc()
     closed_layer = add_paint_layer(closed, "Paint", (0, 0, 16, 16), red_only)

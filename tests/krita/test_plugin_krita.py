@@ -38,6 +38,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "whole_image",
     "whole_image_changes",
     "dialog_source",
+    "shown_layers",
 ]
 
 
@@ -230,7 +231,8 @@ def test_layer_bytes_are_bgra_and_png_is_rgba(basic_results):
 @pytest.mark.parametrize(
     "key, code",
     [
-        ("group_layer", "unsupported_layer"),
+        ("empty_group", "empty_layer"),
+        ("filter_layer", "unsupported_layer"),
         ("empty_layer", "empty_layer"),
         ("no_layer", "no_layer"),
         ("no_document", "no_document"),
@@ -576,7 +578,7 @@ def test_small_messages_give_advice(basic_results):
     facts = case(basic_results, "small_messages")
     assert facts["no_style"].startswith("Choose a style image"), facts
     assert "/nonexistent/style.jpg" in facts["missing_style"] and "Choose image" in facts["missing_style"]
-    assert "Layer ▸ Convert ▸ Convert to Paint Layer" in facts["vector"], facts
+    assert "is a filter layer" in facts["filter_layer"] and "select one of them" in facts["filter_layer"], facts
     assert "nothing was added" in facts["closed"] and facts["unchanged"] is None, facts
     assert "disk" in facts["bad_result"] and "Stylise" in facts["bad_result"], facts
     damaged = facts["damaged_config"]
@@ -956,15 +958,73 @@ def test_the_whole_image_with_a_selection_repaints_the_selected_part(basic_resul
 
 
 def test_the_whole_image_needs_no_paint_layer_active(basic_results):
-    """A group or a vector layer active, or none: the whole image is repainted all the same;
-    the group as the layer to repaint is refused as before."""
+    """A group or a vector layer active, or none: the whole image is repainted all the same.
+    That group, as the layer to repaint, holds only an empty layer: it shows nothing."""
     facts = case(basic_results, "whole_image")
     for key in ("group", "vector"):
         run = facts[key]
         assert not run["raised"] and run["top"] == "Starry Night (whole image)", (key, run)
     assert not facts["selection"]["raised"], "no active layer at all"
     as_layer = facts["group_as_layer"]
-    assert as_layer["raised"] and as_layer["code"] == "unsupported_layer", as_layer
+    assert as_layer["raised"] and as_layer["code"] == "empty_layer", as_layer
+    assert "shows nothing" in as_layer["message"], as_layer
+
+
+def _above(run, below: str) -> bool:
+    """Whether the new layer lies right above ``below`` among its siblings."""
+    siblings = run["siblings"]
+    return below in siblings and siblings[siblings.index(below) + 1 : siblings.index(below) + 2] == [run["name"]]
+
+
+def test_a_group_is_repainted_as_it_shows_its_layers(basic_results):
+    """The group's visible layers merged with their opacity, before the group's own opacity, with
+    a script's paint redrawn first; the new layer right above the group."""
+    run = case(basic_results, "shown_layers")["group"]
+    assert not run["raised"], run
+    assert run["same_as_shown"] and _above(run, "Painting") and run["beside"], run
+    assert run["bounds"] == [0, 0, 96, 56], run
+    b, g, r, a = run["left"]
+    assert r > 100 and g == 20 and b == 10 and a == 255, "Red, not dimmed by the group's opacity 100"
+    b, g, r, a = run["right"]
+    assert b > 90 and g == 20 and r == 10 and abs(a - 200 * 128 / 255) <= 2, "Blue, with its opacity merged"
+    assert run["green_pixels"] == 100, "the script's green square is in it, the hidden Green is not"
+
+
+def test_a_hidden_group_is_repainted_as_its_layers_show(basic_results):
+    facts = case(basic_results, "shown_layers")
+    run = facts["hidden_group"]
+    assert not run["raised"], run
+    assert run["pixels_sha"] == facts["group"]["pixels_sha"], "as when the group was visible"
+
+
+def test_a_group_moved_mid_run_adds_nothing_and_an_empty_group_is_refused(basic_results):
+    facts = case(basic_results, "shown_layers")
+    moved = facts["moved_group"]
+    assert moved["raised"] and moved["code"] == "layer_moved", moved
+    assert moved["nodes_after"] == moved["nodes_before"], moved
+    empty = facts["empty_group"]
+    assert empty["raised"] and empty["code"] == "empty_layer", empty
+    assert empty["message"] == "“Empty group” shows nothing: it has nothing visible in it.", empty
+    assert empty["progress"] == 0, "refused before the engine starts"
+
+
+def test_clone_file_and_vector_layers_are_repainted_as_shown(basic_results):
+    facts = case(basic_results, "shown_layers")
+    clone = facts["clone"]
+    assert not clone["raised"] and clone["same_as_red"] and _above(clone, "Red clone") and clone["beside"], clone
+    picture = facts["file"]
+    assert not picture["raised"] and picture["same_as_shown"] and _above(picture, "Picture"), picture
+    assert picture["bounds"] == [0, 0, 30, 20] and picture["left"] == [160, 40, 200, 255], picture
+    vector = facts["vector"]
+    assert not vector["raised"] and vector["same_as_shown"] and _above(vector, "Shapes"), vector
+    assert vector["bounds"] == [10, 8, 30, 20] and vector["green_pixels"] == 600, vector
+
+
+def test_a_filter_layer_is_refused_with_what_to_select(basic_results):
+    run = case(basic_results, "shown_layers")["filter"]
+    assert run["raised"] and run["code"] == "unsupported_layer", run
+    assert "is a filter layer" in run["message"] and "the group that holds them" in run["message"], run
+    assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"], run
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):

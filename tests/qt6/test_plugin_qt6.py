@@ -94,7 +94,7 @@ def test_the_action_is_filed_into_menus_by_object_name(results):
 
 def test_the_dialog_works_without_a_document(results):
     facts = case(results, "dialog")
-    assert facts["target"] == "Open an image and select a paint layer.", facts
+    assert facts["target"] == "Open an image and select a layer.", facts
     assert facts["target_whole_image"] == "Open an image." and facts["source_option"] == "image", facts
     assert not facts["standby_started"], facts  # no engine set up
     assert facts["options"]["style_path"].endswith(".jpg") and facts["options"]["preset"] == "balanced", facts
