@@ -894,41 +894,52 @@ def _tiles(w: int, h: int, pixel_size: int, pixel) -> bytes:
     return head.encode() + b"".join(tiles)
 
 
-MASKED_KRA = """<?xml version="1.0" encoding="UTF-8"?>
+KRA = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE DOC PUBLIC '-//KDE//DTD krita 2.0//EN' 'http://www.calligra.org/DTD/krita-2.0.dtd'>
 <DOC xmlns="http://www.calligra.org/DTD/krita" syntaxVersion="2.0" editor="Krita" kritaVersion="5.1.5">
- <IMAGE width="{w}" height="{h}" name="masked" mime="application/x-kra" colorspacename="RGBA"
+ <IMAGE width="{w}" height="{h}" name="{name}" mime="application/x-kra" colorspacename="RGBA"
   profile="sRGB-elle-V2-srgbtrc.icc" x-res="72" y-res="72">
   <layers>
-   <layer name="Paint" nodetype="paintlayer" filename="layer1" x="0" y="0" visible="1" opacity="255"
-    compositeop="normal" colorspacename="RGBA" locked="0" uuid="{{6f6e6c79-0000-4000-8000-000000000001}}">
-    <masks>
-     <mask name="Hide" nodetype="transparencymask" filename="mask1" x="0" y="0" visible="1" locked="0"
-      uuid="{{6f6e6c79-0000-4000-8000-000000000002}}"/>
-    </masks>
-   </layer>
+{layers}
   </layers>
  </IMAGE>
 </DOC>
 """
 
 
-def _masked_document(hidden):
-    """A document whose layer "Paint" has a transparency mask hiding the pixels where
-    ``hidden(x, y)``. Krita 5.1's scripting API cannot fill a transparency mask, so the document
-    is written as a .kra file and opened."""
+def _open_kra(name: str, layers: str, members: dict):
+    """Write a .kra file of W x H pixels whose layer stack is the XML ``layers`` and whose other
+    files are ``members`` (paths below the document's folder ``name``), and open it in Krita:
+    for what Krita 5.1's scripting API cannot make."""
     import zipfile
 
-    path = os.path.join(tempfile.mkdtemp(prefix="masked-"), "masked.kra")
+    path = os.path.join(tempfile.mkdtemp(prefix=f"{name}-"), f"{name}.kra")
     with zipfile.ZipFile(path, "w") as kra:
         kra.writestr("mimetype", "application/x-krita")
-        kra.writestr("maindoc.xml", MASKED_KRA.format(w=W, h=H))
-        kra.writestr("masked/layers/layer1", _tiles(W, H, 4, lambda x, y: bytes((40, 200, 90, 255))))
-        kra.writestr(
-            "masked/layers/mask1.pixelselection", _tiles(W, H, 1, lambda x, y: bytes([0 if hidden(x, y) else 255]))
-        )
+        kra.writestr("maindoc.xml", KRA.format(w=W, h=H, name=name, layers=layers))
+        for member, data in members.items():
+            kra.writestr(f"{name}/{member}", data)
     doc = Krita.instance().openDocument(path)
     doc.waitForDone()
+    return doc
+
+
+MASKED_LAYERS = """\
+   <layer name="Paint" nodetype="paintlayer" filename="layer1" x="0" y="0" visible="1" opacity="255"
+    compositeop="normal" colorspacename="RGBA" locked="0" uuid="{6f6e6c79-0000-4000-8000-000000000001}">
+    <masks>
+     <mask name="Hide" nodetype="transparencymask" filename="mask1" x="0" y="0" visible="1" locked="0"
+      uuid="{6f6e6c79-0000-4000-8000-000000000002}"/>
+    </masks>
+   </layer>"""
+
+
+def _masked_document(hidden):
+    """A document whose layer "Paint" has a transparency mask hiding the pixels where
+    ``hidden(x, y)``. Krita 5.1's scripting API cannot fill a transparency mask."""
+    pixels = _tiles(W, H, 4, lambda x, y: bytes((40, 200, 90, 255)))
+    mask = _tiles(W, H, 1, lambda x, y: bytes([0 if hidden(x, y) else 255]))
+    doc = _open_kra("masked", MASKED_LAYERS, {"layers/layer1": pixels, "layers/mask1.pixelselection": mask})
     return doc, doc.rootNode().childNodes()[0]
 
 
@@ -1063,11 +1074,12 @@ def case_blend(spec):
 BLUE_OPACITY = 128
 
 
-def _layered_document(depth="U8"):
+def _layered_document(depth="U8", group=None):
     """A painting in layers over the white background: "Red" (the active layer in the cases) on
     the left and "Blue" on the right, its pixels 200/255 opaque and the layer at opacity 128/255,
     both leaving a white strip at the bottom, and a hidden "Green" over everything. The image shows
-    red and light blue (the layer's opacity merged), never green."""
+    red and light blue (the layer's opacity merged), never green. With ``group`` (a name) the three
+    are inside a group of that name at opacity 100/255, which ``layers`` holds too."""
     one = 257 if depth == "U16" else 1  # in 16 bits, values that are not 8-bit ones × 257 too
 
     def value(v, x):
@@ -1075,6 +1087,11 @@ def _layered_document(depth="U8"):
 
     doc = new_doc(depth=depth)
     layers = {}
+    parent = doc.rootNode()
+    if group is not None:
+        parent = layers[group] = doc.createGroupLayer(group)
+        doc.rootNode().addChildNode(parent, doc.rootNode().childNodes()[-1])
+        parent.setOpacity(100)
     for name, rect, rgba in (
         ("Red", (0, 0, W // 2, H - 8), lambda x, y: (120 + (x * 7 + y * 3) % 136, 20, 10, 255)),
         ("Blue", (W // 2, 0, W // 2, H - 8), lambda x, y: (10, 20, 100 + (x * 5 + y) % 150, 200)),
@@ -1083,8 +1100,8 @@ def _layered_document(depth="U8"):
         layer = doc.createNode(name, "paintlayer")
         pixel = lambda x, y, rgba=rgba: [value(v, x) for v in rgba(x, y)]  # noqa: E731
         layer.setPixelData(pixel_bytes(rect, pixel, depth), *rect)
-        root = doc.rootNode()
-        root.addChildNode(layer, root.childNodes()[-1])
+        children = parent.childNodes()
+        parent.addChildNode(layer, children[-1] if children else None)
         layers[name] = layer
     layers["Green"].setVisible(False)
     layers["Blue"].setOpacity(BLUE_OPACITY)
@@ -1238,43 +1255,9 @@ def case_whole_image_changes(spec):
     return facts
 
 
-def _grouped_document():
-    """_layered_document's "Red", "Blue" (at opacity 128) and hidden "Green", inside a group
-    "Painting" at opacity 100 over the white background."""
-    doc = new_doc()
-    group = doc.createGroupLayer("Painting")
-    doc.rootNode().addChildNode(group, doc.rootNode().childNodes()[-1])
-    group.setOpacity(100)
-    layers = {}
-    for name, rect, rgba in (
-        ("Red", (0, 0, W // 2, H - 8), lambda x, y: (120 + (x * 7 + y * 3) % 136, 20, 10, 255)),
-        ("Blue", (W // 2, 0, W // 2, H - 8), lambda x, y: (10, 20, 100 + (x * 5 + y) % 150, 200)),
-        ("Green", (0, 0, W, H), lambda x, y: (0, 220, 0, 255)),
-    ):
-        layer = doc.createNode(name, "paintlayer")
-        layer.setPixelData(pixel_bytes(rect, rgba), *rect)
-        children = group.childNodes()
-        group.addChildNode(layer, children[-1] if children else None)
-        layers[name] = layer
-    layers["Green"].setVisible(False)
-    layers["Blue"].setOpacity(BLUE_OPACITY)
-    doc.waitForDone()
-    doc.refreshProjection()
-    return doc, group, layers
-
-
-VECTOR_KRA = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE DOC PUBLIC '-//KDE//DTD krita 2.0//EN' 'http://www.calligra.org/DTD/krita-2.0.dtd'>
-<DOC xmlns="http://www.calligra.org/DTD/krita" syntaxVersion="2.0" editor="Krita" kritaVersion="5.1.5">
- <IMAGE width="{w}" height="{h}" name="shapes" mime="application/x-kra" colorspacename="RGBA"
-  profile="sRGB-elle-V2-srgbtrc.icc" x-res="72" y-res="72">
-  <layers>
+VECTOR_LAYERS = """\
    <layer name="Shapes" nodetype="shapelayer" filename="layer1" x="0" y="0" visible="1" opacity="255"
-    compositeop="normal" locked="0" uuid="{{6f6e6c79-0000-4000-8000-000000000003}}"/>
-  </layers>
- </IMAGE>
-</DOC>
-"""
+    compositeop="normal" locked="0" uuid="{6f6e6c79-0000-4000-8000-000000000003}"/>"""
 
 VECTOR_SVG = """<?xml version="1.0" standalone="no"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}">
@@ -1286,19 +1269,11 @@ VECTOR_SVG = """<?xml version="1.0" standalone="no"?>
 def _vector_document():
     """A document whose only layer, the vector layer "Shapes", holds a 30x20 px green rectangle
     at (10, 8). Krita 5.1 cannot add shapes without a window (``addShapesFromSvg`` crashes the
-    runner), so the document is written as a .kra file and opened; Krita draws the shapes in its
-    event loop."""
-    import zipfile
-
+    runner); it draws them in its event loop."""
     from PyQt5.QtWidgets import QApplication
 
-    path = os.path.join(tempfile.mkdtemp(prefix="shapes-"), "shapes.kra")
-    with zipfile.ZipFile(path, "w") as kra:
-        kra.writestr("mimetype", "application/x-krita")
-        kra.writestr("maindoc.xml", VECTOR_KRA.format(w=W, h=H))
-        kra.writestr("shapes/layers/layer1.shapelayer/content.svg", VECTOR_SVG.format(w=W, h=H))
-    doc = Krita.instance().openDocument(path)
-    doc.waitForDone()
+    svg = VECTOR_SVG.format(w=W, h=H)
+    doc = _open_kra("shapes", VECTOR_LAYERS, {"layers/layer1.shapelayer/content.svg": svg})
     vector = doc.rootNode().childNodes()[0]
     deadline = time.monotonic() + 10
     while vector.bounds().isEmpty() and time.monotonic() < deadline:
@@ -1331,7 +1306,8 @@ def case_shown_layers(spec):
     """A group, a clone, a file or a vector layer as the layer to repaint: what it shows is
     repainted, into a new layer right above it (the stand-in engine returns what it was sent)."""
     facts = {}
-    doc, group, layers = _grouped_document()
+    doc, layers = _layered_document(group="Painting")
+    group = layers["Painting"]
     # a script paints in the group and asks at once, without redrawing it itself
     layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 10, 10, 10)
     facts["group"] = _shown_run(spec, doc, group)
@@ -1347,7 +1323,7 @@ def case_shown_layers(spec):
     doc.rootNode().addChildNode(empty, None)
     _layer, facts["empty_group"] = _stand_in_run(spec, doc, empty)
 
-    doc, group, layers = _grouped_document()
+    doc, layers = _layered_document(group="Painting")
     clone = doc.createCloneLayer("Red clone", layers["Red"])
     doc.rootNode().addChildNode(clone, None)
     doc.waitForDone()
