@@ -60,9 +60,18 @@ SHOWN_LAYERS = ("grouplayer", "vectorlayer", "filelayer", "filllayer", "clonelay
 shapes of a vector layer, a file, fill or clone layer's pixels. None has pixels of its own to
 read, and a painter who selects one means what it shows."""
 
+_KIND_NAMES = {
+    "grouplayer": "group",
+    "vectorlayer": "vector layer",
+    "filelayer": "file layer",
+    "filllayer": "fill layer",
+    "clonelayer": "clone layer",
+}
+
 _TYPE_HINTS = {
     "filterlayer": (
-        "is a filter layer, which only changes the layers below it: select one of them, or the group that holds them"
+        "is a filter layer, which has no picture of its own: select the group that holds it and the layers "
+        "it changes, or choose Repaint: The whole image"
     ),
 }
 
@@ -198,12 +207,15 @@ def export_layer(node, region: Region, path: str) -> None:
     """Write what the painter sees of the layer in ``region``: its pixels through its own masks
     (transparency, filter, transform), before its opacity and blending mode. A hidden paint
     layer's projection is not kept up to date by Krita, so there its own pixels, without its
-    masks; the :data:`SHOWN_LAYERS` have no pixels of their own, and their projection is redrawn
-    (:meth:`LayerSource.validate`) before it is read."""
-    read = node.projectionPixelData if node.visible() or node.type() in SHOWN_LAYERS else node.pixelData
+    masks. The :data:`SHOWN_LAYERS` have no pixels of their own: their projection, redrawn
+    (:meth:`LayerSource.validate`, which refuses them hidden) before it is read."""
+    shown = node.type() in SHOWN_LAYERS
+    read = node.projectionPixelData if node.visible() or shown else node.pixelData
     data = to_engine(bytes(read(region.x, region.y, region.w, region.h)), region.w, region.h, space_of(node))
     nothing = (
-        f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
+        f"“{node.name()}” shows nothing there: select a part where it does, and try again."
+        if shown
+        else f"“{node.name()}” has nothing visible to repaint there (its pixels are transparent or "
         "hidden by its masks): paint there, or select a visible part, and try again."
     )
     _save_png(data, region, path, nothing)
@@ -383,6 +395,8 @@ class LayerSource(Source):
 
     @property
     def where(self) -> str:
+        if self.node is not None and self.node.type() in SHOWN_LAYERS:
+            return f"anything {self.what} shows"
         return f"any painted pixels of {self.what}"
 
     def validate(self) -> None:
@@ -396,9 +410,7 @@ class LayerSource(Source):
             hint = _TYPE_HINTS.get(kind, "is a mask or another kind of node: select a layer")
             raise StyleError(f"{self.what} {hint}.", "unsupported_layer")
         if kind in SHOWN_LAYERS:
-            # Krita redraws a group as the painter works, but not for a script's changes to the
-            # layers in it (as for the whole image, ImageSource.export), nor its bounds after a move.
-            self.document.refreshProjection()
+            self._check_shown()
         if Region.of(node.bounds()).empty():
             empty = (
                 "is empty: paint something first"
@@ -407,18 +419,44 @@ class LayerSource(Source):
             )
             raise StyleError(f"{self.what} {empty}.", "empty_layer")
         if self.area().empty():
-            raise StyleError(
-                f"{self.what} has nothing visible to repaint: its masks hide all of it. Change its masks "
-                "and try again.",
-                "empty_layer",
+            hidden = (
+                "its masks hide all of it. Change its masks"
+                if kind == "paintlayer"
+                else "nothing in it is visible. Show it"
             )
+            raise StyleError(f"{self.what} has nothing visible to repaint: {hidden} and try again.", "empty_layer")
+
+    def _check_shown(self) -> None:
+        """What a :data:`SHOWN_LAYERS` layer shows is read from its projection, which must be there
+        and up to date. Krita 5.1 merges no picture for a pass-through group (its layers go
+        straight into the image) and keeps no picture of a hidden layer up to date when it has
+        masks or is an offset clone; for the rest it redraws the projection here. It redraws a
+        group as the painter works, but not for a script's changes to the layers in it (as for the
+        whole image, ImageSource.export)."""
+        node = self.node
+        if node.type() == "grouplayer" and node.passThroughMode():
+            raise StyleError(
+                f"{self.what} is a pass-through group, which Krita gives no picture of its own: turn Pass "
+                "Through off for it, or choose Repaint: The whole image.",
+                "unsupported_layer",
+            )
+        if not node.visible():
+            raise StyleError(
+                f"{self.what} is hidden, and Krita does not keep what a hidden {_KIND_NAMES[node.type()]} shows up "
+                "to date: show it (the eye in the Layers docker) and press Stylise again.",
+                "hidden_layer",
+            )
+        self.document.refreshProjection()
 
     def area(self) -> Region:
-        """Its own pixels; for a visible layer with masks, what they show (:func:`shown_box`),
-        read once. A hidden layer's masks are left aside, as in :func:`export_layer`."""
+        """A paint layer's own pixels; for a visible one with masks, and for the
+        :data:`SHOWN_LAYERS` always, the box of what it shows (:func:`shown_box`: a clone's
+        bounds take in its source's pixels too), read once. A hidden layer's masks are left
+        aside, as in :func:`export_layer`."""
         if self._area is None:
             node, own = self.node, Region.of(self.node.bounds())
-            if node.visible() and shows_through_masks(node):  # read where it can show: the canvas and its own box
+            shown = node.type() in SHOWN_LAYERS or (node.visible() and shows_through_masks(node))
+            if shown:  # read where it can show: the canvas and its own box
                 own = shown_box(node, _canvas(self.document).union(own))
             self._area = own
         return self._area

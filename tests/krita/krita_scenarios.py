@@ -14,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from krita import Krita, Selection
+from krita import InfoObject, Krita, ManagedColor, Selection
 from memory_settings import MemorySettings
 from process_check import process_alive
 
@@ -530,8 +530,9 @@ def _stand_in_run(spec, doc, node, change=None, keep_sent=False, style=None, **o
     """``api.stylize`` on ``node`` with the stand-in engine (and ``options``; ``style`` or the
     spec's); ``change(doc, node)`` runs at its progress event, while it waits. Returns the new
     layer (or None) and the facts, with the arguments the engine was given and, with
-    ``keep_sent``, the pixels it was sent as B,G,R,A bytes ("sent", and "sent_styles": width,
-    height and bytes of each style file; both to be taken out before the facts go out as JSON)."""
+    ``keep_sent``, what it was sent: "sent", the B,G,R,A bytes, and "sent_size"; "sent_styles",
+    width, height and bytes of each style file (the bytes to be taken out before the facts go out
+    as JSON)."""
     import shutil
 
     from neural_style import api
@@ -549,7 +550,8 @@ def _stand_in_run(spec, doc, node, change=None, keep_sent=False, style=None, **o
             facts["engine_args"] = json.load(fh)
         if keep_sent:
             args = facts["engine_args"]
-            facts["sent"] = _png_bgra(args[args.index("--content") + 1])
+            w, h, facts["sent"] = _png_sized(args[args.index("--content") + 1])
+            facts["sent_size"] = [w, h]
             styles = [args[i + 1] for i, arg in enumerate(args) if arg == "--style"]
             facts["style_files"] = styles
             facts["sent_styles"] = [_png_sized(path) for path in styles]
@@ -1266,28 +1268,41 @@ VECTOR_SVG = """<?xml version="1.0" standalone="no"?>
 """
 
 
+def _wait_drawn(node) -> None:
+    """Let Krita's event loop run until ``node``'s projection shows something (10 s at most):
+    Krita draws the shapes of a vector layer and the fill of a fill layer there, not at once."""
+    from PyQt5.QtWidgets import QApplication
+
+    deadline = time.monotonic() + 10
+    while not bytes(node.projectionPixelData(0, 0, W, H))[3::4].strip(b"\0") and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
 def _vector_document():
     """A document whose only layer, the vector layer "Shapes", holds a 30x20 px green rectangle
     at (10, 8). Krita 5.1 cannot add shapes without a window (``addShapesFromSvg`` crashes the
-    runner); it draws them in its event loop."""
-    from PyQt5.QtWidgets import QApplication
-
+    runner)."""
     svg = VECTOR_SVG.format(w=W, h=H)
     doc = _open_kra("shapes", VECTOR_LAYERS, {"layers/layer1.shapelayer/content.svg": svg})
     vector = doc.rootNode().childNodes()[0]
-    deadline = time.monotonic() + 10
-    while vector.bounds().isEmpty() and time.monotonic() < deadline:
-        QApplication.processEvents()
-        time.sleep(0.02)
+    _wait_drawn(vector)
     return doc, vector
 
 
+def _seen(bgra: bytes) -> bytes:
+    """8-bit B,G,R,A ``bgra`` with every fully transparent pixel made 0, 0, 0, 0: the colour of
+    a pixel nobody sees differs between Krita's layers (a fill layer's is white)."""
+    return b"".join(bgra[i : i + 4] if bgra[i + 3] else bytes(4) for i in range(0, len(bgra), 4))
+
+
 def _shown_run(spec, doc, node, change=None) -> dict:
-    """A stand-in run on ``node``: the facts, with where the new layer went and whether its
-    pixels (over the canvas) are what ``node`` shows now (its projection, redrawn)."""
-    layer, facts = _stand_in_run(spec, doc, node, change)
+    """A stand-in run on ``node``: the facts, with the pixel size sent to the engine, where the
+    new layer went and whether its pixels (over the canvas) are what ``node`` shows now (its
+    projection, as the run redrew it)."""
+    layer, facts = _stand_in_run(spec, doc, node, change, keep_sent=True)
+    facts.pop("sent", None), facts.pop("sent_styles", None)
     if layer is not None:
-        doc.refreshProjection()
         pixels = bytes(layer.pixelData(0, 0, W, H))
         b = layer.bounds()
         facts.update(
@@ -1296,15 +1311,15 @@ def _shown_run(spec, doc, node, change=None) -> dict:
             beside=layer.parentNode() == node.parentNode(),
             siblings=[c.name() for c in layer.parentNode().childNodes()],
             bounds=[b.x(), b.y(), b.width(), b.height()],
-            same_as_shown=pixels == bytes(node.projectionPixelData(0, 0, W, H)),
+            same_as_shown=_seen(pixels) == _seen(bytes(node.projectionPixelData(0, 0, W, H))),
             pixels_sha=hashlib.sha256(pixels).hexdigest(),
         )
     return facts
 
 
 def case_shown_layers(spec):
-    """A group, a clone, a file or a vector layer as the layer to repaint: what it shows is
-    repainted, into a new layer right above it (the stand-in engine returns what it was sent)."""
+    """A group, a clone, a file, a fill or a vector layer as the layer to repaint: what it shows
+    is repainted, into a new layer right above it (the stand-in engine returns what it was sent)."""
     facts = {}
     doc, layers = _layered_document(group="Painting")
     group = layers["Painting"]
@@ -1312,13 +1327,16 @@ def case_shown_layers(spec):
     layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 10, 10, 10)
     facts["group"] = _shown_run(spec, doc, group)
     facts["group"]["group_opacity"] = group.opacity()
+
+    doc, layers = _layered_document(group="Painting")
+    group = layers["Painting"]
     group.setVisible(False)
     doc.waitForDone()
-    facts["hidden_group"] = _shown_run(spec, doc, group)
+    _layer, facts["hidden_group"] = _stand_in_run(spec, doc, group)
     group.setVisible(True)
+    group.setPassThroughMode(True)
     doc.waitForDone()
-    _layer, facts["moved_group"] = _stand_in_run(spec, doc, group, lambda doc, group: group.move(10, 5))
-
+    _layer, facts["pass_through"] = _stand_in_run(spec, doc, group)
     empty = doc.createGroupLayer("Empty group")
     doc.rootNode().addChildNode(empty, None)
     _layer, facts["empty_group"] = _stand_in_run(spec, doc, empty)
@@ -1326,10 +1344,12 @@ def case_shown_layers(spec):
     doc, layers = _layered_document(group="Painting")
     clone = doc.createCloneLayer("Red clone", layers["Red"])
     doc.rootNode().addChildNode(clone, None)
+    clone.move(20, 4)  # a clone's bounds take in its source's pixels too
     doc.waitForDone()
     facts["clone"] = _shown_run(spec, doc, clone)
-    facts["clone"]["same_as_red"] = (
-        facts["clone"].get("pixels_sha") == hashlib.sha256(bytes(layers["Red"].pixelData(0, 0, W, H))).hexdigest()
+    layer = doc.rootNode().childNodes()[-1]
+    facts["clone"]["moved_red"] = bytes(layer.pixelData(20, 4, W // 2, H - 8)) == bytes(
+        layers["Red"].pixelData(0, 0, W // 2, H - 8)
     )
 
     from PyQt5.QtGui import QColor, QImage
@@ -1342,6 +1362,16 @@ def case_shown_layers(spec):
     doc.rootNode().addChildNode(file_layer, None)
     doc.waitForDone()
     facts["file"] = _shown_run(spec, doc, file_layer)
+
+    square = Selection()
+    square.select(5, 30, 30, 20, 255)
+    colour = InfoObject()
+    colour.setProperty("color", ManagedColor.fromQColor(QColor(230, 30, 20)).toXML())
+    fill = doc.createFillLayer("Fill", "color", colour, square)
+    doc.rootNode().addChildNode(fill, None)
+    _wait_drawn(fill)
+    facts["fill"] = _shown_run(spec, doc, fill)
+    facts["fill"]["pixel"] = list(bytes(doc.rootNode().childNodes()[-1].pixelData(10, 35, 1, 1)))
 
     doc, vector = _vector_document()
     facts["vector"] = _shown_run(spec, doc, vector)

@@ -578,7 +578,7 @@ def test_small_messages_give_advice(basic_results):
     facts = case(basic_results, "small_messages")
     assert facts["no_style"].startswith("Choose a style image"), facts
     assert "/nonexistent/style.jpg" in facts["missing_style"] and "Choose image" in facts["missing_style"]
-    assert "is a filter layer" in facts["filter_layer"] and "select one of them" in facts["filter_layer"], facts
+    assert "is a filter layer" in facts["filter_layer"] and "the group that holds it" in facts["filter_layer"], facts
     assert "nothing was added" in facts["closed"] and facts["unchanged"] is None, facts
     assert "disk" in facts["bad_result"] and "Stylise" in facts["bad_result"], facts
     damaged = facts["damaged_config"]
@@ -990,31 +990,32 @@ def test_a_group_is_repainted_as_it_shows_its_layers(basic_results):
     assert run["green_pixels"] == 100, "the script's green square is in it, the hidden Green is not"
 
 
-def test_a_hidden_group_is_repainted_as_its_layers_show(basic_results):
-    facts = case(basic_results, "shown_layers")
-    run = facts["hidden_group"]
-    assert not run["raised"], run
-    assert run["pixels_sha"] == facts["group"]["pixels_sha"], "as when the group was visible"
+@pytest.mark.parametrize(
+    "key, code, words",
+    [
+        ("empty_group", "empty_layer", "“Empty group” shows nothing: it has nothing visible in it."),
+        ("hidden_group", "hidden_layer", "“Painting” is hidden, and Krita does not keep what a hidden group shows"),
+        ("pass_through", "unsupported_layer", "“Painting” is a pass-through group, which Krita gives no picture"),
+    ],
+)
+def test_groups_with_no_picture_to_read_are_refused_before_the_engine_starts(basic_results, key, code, words):
+    run = case(basic_results, "shown_layers")[key]
+    assert run["raised"] and run["code"] == code and run["message"].startswith(words), run
+    assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"], run
 
 
-def test_a_group_moved_mid_run_adds_nothing_and_an_empty_group_is_refused(basic_results):
-    facts = case(basic_results, "shown_layers")
-    moved = facts["moved_group"]
-    assert moved["raised"] and moved["code"] == "layer_moved", moved
-    assert moved["nodes_after"] == moved["nodes_before"], moved
-    empty = facts["empty_group"]
-    assert empty["raised"] and empty["code"] == "empty_layer", empty
-    assert empty["message"] == "“Empty group” shows nothing: it has nothing visible in it.", empty
-    assert empty["progress"] == 0, "refused before the engine starts"
-
-
-def test_clone_file_and_vector_layers_are_repainted_as_shown(basic_results):
+def test_clone_file_fill_and_vector_layers_are_repainted_as_shown(basic_results):
     facts = case(basic_results, "shown_layers")
     clone = facts["clone"]
-    assert not clone["raised"] and clone["same_as_red"] and _above(clone, "Red clone") and clone["beside"], clone
+    assert not clone["raised"] and clone["same_as_shown"] and _above(clone, "Red clone") and clone["beside"], clone
+    assert clone["bounds"] == [20, 4, 48, 56] and clone["moved_red"], clone
+    assert clone["sent_size"] == [48, 56], "only where the moved clone shows Red, not where Red is"
     picture = facts["file"]
     assert not picture["raised"] and picture["same_as_shown"] and _above(picture, "Picture"), picture
     assert picture["bounds"] == [0, 0, 30, 20] and picture["left"] == [160, 40, 200, 255], picture
+    fill = facts["fill"]
+    assert not fill["raised"] and fill["same_as_shown"] and _above(fill, "Fill"), fill
+    assert fill["bounds"] == [5, 30, 30, 20] and fill["pixel"] == [20, 30, 230, 255], fill
     vector = facts["vector"]
     assert not vector["raised"] and vector["same_as_shown"] and _above(vector, "Shapes"), vector
     assert vector["bounds"] == [10, 8, 30, 20] and vector["green_pixels"] == 600, vector
@@ -1023,7 +1024,7 @@ def test_clone_file_and_vector_layers_are_repainted_as_shown(basic_results):
 def test_a_filter_layer_is_refused_with_what_to_select(basic_results):
     run = case(basic_results, "shown_layers")["filter"]
     assert run["raised"] and run["code"] == "unsupported_layer", run
-    assert "is a filter layer" in run["message"] and "the group that holds them" in run["message"], run
+    assert "is a filter layer" in run["message"] and "Repaint: The whole image" in run["message"], run
     assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"], run
 
 

@@ -44,7 +44,7 @@ def case_binding(spec: dict) -> dict:
 
 class _Pixels:
     """Stands in for a Krita paint layer where ``layer_io.export_layer`` only asks it for its
-    pixels, name, visibility and colour space: the QImage work after that is what runs under PyQt6 here
+    pixels, name, kind, visibility and colour space: the QImage work after that is what runs under PyQt6 here
     (the real layers are tested inside Krita 5, tests/krita)."""
 
     def __init__(self, data: bytes, depth: str) -> None:
@@ -52,6 +52,9 @@ class _Pixels:
 
     def name(self) -> str:
         return "Paint"
+
+    def type(self) -> str:
+        return "paintlayer"
 
     def visible(self) -> bool:
         return True
