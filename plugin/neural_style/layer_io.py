@@ -317,6 +317,29 @@ def add_result_layer(document, name: str, region: Region, bgra: bytes, parent, a
     return layer
 
 
+_RESULTS: dict[str, str] = {}
+"""The result layers made in this Krita session -> the layer each repaints (``uniqueId``s)."""
+
+
+def _uid(node) -> str:
+    return node.uniqueId().toString()
+
+
+def top_of_results(parent, node):
+    """Where a new result of ``node`` goes: right above it, or above the earlier results of
+    ``node`` that sit right above it, so that the painter who tries again with other settings
+    sees the new one on top instead of under the last."""
+    above, source, passed = node, _uid(node), False
+    for child in parent.childNodes():
+        if child == node:
+            passed = True
+        elif passed:
+            if _RESULTS.get(_uid(child)) != source:
+                break
+            above = child
+    return above
+
+
 class Source:
     """What a run repaints and where its result goes: a :class:`LayerSource` or an
     :class:`ImageSource`, made by :meth:`of`. The job asks it, in this order: :meth:`validate`,
@@ -490,9 +513,11 @@ class LayerSource(Source):
             )
 
     def add_result(self, name: str, region: Region, bgra: bytes):
-        return add_result_layer(
-            self.document, name, region, bgra, self.node.parentNode(), above=self.node, like=self.node
-        )
+        parent = self.node.parentNode()
+        above = top_of_results(parent, self.node)
+        layer = add_result_layer(self.document, name, region, bgra, parent, above=above, like=self.node)
+        _RESULTS[_uid(layer)] = _uid(self.node)
+        return layer
 
 
 class ImageSource(Source):

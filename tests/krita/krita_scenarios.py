@@ -1382,6 +1382,34 @@ def case_shown_layers(spec):
     return facts
 
 
+def case_results_stack(spec):
+    """The painter tries a layer again with other settings: each new result goes above the
+    earlier ones right above the layer, hidden or not, so the newest is seen; with a layer of the
+    painter's own right above the layer, the result goes right above the layer, as before."""
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (8, 8, 80, 48), red_only)
+    for name in ("First", "Second", "Third"):
+        _layer, facts = _stand_in_run(spec, doc, source, layer_name=name)
+        assert not facts["raised"], facts
+    out = {"after_three": [c.name() for c in doc.rootNode().childNodes()]}
+    second = next(c for c in doc.rootNode().childNodes() if c.name() == "Second")
+    second.setVisible(False)  # hidden or not, a result is a result
+    _stand_in_run(spec, doc, source, layer_name="Fourth")
+    out["after_four"] = [c.name() for c in doc.rootNode().childNodes()]
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Paint", (8, 8, 80, 48), red_only)
+    _stand_in_run(spec, doc, source, layer_name="First")
+    own = add_paint_layer(doc, "Own", (0, 0, 8, 8), red_only)  # on top: above "First"
+    root = doc.rootNode()
+    own.remove()
+    root.addChildNode(own, source)  # the painter's own layer, right above "Paint"
+    doc.waitForDone()
+    _stand_in_run(spec, doc, source, layer_name="Second")
+    out["own_between"] = [c.name() for c in doc.rootNode().childNodes()]
+    return out
+
+
 def case_dialog_source(spec):
     """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
     and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""

@@ -39,6 +39,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "whole_image_changes",
     "dialog_source",
     "shown_layers",
+    "results_stack",
 ]
 
 
@@ -1026,6 +1027,13 @@ def test_a_filter_layer_is_refused_with_what_to_select(basic_results):
     assert run["raised"] and run["code"] == "unsupported_layer", run
     assert "is a filter layer" in run["message"] and "Repaint: The whole image" in run["message"], run
     assert run["progress"] == 0 and run["nodes_after"] == run["nodes_before"], run
+
+
+def test_a_new_result_goes_above_the_earlier_results_of_the_same_layer(basic_results):
+    facts = case(basic_results, "results_stack")
+    assert facts["after_three"] == ["Background", "Paint", "First", "Second", "Third"], facts
+    assert facts["after_four"] == ["Background", "Paint", "First", "Second", "Third", "Fourth"], facts
+    assert facts["own_between"] == ["Background", "Paint", "Second", "Own", "First"], facts
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):
