@@ -442,6 +442,10 @@ class LayerSource(Source):
             )
             raise StyleError(f"{self.what} {empty}.", "empty_layer")
         if self.area().empty():
+            if Region.of(node.bounds()).intersect(_canvas(self.document)).empty():
+                raise StyleError(
+                    f"{self.what} lies outside the canvas: move it onto the canvas and try again.", "empty_layer"
+                )
             hidden = (
                 "its masks hide all of it. Change its masks"
                 if kind == "paintlayer"
@@ -472,15 +476,16 @@ class LayerSource(Source):
         self.document.refreshProjection()
 
     def area(self) -> Region:
-        """A paint layer's own pixels; for a visible one with masks, and for the
+        """Within the canvas (what lies beyond it is not seen, and would cost time and working
+        size): a paint layer's own pixels; for a visible one with masks, and for the
         :data:`SHOWN_LAYERS` always, the box of what it shows (:func:`shown_box`: a clone's
         bounds take in its source's pixels too), read once. A hidden layer's masks are left
         aside, as in :func:`export_layer`."""
         if self._area is None:
-            node, own = self.node, Region.of(self.node.bounds())
-            shown = node.type() in SHOWN_LAYERS or (node.visible() and shows_through_masks(node))
-            if shown:  # read where it can show: the canvas and its own box
-                own = shown_box(node, _canvas(self.document).union(own))
+            node, canvas = self.node, _canvas(self.document)
+            own = Region.of(node.bounds()).intersect(canvas)
+            if node.type() in SHOWN_LAYERS or (node.visible() and shows_through_masks(node)):
+                own = shown_box(node, canvas)
             self._area = own
         return self._area
 

@@ -990,8 +990,8 @@ def _bounds(node) -> list[int]:
 def case_spread_by_a_mask(spec):
     """A blur filter mask spreads a 20 px square beyond the layer's own pixels: the new layer
     holds all that the painter sees, the halo included, not only the layer's own box; also off
-    the canvas (as a layer without masks is), and for a selection of the halo alone. A hidden
-    layer's masks are left aside."""
+    the canvas (cut at its edge, as a layer without masks is), and for a selection of the halo
+    alone. A hidden layer's masks are left aside."""
     doc, source = _blurred_square(30, 20)
     shown = bytes(source.projectionPixelData(0, 0, W, H))[3::4]
     layer, facts = _stand_in_run(spec, doc, source)
@@ -1007,6 +1007,14 @@ def case_spread_by_a_mask(spec):
     doc, source = _blurred_square(-10, 20)  # half off the canvas on the left
     layer, facts["off_canvas"] = _stand_in_run(spec, doc, source)
     facts["off_canvas"]["layer_bounds"] = _bounds(layer) if layer is not None else None
+    doc = new_doc()
+    plain = add_paint_layer(doc, "Plain", (-10, 20, 20, 20), red_only)  # no masks, half off the canvas
+    layer, facts["plain_off_canvas"] = _stand_in_run(spec, doc, plain, keep_sent=True)
+    facts["plain_off_canvas"].pop("sent", None), facts["plain_off_canvas"].pop("sent_styles", None)
+    facts["plain_off_canvas"]["layer_bounds"] = _bounds(layer) if layer is not None else None
+    plain.move(-40, 20)  # wholly off the canvas
+    doc.waitForDone()
+    _layer, facts["outside"] = _stand_in_run(spec, doc, plain)
 
     doc, source = _blurred_square(30, 20)
     halo = Selection()

@@ -183,13 +183,25 @@ def test_what_a_mask_shows_beyond_the_layers_own_pixels_is_repainted_too(basic_r
     x, y, w, h = facts["layer_bounds"]
     assert x < 30 and y < 20 and x + w > 50 and y + h > 40, facts
     assert facts["alpha_matches_shown"] <= 1, facts
-    off = facts["off_canvas"]  # a square at x = -10: its left half is off the canvas, kept as without masks
-    x, _y, w, _h = off["layer_bounds"] or [0, 0, 0, 0]
-    assert not off["raised"] and x <= -10 and x + w > 10, off  # and its halo on the right
+    off = facts["off_canvas"]  # a square at x = -10: its left half is off the canvas, cut there
+    x, _y, w, _h = off["layer_bounds"] or [-1, 0, 0, 0]
+    assert not off["raised"] and x == 0 and x + w > 10, off  # and its halo on the right
     halo = facts["halo_selected"]  # a selection of the halo alone touches what shows
     assert not halo["raised"] and halo["layer_bounds"] is not None, halo
     hidden = facts["hidden"]  # a hidden layer: its own pixels, its masks left aside
     assert not hidden["raised"] and hidden["layer_bounds"] == [30, 20, 20, 20], hidden
+
+
+def test_what_lies_beyond_the_canvas_is_not_repainted(basic_results):
+    """Unseen pixels would cost time and working size: a layer half off the canvas sends only its
+    half on it; one wholly off gets a message."""
+    facts = case(basic_results, "spread_by_a_mask")
+    plain = facts["plain_off_canvas"]
+    assert not plain["raised"] and plain["sent_size"] == [10, 20] and plain["layer_bounds"] == [0, 20, 10, 20], plain
+    outside = facts["outside"]
+    assert outside["raised"] and outside["code"] == "empty_layer", outside
+    assert outside["message"] == "“Plain” lies outside the canvas: move it onto the canvas and try again.", outside
+    assert outside["progress"] == 0 and outside["nodes_after"] == outside["nodes_before"], outside
 
 
 def test_cancel_greys_out_finish_now(basic_results):
