@@ -89,13 +89,13 @@ def document_is_open(document) -> bool:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where the pixels lie and how their values are meant, recorded when they are sent to the
-    engine (:meth:`Source.placement`): the result only belongs back in the image if all of it is
-    the same at the end (:meth:`Source.check_unchanged`)."""
+    """Where the pixels lie, recorded when they are sent to the engine (:meth:`Source.placement`):
+    the result only belongs back in the image if all of it is the same at the end
+    (:meth:`Source.check_unchanged`). Their colour space is not recorded: the engine's result is
+    8-bit sRGB, and is converted into whatever the image's colour space is when it is added."""
 
     canvas: tuple[int, int]
     position: tuple[int, int]  # a layer's offset (the Move tool changes it, painting does not); the image's: (0, 0)
-    color: tuple[str, str, str]  # model, depth, profile: the layer's, or the image's for the whole image
 
 
 def _canvas(document) -> Region:
@@ -393,14 +393,6 @@ class Source:
             )
         return now
 
-    def _check_color(self, now: Placement, before: Placement) -> None:
-        if now.color != before.color:  # the result's values belong to the old colour space
-            raise StyleError(
-                f"{self.what} was converted to another colour space or profile while the style was "
-                "being painted: nothing was added. Press Stylise again to paint it as it is now.",
-                "color_space_changed",
-            )
-
 
 class LayerSource(Source):
     """A layer as its own masks show it, before its opacity and blending mode: a paint layer's
@@ -495,21 +487,20 @@ class LayerSource(Source):
     def placement(self) -> Placement:
         position = self.node.position()
         canvas = _canvas(self.document)
-        return Placement((canvas.w, canvas.h), (position.x(), position.y()), space_of(self.node))
+        return Placement((canvas.w, canvas.h), (position.x(), position.y()))
 
     def check_unchanged(self, before: Placement) -> None:
         """Raise :class:`StyleError` when the layer changed under the run so that the result no
-        longer has its place: the image closed, resized or cropped, the layer deleted, converted
-        to other colours, or moved. Painting on it is fine, beyond its old edges too: a soft brush
-        stroke must not throw a run away. A transform that rewrites the layer's pixels in place
-        (Transform tool, Image ▸ Rotate) is not told apart from painting, and one Undo removes the
-        result."""
+        longer has its place: the image closed, resized or cropped, the layer deleted or moved.
+        Painting on it is fine, beyond its old edges too: a soft brush stroke must not throw a run
+        away; so is converting its colours or the image's (the result is converted on the way in).
+        A transform that rewrites the layer's pixels in place (Transform tool, Image ▸ Rotate) is
+        not told apart from painting, and one Undo removes the result."""
         now = self._check_image(before)
         if not in_image(self.document, self.node):
             raise StyleError(
                 f"{self.what} was deleted while the style was being painted: nothing was added.", "layer_gone"
             )
-        self._check_color(now, before)
         if now.position != before.position:
             raise StyleError(
                 f"{self.what} was moved while the style was being painted: nothing was added. "
@@ -561,16 +552,16 @@ class ImageSource(Source):
 
     def placement(self) -> Placement:
         canvas = _canvas(self.document)
-        return Placement((canvas.w, canvas.h), (0, 0), space_of(self.document))
+        return Placement((canvas.w, canvas.h), (0, 0))
 
     def check_unchanged(self, before: Placement) -> None:
-        """Only what would misplace the result counts: the image closed, resized or cropped, or
-        converted. Whatever happens to the layers (painted, moved, converted, deleted or hidden),
-        the result is the picture as it was sent and still goes on top. A transform of the whole
+        """Only what would misplace the result counts: the image closed, resized or cropped.
+        Whatever happens to the layers (painted, moved, converted, deleted or hidden), the result is
+        the picture as it was sent and still goes on top; an image converted to other colours gets
+        it converted too. A transform of the whole
         image that keeps its size (Image ▸ Mirror, Rotate 180°) is not told apart from painting:
         the result is added as the picture was, and one Undo removes it."""
-        now = self._check_image(before)
-        self._check_color(now, before)
+        self._check_image(before)
 
     def add_result(self, name: str, region: Region, bgra: bytes):
         root = self.document.rootNode()

@@ -592,14 +592,37 @@ def case_group_deleted(spec):
 
 def case_color_space_changed(spec):
     """The painter converts the image to another 8-bit RGB profile while the engine works: the
-    result's values belong to the old profile, so nothing is added."""
-    doc = new_doc()
-    source = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
-    other = next(p for p in Krita.instance().profiles("RGBA", "U8") if p != doc.colorProfile())
-    facts = {"profile_before": source.colorProfile()}
-    _layer, run = _stand_in_run(spec, doc, source, lambda doc, source: doc.setColorSpace("RGBA", "U8", other))
-    facts.update(run, profile_after=source.colorProfile(), image_profile_after=doc.colorProfile(), other=other)
-    return facts
+    result (8-bit sRGB) is added all the same, converted into the image's new profile; and so for
+    a whole-image run."""
+    out = {}
+    for kind in ("layer", "image"):
+        doc = new_doc()
+        source = add_paint_layer(doc, "Paint", (0, 0, W, H), colourful)
+        other = _other_profile(doc)
+        facts = {"profile_before": source.colorProfile()}
+        layer, run = _stand_in_run(
+            spec,
+            doc,
+            source,
+            lambda doc, source, other=other: doc.setColorSpace("RGBA", "U8", other),
+            keep_sent=True,
+            source=kind,
+        )
+        run.pop("sent", None), run.pop("sent_styles", None)
+        facts.update(run, profile_after=source.colorProfile(), other=other)
+        if layer is not None:  # against the source, which the image's conversion took along
+            facts["layer_profile"] = layer.colorProfile()
+            both = _as_srgb(doc, [layer.name(), "Paint"])
+            facts["as_source"] = _largest_difference(both[layer.name()], both["Paint"])
+        out[kind] = facts
+    return out
+
+
+def _other_profile(doc) -> str:
+    """An 8-bit RGB profile other than ``doc``'s, with primaries far enough from sRGB's that a
+    conversion changes the values: Adobe RGB's, as Krita ships it."""
+    profiles = Krita.instance().profiles("RGBA", "U8")
+    return next((p for p in profiles if p.startswith("ClayRGB")), next(p for p in profiles if p != doc.colorProfile()))
 
 
 def case_sixteen_bit(spec):
@@ -1244,11 +1267,6 @@ def case_whole_image_changes(spec):
         spec, doc, layers["Red"], lambda doc, node: layers["Blue"].setColorSpace("RGBA", "U16", profile)
     )
     facts["layer_converted"]["blue_depth"] = layers["Blue"].colorDepth()
-    doc, layers = _layered_document()
-    other = next(p for p in Krita.instance().profiles("RGBA", "U8") if p != doc.colorProfile())
-    _layer, facts["converted"], _projection = _whole_image_run(
-        spec, doc, layers["Red"], lambda doc, node: doc.setColorSpace("RGBA", "U8", other)
-    )
     doc, layers = _layered_document()
     _layer, facts["cropped"], _projection = _whole_image_run(
         spec, doc, layers["Red"], lambda doc, node: doc.crop(0, 0, W // 2, H // 2)
