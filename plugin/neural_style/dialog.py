@@ -26,7 +26,7 @@ from .config import (
 )
 from .engine import EngineProcess
 from .job import JobResult, StyleJob
-from .layer_io import document_is_open
+from .layer_io import animated, document_is_open
 from .open_images import is_open_image, style_name
 from .qt_compat import (
     QCheckBox,
@@ -533,12 +533,15 @@ class StyleDialog(QDialog):
             return
         sel = self.document.selection()
         selected = sel is not None and sel.width() > 0
+        frame = " Animated: only the frame shown is repainted, into a layer that is not animated."
         if whole_image:
             where = "the selected part of the whole image" if selected else "the whole image"
-            self.target_label.setText(f"Repaints {where}, as you see it, into a new layer at the top.")
+            text = f"Repaints {where}, as you see it, into a new layer at the top."
+            self.target_label.setText(text + (frame if animated(self.document.rootNode()) else ""))
             return
         where = "the selected part of" if selected else "the whole layer"
-        self.target_label.setText(f"Repaints {where} “{self.node.name()}” into a new layer above it.")
+        text = f"Repaints {where} “{self.node.name()}” into a new layer above it."
+        self.target_label.setText(text + (frame if animated(self.node) else ""))
 
     # -- running -------------------------------------------------------------------------------
     def start_run(self) -> None:

@@ -202,7 +202,8 @@ class StyleJob(QObject):
         # named now: a style image open in Krita has no name any more once it is closed
         self.style_names = [style_name(s) if s else "" for s in (self.style_path, self.blend_style)]
         label = " + ".join(name for name in self.style_names if name)
-        self.layer_name = layer_name or (f"{label} (whole image)" if source == "image" else label)
+        self.layer_name = layer_name or label  # "(whole image)" and the frame are added in _prepare
+        self._name_given = bool(layer_name)
         self.preview_every = preview_interval(preset) if preview_every is None else preview_every
         self.options = options
         self.standby = standby
@@ -268,6 +269,11 @@ class StyleJob(QObject):
         self.target = layer_io.Source.of(self.document, self.node, self.source)
         self.target.validate()
         self.placement = self.target.placement()
+        if not self._name_given:
+            notes = ["whole image"] if self.source == "image" else []
+            frame = self.target.frame()
+            notes += [f"frame {frame}"] if frame is not None else []
+            self.layer_name += f" ({', '.join(notes)})" if notes else ""
         if not self.style_path:
             raise StyleError(
                 "Choose a style image first: pick one in the Style list or use Choose image….", "style_missing"

@@ -102,6 +102,12 @@ def _canvas(document) -> Region:
     return Region(0, 0, document.width(), document.height())
 
 
+def animated(node) -> bool:
+    """Whether ``node`` or a layer inside it (a group's, the image root's) has an animation: what
+    it shows then depends on the frame."""
+    return node.animated() or any(animated(child) for child in node.childNodes())
+
+
 def in_image(document, node) -> bool:
     """Whether ``node``'s parents lead up to the image's root. A parent alone would not prove it:
     a layer inside a deleted group could keep the detached group as its parent (Krita 5.1 detaches
@@ -370,6 +376,11 @@ class Source:
         """All there is to repaint, without a selection."""
         raise NotImplementedError
 
+    def frame(self) -> int | None:
+        """The animation frame repainted (the one shown now) where what is repainted is animated,
+        else None: the new layer is not animated, so its name says which frame it is."""
+        raise NotImplementedError
+
     def plan_region(self, selection) -> Region:
         return plan_region(self.document, self.area(), selection, self.where)
 
@@ -508,6 +519,9 @@ class LayerSource(Source):
                 "layer_moved",
             )
 
+    def frame(self) -> int | None:
+        return self.document.currentTime() if animated(self.node) else None
+
     def add_result(self, name: str, region: Region, bgra: bytes):
         parent = self.node.parentNode()
         above = top_of_results(parent, self.node)
@@ -562,6 +576,9 @@ class ImageSource(Source):
         image that keeps its size (Image ▸ Mirror, Rotate 180°) is not told apart from painting:
         the result is added as the picture was, and one Undo removes it."""
         self._check_image(before)
+
+    def frame(self) -> int | None:
+        return self.document.currentTime() if animated(self.document.rootNode()) else None
 
     def add_result(self, name: str, region: Region, bgra: bytes):
         root = self.document.rootNode()

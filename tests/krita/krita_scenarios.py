@@ -1436,6 +1436,33 @@ def case_results_stack(spec):
     return out
 
 
+def case_animated(spec):
+    """An animated layer: the frame shown is repainted into a layer that is not animated, named
+    after that frame; so for the whole image of an animated document. The dialog says so."""
+    from neural_style.dialog import StyleDialog
+
+    doc = new_doc()
+    source = add_paint_layer(doc, "Walk", (8, 8, 40, 30), red_only)
+    still = add_paint_layer(doc, "Still", (50, 8, 20, 20), red_only)
+    dlg = StyleDialog(document=doc, node=still, settings=MemorySettings())
+    facts = {"label_still": dlg.target_label.text()}
+    source.enableAnimation()
+    doc.setCurrentTime(3)
+    dlg.set_target(doc, source)
+    facts["label_animated"] = dlg.target_label.text()
+    dlg.source_combo.setCurrentIndex(dlg.source_combo.findData("image"))
+    facts["label_image"] = dlg.target_label.text()
+    dlg.close()
+    for key, node, kind in (("layer", source, "layer"), ("still", still, "layer"), ("image", None, "image")):
+        layer, run = _stand_in_run(spec, doc, node, source=kind)
+        facts[key] = {
+            "raised": run["raised"],
+            "name": layer.name() if layer else None,
+            "animated": layer and layer.animated(),
+        }
+    return facts
+
+
 def case_dialog_source(spec):
     """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
     and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""

@@ -40,6 +40,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "dialog_source",
     "shown_layers",
     "results_stack",
+    "animated",
 ]
 
 
@@ -1049,6 +1050,18 @@ def test_a_new_result_goes_above_the_earlier_results_of_the_same_layer(basic_res
     assert facts["after_three"] == ["Background", "Paint", "First", "Second", "Third"], facts
     assert facts["after_four"] == ["Background", "Paint", "First", "Second", "Third", "Fourth"], facts
     assert facts["own_between"] == ["Background", "Paint", "Second", "Own", "First"], facts
+
+
+def test_an_animated_layer_gives_the_frame_shown_named_after_it(basic_results):
+    facts = case(basic_results, "animated")
+    assert facts["layer"] == {"raised": False, "name": "Starry Night (frame 3)", "animated": False}, facts
+    assert facts["still"]["name"] == "Starry Night", "a layer without animation, in the same image"
+    assert facts["image"]["name"] == "Starry Night (whole image, frame 3)", facts
+    assert "Animated" not in facts["label_still"], facts
+    for key in ("label_animated", "label_image"):
+        assert facts[key].endswith("Animated: only the frame shown is repainted, into a layer that is not animated."), (
+            facts
+        )
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):
