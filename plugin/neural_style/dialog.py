@@ -38,6 +38,7 @@ from .qt_compat import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QIcon,
     QImage,
     QLabel,
     QLineEdit,
@@ -121,6 +122,8 @@ class StyleDialog(QDialog):
         # A target given by the caller stays; otherwise Stylise takes Krita's active layer then.
         self._pinned = document is not None or node is not None
         self._closing = False  # closed, or its window is going: no new warm engine
+        self._stopped = False  # its window is going or Krita is quitting: nothing more to show
+        self._closed_mid_run = False  # closed while a run went on: its end must reach the painter
         self._open_images: dict = {}  # OPEN_IMAGE entry -> the Document it stands for
         self._open_image_names: dict = {}  # OPEN_IMAGE entry -> its name while it was open
         self._open_image_count = 0  # entries made so far: each new one gets the next number
@@ -633,7 +636,7 @@ class StyleDialog(QDialog):
         """Stop a running job now and wait until the engine has ended, let the warm engine go, and
         keep the settings (its window is closing, or Krita is quitting: no close event comes then).
         No new engine starts after this."""
-        self._closing = True
+        self._closing = self._stopped = True
         if self.job is not None:
             self.job.stop()
         self.end_standby()
@@ -705,8 +708,15 @@ class StyleDialog(QDialog):
             self.progress_bar.setValue(0)
             self.message_label.setText(result.message)
             self._show_details(result.details)
+        closed, self._closed_mid_run = self._closed_mid_run and not self.isVisible(), False
         if self.isVisible():
             self.warm_up()  # for the next run
+        elif closed and not self._stopped:  # the run went on after Close: the painter must hear of it
+            if result.ok:
+                _tell_in_view(self.message_label.text())
+            else:
+                self.show()  # the message, where the painter can read it, and a warm engine again
+                self.raise_()
 
     def _show_details(self, text: str) -> None:
         """Offer ``text`` behind the Details button (folded); no button when there is none."""
@@ -725,11 +735,13 @@ class StyleDialog(QDialog):
             self.resize(self.width(), self.sizeHint().height() if shown else self.minimumSizeHint().height())
 
     def _wind_down(self) -> None:
-        """Closing, by the window's button or by Esc: keep the settings, cancel the run, let the
-        warm engine go."""
+        """Closing, by the Close button, the window's button or Esc: keep the settings and let the
+        warm engine go. A run goes on (Cancel stops it): minutes of painting are not thrown away
+        because the dialog was in the way. Its layer is added when it is done, with a note in
+        Krita's canvas; a failure opens the dialog again with its message."""
         self._closing = True
+        self._closed_mid_run = self.job is not None
         self.save_settings()
-        self.cancel_run()
         self.end_standby()
 
     def reject(self) -> None:
@@ -747,6 +759,20 @@ class _NoOverrides:
 
     def get(self, key: str, default: str = "") -> str:
         return default
+
+
+def _tell_in_view(text: str) -> None:
+    """Show ``text`` for a few seconds over the painter's canvas (Krita's floating message), if
+    Krita has a window and a view; nothing otherwise (a script, the test runner)."""
+    try:
+        from krita import Krita
+
+        window = Krita.instance().activeWindow()
+        view = window.activeView() if window is not None else None
+        if view is not None:
+            view.showFloatingMessage(f"Neural Style Transfer: {text}", QIcon(), 6000, 1)
+    except Exception:  # noqa: BLE001 - a note that cannot be shown is no reason for a traceback
+        pass
 
 
 def _device_words(device: str) -> str:

@@ -45,7 +45,8 @@ class NeuralStyleExtension(Extension):
                 window = Krita.instance().activeWindow()
                 self._dialog_window = window.qwindow() if window else None
                 self.dialog = StyleDialog(self._dialog_window)
-            self.dialog.refresh_target()
+            if self.dialog.job is None:  # else: back to the run that went on after Close
+                self.dialog.refresh_target()
             self.dialog.show()
             self.dialog.raise_()
             self.dialog.activateWindow()

@@ -32,6 +32,7 @@ QEventLoop = QtCore.QEventLoop
 QSettings = QtCore.QSettings
 pyqtSignal = QtCore.pyqtSignal
 
+QIcon = QtGui.QIcon
 QImage = QtGui.QImage
 QPixmap = QtGui.QPixmap
 

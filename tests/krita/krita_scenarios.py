@@ -1463,6 +1463,46 @@ def case_animated(spec):
     return facts
 
 
+def case_closed_mid_run(spec):
+    """Close during a run: the run goes on and its layer is added; when a run that went on after
+    Close fails, the dialog comes back with the message. Cancel still stops a run."""
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    script = _stand_in_engine(folder)
+    facts = {}
+    for key, change in (("done", None), ("failed", lambda dlg: dlg.node.remove())):
+        dlg = _dialog_with_engine(script)
+        dlg.set_style(spec["style"])
+        dlg.show()
+        dlg.end_standby()  # the stand-in's warm engine ends at once: the run starts its own
+        dlg.start_run()
+        job = dlg.job
+        _wait(job.preview, 20)  # the stand-in is painting; the dialog is in the painter's way
+        dlg.close()
+        run = {"visible_after_close": dlg.isVisible(), "running_after_close": dlg.job is not None}
+        if change is not None:
+            change(dlg)
+        open(script + ".go", "w").close()
+        finished = _wait(job.finished, 20)
+        os.remove(script + ".go")
+        result = dlg.last_result
+        run.update(
+            finished=finished,
+            ok=result is not None and result.ok,
+            code=result.code if result is not None else None,
+            visible_at_end=dlg.isVisible(),
+            message=dlg.message_label.text(),
+            layers=[c.name() for c in dlg.document.rootNode().childNodes()],
+        )
+        dlg.stop_run()
+        dlg.close()
+        facts[key] = run
+    shutil.rmtree(folder)
+    facts["leftovers"] = leftovers()
+    return facts
+
+
 def case_dialog_source(spec):
     """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
     and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""

@@ -41,6 +41,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "shown_layers",
     "results_stack",
     "animated",
+    "closed_mid_run",
 ]
 
 
@@ -1062,6 +1063,23 @@ def test_an_animated_layer_gives_the_frame_shown_named_after_it(basic_results):
         assert facts[key].endswith("Animated: only the frame shown is repainted, into a layer that is not animated."), (
             facts
         )
+
+
+def test_closing_the_dialog_mid_run_lets_the_run_finish(basic_results):
+    """Minutes of painting are not thrown away because the dialog was in the way: Close hides it,
+    the run goes on and adds its layer."""
+    run = case(basic_results, "closed_mid_run")["done"]
+    assert not run["visible_after_close"] and run["running_after_close"], run
+    assert run["finished"] and run["ok"] and run["layers"] == ["Background", "Paint", "Starry Night"], run
+    assert not run["visible_at_end"] and run["message"] == "Done: added the layer “Starry Night”.", run
+
+
+def test_a_run_that_fails_after_close_brings_the_dialog_back_with_its_message(basic_results):
+    facts = case(basic_results, "closed_mid_run")
+    run = facts["failed"]
+    assert run["finished"] and not run["ok"] and run["code"] == "layer_gone", run
+    assert run["visible_at_end"] and "was deleted" in run["message"], "errors never pass silently"
+    assert facts["leftovers"] == [], facts
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):
