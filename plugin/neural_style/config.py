@@ -60,7 +60,10 @@ SMALLER_RUN = "choose a smaller Working size or turn off Full resolution, or clo
 CANCELLED = "Cancelled: nothing was changed."
 
 ENGINE_BOX = "the dialog's Engine box"  # the dialog's QGroupBox("Engine"), with its Python and VGG19 weights fields
-REINSTALL = "run python3 installer/install.py again"
+INSTALL_COMMAND = "py installer\\install.py" if os.name == "nt" else "python3 installer/install.py"
+"""The installer, as the painter types it in the project's folder: Windows' ``python3`` is the
+Microsoft Store's stub, whose Python the installer refuses."""
+REINSTALL = f"run {INSTALL_COMMAND} again"
 FROM_FIELD, FROM_ENV, FROM_INSTALLER = "field", "env", "installer"  # EngineConfig.python_from/weights_from
 
 
@@ -83,8 +86,8 @@ class EngineConfig:
             if self.problem:
                 raise EngineNotConfigured(self.problem)
             raise EngineNotConfigured(
-                "The style transfer engine is not set up: run the installer (python3 installer/install.py) "
-                f"or choose the engine's Python in {ENGINE_BOX}."
+                f"The style transfer engine is not set up: run the installer ({INSTALL_COMMAND}, in the "
+                f"project's folder) or choose the engine's Python in {ENGINE_BOX}."
             )
         if not (Path(self.python).is_file() or shutil.which(self.python)):
             raise EngineNotConfigured(f"The engine's Python was not found at {self.python}: {self.python_advice()}.")

@@ -585,8 +585,9 @@ class StyleDialog(QDialog):
         """Have a warm engine waiting for the next run, started with the current engine settings.
 
         A standby that no longer fits them (the painter changed the Engine fields) or that is
-        about to exit for having waited too long is replaced. Nothing happens when the engine is
-        not set up ("Stylise" then shows what is missing), nor while a run is going on (it would
+        about to exit for having waited too long is replaced. When the engine is not set up the
+        message line says what is missing (unless it shows something else), so a painter fresh from
+        installing the plugin alone reads it before pressing Stylise. Nothing happens while a run is going on (it would
         hold a second engine's memory for nothing; the next one starts when the run ends), nor
         once the dialog is closing."""
         if self.job is not None or self._closing:
@@ -594,7 +595,9 @@ class StyleDialog(QDialog):
         try:
             cfg = load_engine_config(self.settings)
             cfg.check()
-        except EngineNotConfigured:
+        except EngineNotConfigured as exc:  # said now, not first when the painter presses Stylise
+            if not self.message_label.text():
+                self.message_label.setText(str(exc))
             return
         if self.standby is not None and self.standby.can_take(cfg.python, cfg.weights):
             return

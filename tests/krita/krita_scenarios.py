@@ -1503,6 +1503,21 @@ def case_closed_mid_run(spec):
     return facts
 
 
+def case_no_engine_at_open(spec):
+    """A painter who copied the plugin but never ran the installer opens the dialog: it says at
+    once what is missing, before Stylise."""
+    from neural_style.dialog import StyleDialog
+
+    doc = new_doc()
+    layer = add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only)
+    dlg = StyleDialog(document=doc, node=layer, settings=MemorySettings())
+    before = dlg.message_label.text()
+    dlg.show()
+    facts = {"before_show": before, "at_show": dlg.message_label.text(), "standby": dlg.standby is not None}
+    dlg.close()
+    return facts
+
+
 def case_dialog_source(spec):
     """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
     and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""

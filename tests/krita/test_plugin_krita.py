@@ -42,6 +42,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "results_stack",
     "animated",
     "closed_mid_run",
+    "no_engine_at_open",
 ]
 
 
@@ -1080,6 +1081,13 @@ def test_a_run_that_fails_after_close_brings_the_dialog_back_with_its_message(ba
     assert run["finished"] and not run["ok"] and run["code"] == "layer_gone", run
     assert run["visible_at_end"] and "was deleted" in run["message"], "errors never pass silently"
     assert facts["leftovers"] == [], facts
+
+
+def test_the_dialog_says_at_once_when_the_engine_is_not_set_up(basic_results):
+    facts = case(basic_results, "no_engine_at_open")
+    assert facts["before_show"] == "" and not facts["standby"], facts
+    assert facts["at_show"].startswith("The style transfer engine is not set up: run the installer ("), facts
+    assert "python3 installer/install.py" in facts["at_show"] and "Engine box" in facts["at_show"], facts
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):
