@@ -570,6 +570,7 @@ class StyleDialog(QDialog):
         self.job.started.connect(self._on_started)
         self.job.progress.connect(self._on_progress)
         self.job.preview.connect(self._on_preview)
+        self.job.waiting.connect(self._on_waiting)
         self.job.finished.connect(self._on_finished)
         self._set_running(True)
         self.message_label.setText("Starting the engine…")
@@ -689,6 +690,11 @@ class StyleDialog(QDialog):
         self.eta_label.setText(_format_eta(event.get("eta")))
         if not self.stopping:
             self.message_label.setText(f"Painting{self.where}… step {done} of {total}")
+
+    def _on_waiting(self, text: str) -> None:
+        self.finish_button.setEnabled(False)  # nothing left to finish: the result is there
+        self.eta_label.setText("")
+        self.message_label.setText(text)
 
     def _on_preview(self, path: str) -> None:
         image = QImage(path)

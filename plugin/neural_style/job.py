@@ -28,8 +28,12 @@ from .config import (
 from .engine import EngineProcess, EngineRequest, EngineResult
 from .errors import StyleError
 from .open_images import STYLE_LONGEST, check_open, export_open_image, is_open_image, style_name
-from .qt_compat import QObject, pyqtSignal
+from .qt_compat import QObject, QTimer, pyqtSignal
 
+ADD_RETRY_MS = 250  # how often a ready result looks whether the painter's stroke has ended
+WAITING_FOR_STROKE = (
+    "Done painting: the layer is added as soon as you finish your stroke or transform (Apply or cancel it)."
+)
 WEIGHTS_CODES = ("weights_missing", "weights_invalid", "weights_fetch_failed")
 _WEIGHTS_PROBLEMS = {
     "weights_missing": "was not found",
@@ -160,6 +164,7 @@ class StyleJob(QObject):
     started = pyqtSignal(dict)  # the engine's ``start`` event: sizes, device, precision
     progress = pyqtSignal(dict)
     preview = pyqtSignal(str)
+    waiting = pyqtSignal(str)  # the result is ready, but the painter is in the middle of a stroke
     finished = pyqtSignal(object)
 
     def __init__(
@@ -209,6 +214,7 @@ class StyleJob(QObject):
         self.standby = standby
         self.warm = False  # whether the run went to the warm engine
         self.engine_request: EngineRequest | None = None
+        self.waiting_for_image = False  # the result waited for the painter's stroke to end
         self.style_copies: dict[str, str] = {}  # the files written of styles open in Krita -> their names
         self.tmpdir: str | None = None
         self.target: layer_io.Source | None = None  # what is repainted, of the kind ``source``: made in _prepare
@@ -217,6 +223,7 @@ class StyleJob(QObject):
         self.mask: bytes | None = None
         self.process: EngineProcess | None = None
         self.result: JobResult | None = None
+        self._ready: EngineResult | None = None  # the engine's result, waiting for the image to be idle
 
     # -- public --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -239,7 +246,9 @@ class StyleJob(QObject):
             self.process.start()
 
     def cancel(self) -> None:
-        if self.process is not None and self.result is None:
+        if self._ready is not None and self.result is None:  # nothing runs any more: only the layer waits
+            self._finish(JobResult(False, code="cancelled", message=CANCELLED))
+        elif self.process is not None and self.result is None:
             self.process.cancel()
 
     def finish(self) -> None:
@@ -377,6 +386,22 @@ class StyleJob(QObject):
         if not result.ok:
             self._finish(self._engine_failure(result))
             return
+        self._ready = result
+        self._add_when_idle()
+
+    def _add_when_idle(self) -> None:
+        """Add the result once the image is idle. Krita's ``addChildNode`` asks every open stroke
+        to end: arriving in the middle of the painter's brush stroke or transform, the layer would
+        cut the one short and apply the other. So it waits (and says so) until the painter lets go."""
+        if self.result is not None:  # cancelled while waiting
+            return
+        if layer_io.image_busy(self.document):
+            if not self.waiting_for_image:
+                self.waiting_for_image = True
+                self.waiting.emit(WAITING_FOR_STROKE)
+            QTimer.singleShot(ADD_RETRY_MS, self._add_when_idle)
+            return
+        result = self._ready
         try:
             self.target.check_unchanged(self.placement)
             bgra = layer_io.read_result(result.output, self.region)

@@ -108,6 +108,18 @@ def animated(node) -> bool:
     return node.animated() or any(animated(child) for child in node.childNodes())
 
 
+def image_busy(document) -> bool:
+    """Whether the painter is in the middle of something on the image (a brush stroke, a
+    transform waiting for Apply): Krita then refuses the lock that waits for nothing
+    (``tryBarrierLock``). A closed image is not busy: the job's checks say it is closed."""
+    if not document_is_open(document):
+        return False
+    if document.tryBarrierLock():
+        document.unlock()
+        return False
+    return True
+
+
 def in_image(document, node) -> bool:
     """Whether ``node``'s parents lead up to the image's root. A parent alone would not prove it:
     a layer inside a deleted group could keep the detached group as its parent (Krita 5.1 detaches

@@ -1518,6 +1518,53 @@ def case_no_engine_at_open(spec):
     return facts
 
 
+def case_waits_for_the_stroke(spec):
+    """The result arrives while the painter is in the middle of a stroke (Krita refuses the
+    lock): it waits, says so, and is added once the stroke has ended; Cancel while it waits adds
+    nothing. Krita's scripting cannot hold a stroke open, so the first answers are made busy."""
+    import shutil
+
+    from neural_style import api, layer_io
+    from neural_style.config import EngineConfig
+    from neural_style.job import StyleJob
+
+    real, answers = layer_io.image_busy, []
+    facts = {}
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    script = _stand_in_engine(folder)
+    open(script + ".go", "w").close()  # no waiting in the engine: the result comes at once
+    try:
+        for key, busy_answers in (("waited", 3), ("cancelled", 10**6)):
+            answers.clear()
+
+            def busy(doc, limit=busy_answers):
+                answers.append(real(doc))  # Krita's own answer, for an idle image
+                return len(answers) <= limit
+
+            layer_io.image_busy = busy
+            doc = new_doc()
+            source = add_paint_layer(doc, "Paint", (8, 8, 40, 30), red_only)
+            job = StyleJob(doc, source, spec["style"], "preview", engine=EngineConfig(python=script))
+            said = []
+            job.waiting.connect(said.append)
+            if key == "cancelled":
+                job.waiting.connect(lambda _text, job=job: job.cancel())
+            result = api.run_job(job, 30)
+            facts[key] = {
+                "ok": result.ok,
+                "code": result.code,
+                "said": said,
+                "checks": len(answers),
+                "krita_says_idle": not any(answers),
+                "layers": [c.name() for c in doc.rootNode().childNodes()],
+            }
+    finally:
+        layer_io.image_busy = real
+        shutil.rmtree(folder)
+    facts["leftovers"] = leftovers()
+    return facts
+
+
 def case_dialog_source(spec):
     """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
     and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""

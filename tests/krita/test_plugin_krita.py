@@ -43,6 +43,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "animated",
     "closed_mid_run",
     "no_engine_at_open",
+    "waits_for_the_stroke",
 ]
 
 
@@ -1088,6 +1089,20 @@ def test_the_dialog_says_at_once_when_the_engine_is_not_set_up(basic_results):
     assert facts["before_show"] == "" and not facts["standby"], facts
     assert facts["at_show"].startswith("The style transfer engine is not set up: run the installer ("), facts
     assert "python3 installer/install.py" in facts["at_show"] and "Engine box" in facts["at_show"], facts
+
+
+def test_a_result_waits_for_the_painters_stroke_to_end(basic_results):
+    """Adding a layer makes Krita end every open stroke: a result must not cut the painter's
+    brush stroke short or apply a transform that waits for Apply."""
+    facts = case(basic_results, "waits_for_the_stroke")
+    waited = facts["waited"]
+    assert waited["ok"] and waited["layers"] == ["Background", "Paint", "Starry Night"], waited
+    assert waited["checks"] == 4 and len(waited["said"]) == 1, "said once, added at the first idle look"
+    assert waited["said"][0].startswith("Done painting: the layer is added as soon as you finish"), waited
+    assert waited["krita_says_idle"], "Krita's own answer for an idle image, which stays usable"
+    cancelled = facts["cancelled"]
+    assert not cancelled["ok"] and cancelled["code"] == "cancelled", cancelled
+    assert cancelled["layers"] == ["Background", "Paint"] and facts["leftovers"] == [], facts
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):
