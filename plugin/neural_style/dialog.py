@@ -9,6 +9,7 @@ option between runs. While it is open it keeps a warm engine waiting (see
 from __future__ import annotations
 
 import os
+import time
 
 from .config import (
     DEFAULT_PRESET,
@@ -124,6 +125,7 @@ class StyleDialog(QDialog):
         self._closing = False  # closed, or its window is going: no new warm engine
         self._stopped = False  # its window is going or Krita is quitting: nothing more to show
         self._closed_mid_run = False  # closed while a run went on: its end must reach the painter
+        self.run_started = time.monotonic()  # when Stylise was pressed, for the progress bar
         self._open_images: dict = {}  # OPEN_IMAGE entry -> the Document it stands for
         self._open_image_names: dict = {}  # OPEN_IMAGE entry -> its name while it was open
         self._open_image_count = 0  # entries made so far: each new one gets the next number
@@ -575,6 +577,7 @@ class StyleDialog(QDialog):
         self._set_running(True)
         self.message_label.setText("Starting the engine…")
         self.progress_bar.setValue(0)
+        self.run_started = time.monotonic()
         self.preview_label.clear()
         self._show_details("")
         self.job.start()
@@ -686,7 +689,12 @@ class StyleDialog(QDialog):
     def _on_progress(self, event: dict) -> None:
         total = max(1, int(event.get("total") or 1))
         done = int(event.get("iteration") or 0)
-        self.progress_bar.setValue(int(100 * done / total))
+        elapsed = event.get("elapsed")
+        if not isinstance(elapsed, (int, float)):
+            elapsed = time.monotonic() - self.run_started
+        self.progress_bar.setValue(
+            max(self.progress_bar.value(), _percent_done(done, total, elapsed, event.get("eta")))
+        )
         self.eta_label.setText(_format_eta(event.get("eta")))
         if not self.stopping:
             self.message_label.setText(f"Painting{self.where}… step {done} of {total}")
@@ -768,6 +776,19 @@ class _NoOverrides:
 
     def get(self, key: str, default: str = "") -> str:
         return default
+
+
+def _percent_done(done: int, total: int, elapsed: float, eta) -> int:
+    """How far the run is, in per cent of its time: the time so far (the engine's, else since
+    Stylise) over that plus the engine's estimate of the rest, which weighs each step by its
+    pixels. Counting steps would run ahead with Full resolution, whose last steps at the full
+    size are the slow ones. Steps count until the engine gives an estimate. Never 100 before the
+    end."""
+    if isinstance(eta, (int, float)) and eta >= 0 and elapsed > 0:
+        fraction = elapsed / (elapsed + eta)
+    else:
+        fraction = done / total
+    return min(99, int(100 * fraction))
 
 
 def _tell_in_view(text: str) -> None:

@@ -1565,6 +1565,30 @@ def case_waits_for_the_stroke(spec):
     return facts
 
 
+def case_progress_bar(spec):
+    """The bar follows the engine's time estimate, not its step count (with Full resolution the
+    last steps are the slow ones); it never goes back, and shows 100 only at the end."""
+    from neural_style.dialog import StyleDialog
+
+    doc = new_doc()
+    dlg = StyleDialog(
+        document=doc, node=add_paint_layer(doc, "Paint", (0, 0, 16, 16), red_only), settings=MemorySettings()
+    )
+    bar = []
+    for event in (
+        {"iteration": 60, "total": 100, "elapsed": 30.0, "eta": 90.0},  # 60 % of the steps, a quarter of the time
+        {"iteration": 61, "total": 100, "elapsed": 31.0, "eta": 200.0},  # the estimate grew: the bar stays
+        {"iteration": 99, "total": 100, "elapsed": 1000.0, "eta": 0.01},
+    ):
+        dlg._on_progress(event)
+        bar.append(dlg.progress_bar.value())
+    dlg.progress_bar.setValue(0)
+    dlg._on_progress({"iteration": 5, "total": 100})  # no estimate yet: the steps
+    bar.append(dlg.progress_bar.value())
+    dlg.close()
+    return {"bar": bar}
+
+
 def case_dialog_source(spec):
     """The dialog's Repaint choice: what the top line says, greyed out while running, remembered,
     and a Stylise press with The whole image adds the image's layer on top (stand-in engine)."""

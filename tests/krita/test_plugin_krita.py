@@ -44,6 +44,7 @@ STAND_IN_CASES = [  # run by a stand-in engine that returns the layer as it was 
     "closed_mid_run",
     "no_engine_at_open",
     "waits_for_the_stroke",
+    "progress_bar",
 ]
 
 
@@ -1103,6 +1104,10 @@ def test_a_result_waits_for_the_painters_stroke_to_end(basic_results):
     cancelled = facts["cancelled"]
     assert not cancelled["ok"] and cancelled["code"] == "cancelled", cancelled
     assert cancelled["layers"] == ["Background", "Paint"] and facts["leftovers"] == [], facts
+
+
+def test_the_progress_bar_follows_the_time_left(basic_results):
+    assert case(basic_results, "progress_bar")["bar"] == [25, 25, 99, 5]
 
 
 def test_a_wrong_source_is_a_bad_option(basic_results):
