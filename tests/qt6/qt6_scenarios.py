@@ -205,8 +205,9 @@ def case_dialog(spec: dict) -> dict:
     dialog._set_running(True)
     facts["running"] = {"run": dialog.run_button.isEnabled(), "cancel": dialog.cancel_button.isEnabled()}
     dialog._on_started({"event": "start", "device": "CPU"})
-    dialog._on_progress({"event": "progress", "iteration": 3, "total": 12, "eta": 30})
+    dialog._on_progress({"event": "progress", "iteration": 3, "total": 12, "elapsed": 10.0, "eta": 30})
     facts["progress"] = {"text": dialog.message_label.text(), "bar": dialog.progress_bar.value()}
+    facts["hidpi_preview"] = _hidpi_preview()
 
     folded = dialog.height()
     dialog._on_finished(JobResult(False, code="input_missing", message="The style image is gone.", details="tail"))
@@ -221,6 +222,29 @@ def case_dialog(spec: dict) -> dict:
     facts["unfolded"] = {"shown": dialog.details_text.isVisible(), "grew_by": dialog.height() - folded}
     dialog.close()
     return facts
+
+
+def _hidpi_preview() -> dict:
+    """The preview on a screen with twice as many pixels: the pixmap has them, marked as such."""
+    from neural_style import dialog as dialog_module
+    from neural_style.qt_compat import QImage, QLabel
+
+    given = []
+
+    class HiDpiLabel(QLabel):  # Qt 6's QLabel.pixmap() renders at the real ratio: keep what was set
+        def devicePixelRatioF(self) -> float:  # noqa: N802 - Qt API
+            return 2.0
+
+        def setPixmap(self, pixmap) -> None:  # noqa: N802 - Qt API
+            given.append(pixmap)
+            super().setPixmap(pixmap)
+
+    label = HiDpiLabel()
+    label.setFixedSize(160, 160)
+    image = QImage(1000, 500, QImage.Format.Format_ARGB32)
+    image.fill(0xFF336699)
+    dialog_module._show_scaled(label, image)
+    return {"size": [given[0].width(), given[0].height()], "ratio": given[0].devicePixelRatio()}
 
 
 def case_warm_engine(spec: dict) -> dict:
