@@ -426,6 +426,7 @@ class LayerSource(Source):
         super().__init__(document)
         self.node = node
         self._area: Region | None = None
+        self._moved = (0, 0)  # how far the painter moved the layer during the run: the result follows
 
     @property
     def what(self) -> str:
@@ -514,27 +515,33 @@ class LayerSource(Source):
 
     def check_unchanged(self, before: Placement) -> None:
         """Raise :class:`StyleError` when the layer changed under the run so that the result no
-        longer has its place: the image closed, resized or cropped, the layer deleted or moved.
-        Painting on it is fine, beyond its old edges too: a soft brush stroke must not throw a run
-        away; so is converting its colours or the image's (the result is converted on the way in).
-        A transform that rewrites the layer's pixels in place (Transform tool, Image ▸ Rotate) is
+        longer has its place: the image closed, resized or cropped, the layer deleted. Painting on
+        it is fine, beyond its old edges too: a soft brush stroke must not throw a run away; so is
+        converting its colours or the image's (the result is converted on the way in). A paint
+        layer moved with the Move tool takes its result along (:meth:`add_result`); any other
+        kind moved adds nothing (a group's offset does not say where its layers went). A
+        transform that rewrites the layer's pixels in place (Transform tool, Image ▸ Rotate) is
         not told apart from painting, and one Undo removes the result."""
         now = self._check_image(before)
         if not in_image(self.document, self.node):
             raise StyleError(
                 f"{self.what} was deleted while the style was being painted: nothing was added.", "layer_gone"
             )
-        if now.position != before.position:
+        (x0, y0), (x1, y1) = before.position, now.position
+        if (x1, y1) != (x0, y0) and self.node.type() != "paintlayer":
             raise StyleError(
                 f"{self.what} was moved while the style was being painted: nothing was added. "
                 "Press Stylise again to paint it as it is now.",
                 "layer_moved",
             )
+        self._moved = (x1 - x0, y1 - y0)
 
     def frame(self) -> int | None:
         return self.document.currentTime() if animated(self.node) else None
 
     def add_result(self, name: str, region: Region, bgra: bytes):
+        dx, dy = self._moved
+        region = Region(region.x + dx, region.y + dy, region.w, region.h)
         parent = self.node.parentNode()
         above = top_of_results(parent, self.node)
         layer = add_result_layer(self.document, name, region, bgra, parent, above=above, like=self.node)

@@ -698,7 +698,8 @@ def case_other_color_spaces(spec):
     pixels as sRGB and the new layer, in the image's colour space, holds them back."""
     from neural_style import color_spaces
 
-    facts = {"documents_before": len(Krita.instance().documents())}
+    before = Krita.instance().documents()  # those of earlier cases may close meanwhile, when Python lets them go
+    facts = {}
     rect = (8, 4, 48, 40)
     for key, model, depth, profile in (
         ("GRAYA_U8", "GRAYA", "U8", None),
@@ -764,7 +765,7 @@ def case_other_color_spaces(spec):
     facts["builtin_listed"] = builtin[2] in Krita.instance().profiles("RGBA", "U8")
     facts["builtin_direct"] = [color_spaces.is_direct(builtin), color_spaces.is_direct(builtin)]
     facts["probes"] = color_spaces._like_srgb.cache_info().misses - misses
-    facts["documents_after"] = len(Krita.instance().documents())  # each case's own closed too
+    facts["documents_left"] = [d.name() for d in Krita.instance().documents() if not any(d == b for b in before)]
     return facts
 
 
@@ -889,7 +890,8 @@ def _moved_or_painted(spec, change):
 
 
 def case_layer_moved(spec):
-    """The painter moves the source layer while the engine works (the canvas keeps its size)."""
+    """The painter moves the source layer while the engine works (the canvas keeps its size): the
+    result follows it."""
     return _moved_or_painted(spec, lambda doc, source: source.move(10, 5))
 
 
@@ -1353,6 +1355,7 @@ def case_shown_layers(spec):
     layers["Blue"].setPixelData(bytes([0, 255, 0, 255]) * 100, 60, 10, 10, 10)
     facts["group"] = _shown_run(spec, doc, group)
     facts["group"]["group_opacity"] = group.opacity()
+    _layer, facts["moved_group"] = _stand_in_run(spec, doc, group, lambda doc, group: group.move(10, 5))
 
     doc, layers = _layered_document(group="Painting")
     group = layers["Painting"]

@@ -151,12 +151,21 @@ def test_a_colour_conversion_mid_run_keeps_the_result_in_the_new_colours(basic_r
     assert facts["leftovers"] == [], facts
 
 
-def test_a_layer_moved_mid_run_gets_a_message_and_nothing_is_added(basic_results):
+def test_a_layer_moved_mid_run_takes_its_result_along(basic_results):
+    """A nudge with the Move tool no longer throws minutes of painting away: the result lies over
+    the layer where it is now (the stand-in engine returns what it was sent)."""
     facts = case(basic_results, "layer_moved")
     assert facts["source_bounds_after"] == [10, 5, 40, 30], "the layer was moved during the run"
-    assert facts["raised"] and facts["code"] == "layer_moved", facts
-    assert "Paint" in facts["message"] and "moved" in facts["message"] and "Stylise again" in facts["message"]
-    assert facts["nodes_after"] == facts["nodes_before"] and facts["leftovers"] == []
+    assert not facts["raised"] and facts["bounds"] == [10, 5, 40, 30], facts
+    assert facts["position"] == [0, 0] and not any(facts["changed"]), "pixel for pixel over the moved layer"
+    assert facts["leftovers"] == [], facts
+
+
+def test_a_group_moved_mid_run_adds_nothing(basic_results):
+    """A group's offset does not say where its layers went: nothing is added."""
+    moved = case(basic_results, "shown_layers")["moved_group"]
+    assert moved["raised"] and moved["code"] == "layer_moved", moved
+    assert moved["nodes_after"] == moved["nodes_before"], moved
 
 
 def test_painting_on_the_layer_mid_run_still_adds_the_result(basic_results):
@@ -856,7 +865,7 @@ def test_the_whole_of_a_grey_image_comes_back_grey(basic_results):
 
 def test_colour_conversions_leave_no_documents_and_name_what_krita_cannot_convert(basic_results):
     facts = case(basic_results, "other_color_spaces")
-    assert facts["documents_after"] == facts["documents_before"], "a scratch document was left open"
+    assert facts["documents_left"] == [], "a scratch document was left open"
     unknown = facts["unknown_profile"]
     assert unknown["raised"] and unknown["code"] == "unsupported_color_space", unknown
     message = unknown["message"]
