@@ -109,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-memory",
         type=_memory_size,
         metavar="SIZE",
-        help="memory ceiling, e.g. 4G; larger images are optimised in tiles to stay under it (default: half the RAM)",
+        help=(
+            "memory ceiling, e.g. 4G; larger images are optimised in tiles to stay under it "
+            "(default: half the RAM, or 80%% of what is available if less)"
+        ),
     )
     opt.add_argument("--tile-size", type=int, metavar="PX", help="largest tile side, below what --max-memory allows")
     opt.add_argument("--scales", type=_float_list, help="coarse-to-fine stages as fractions of --max-size, e.g. 0.5,1")

@@ -100,6 +100,11 @@ def physical_memory() -> int | None:
 def _windows_physical_memory() -> int | None:
     """Installed RAM in bytes from `GlobalMemoryStatusEx` (its ullTotalPhys: the total, like
     SC_PHYS_PAGES elsewhere, not what is free now); None when the call fails."""
+    return _windows_memory_status("ullTotalPhys")
+
+
+def _windows_memory_status(field: str) -> int | None:
+    """One field of `GlobalMemoryStatusEx`, in bytes; None when the call fails."""
     import ctypes
 
     class MEMORYSTATUSEX(ctypes.Structure):
@@ -125,13 +130,40 @@ def _windows_physical_memory() -> int | None:
             return None
     except (AttributeError, OSError):  # no kernel32 or no such function: not a Windows we know
         return None
-    return int(status.ullTotalPhys) or None
+    return int(getattr(status, field)) or None
+
+
+def available_memory() -> int | None:
+    """What the machine can give a program now without swapping, in bytes, where the OS says:
+    Linux's MemAvailable (free memory plus the caches it can drop), Windows' ullAvailPhys; None
+    elsewhere (macOS has no single figure for it)."""
+    if os.name == "nt":
+        return _windows_memory_status("ullAvailPhys")
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+AVAILABLE_SHARE = 0.8
+"""Of the memory available when a run starts, the most it plans for: the painter goes on painting."""
 
 
 def default_budget() -> int:
-    """Half the machine's RAM (Krita and the painter's other programs keep the rest), at least 2 GiB."""
-    total = physical_memory()
-    return max(2 * GIB, total // 2) if total else 4 * GIB
+    """Half the machine's RAM (Krita and the painter's other programs keep the rest), or less
+    where that much is not available now (a large canvas open in Krita, a browser): 80 % of what
+    is; at least 2 GiB."""
+    total, available = physical_memory(), available_memory()
+    if not total:
+        return 4 * GIB
+    half = total // 2
+    if available:
+        half = min(half, int(AVAILABLE_SHARE * available))
+    return max(2 * GIB, half)
 
 
 def budget(requested: int | None) -> int:

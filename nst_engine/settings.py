@@ -56,7 +56,7 @@ class Settings:
     # `refine_iterations` evaluations at the first doubling and half as many at each further one.
     full_resolution: bool = False
     refine_iterations: int = 40
-    max_memory: int | None = None  # bytes; None = half the machine's RAM (see memory.py)
+    max_memory: int | None = None  # bytes; None = half the machine's RAM, or less if less is available (memory.py)
     tile_size: int | None = None  # largest tile side in pixels, when smaller than the memory plan's
 
     def validated(self) -> Settings:

@@ -1,6 +1,7 @@
 """The stage and tile planner and the memory model (no TensorFlow needed)."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -166,10 +167,27 @@ def test_bad_memory_sizes_are_refused(text):
         memory.parse_size(text)
 
 
-@pytest.mark.parametrize("ram, budget", [(16 * GIB, 8 * GIB), (3 * GIB, 2 * GIB), (None, 4 * GIB)])
-def test_the_default_budget_is_half_the_ram_and_at_least_2_gib(monkeypatch, ram, budget):
+@pytest.mark.parametrize(
+    "ram, available, budget",
+    [
+        (16 * GIB, None, 8 * GIB),
+        (3 * GIB, None, 2 * GIB),
+        (None, None, 4 * GIB),
+        (16 * GIB, 12 * GIB, 8 * GIB),  # plenty available: half the RAM
+        (16 * GIB, 5 * GIB, 4 * GIB),  # a big canvas open in Krita: 80 % of what is available
+        (16 * GIB, 1 * GIB, 2 * GIB),  # never under 2 GiB
+    ],
+)
+def test_the_default_budget_is_half_the_ram_or_less_when_less_is_available(monkeypatch, ram, available, budget):
     monkeypatch.setattr(memory, "physical_memory", lambda: ram)
+    monkeypatch.setattr(memory, "available_memory", lambda: available)
     assert memory.default_budget() == budget
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MemAvailable is Linux's")
+def test_the_memory_available_now_is_read_from_the_system():
+    available, total = memory.available_memory(), memory.physical_memory()
+    assert available is not None and 0 < available <= total
 
 
 @pytest.mark.parametrize("size, tile_pixels", [((700, 500), 200 * 200), ((1000, 130), 128 * 128)])
