@@ -153,17 +153,30 @@ AVAILABLE_SHARE = 0.8
 """Of the memory available when a run starts, the most it plans for: the painter goes on painting."""
 
 
+def ram_budget() -> int:
+    """Half the machine's RAM (Krita and the painter's other programs keep the rest), at least 2 GiB."""
+    total = physical_memory()
+    return max(2 * GIB, total // 2) if total else 4 * GIB
+
+
 def default_budget() -> int:
-    """Half the machine's RAM (Krita and the painter's other programs keep the rest), or less
-    where that much is not available now (a large canvas open in Krita, a browser): 80 % of what
-    is; at least 2 GiB."""
-    total, available = physical_memory(), available_memory()
-    if not total:
-        return 4 * GIB
-    half = total // 2
-    if available:
-        half = min(half, int(AVAILABLE_SHARE * available))
-    return max(2 * GIB, half)
+    """:func:`ram_budget`, or less where that much is not available now (a large canvas open in
+    Krita, a browser): 80 % of what is, counting what this process holds already (a warm engine
+    has TensorFlow and the weights loaded); at least 2 GiB. The run falls back to
+    :func:`ram_budget` where this leaves too little for the smallest tile (run.py)."""
+    half, available = ram_budget(), available_memory()
+    if available and physical_memory():
+        half = min(half, max(2 * GIB, int(AVAILABLE_SHARE * (available + own_memory()))))
+    return half
+
+
+def own_memory() -> int:
+    """This process's resident memory in bytes where Linux says (/proc/self/statm), else 0."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
 
 
 def budget(requested: int | None) -> int:

@@ -126,7 +126,13 @@ def prepare(request: RunRequest) -> PreparedRun:
                 "bad_option",
             )
     budget = memory.budget(settings.max_memory)
-    stages = schedule.plan(content.size, _sizes(styles), settings, budget)
+    try:
+        stages = schedule.plan(content.size, _sizes(styles), settings, budget)
+    except BadInputError as exc:
+        if settings.max_memory or exc.code != "memory_too_small" or budget >= memory.ram_budget():
+            raise
+        budget = memory.ram_budget()  # what is available now is too little: plan as for an idle machine
+        stages = schedule.plan(content.size, _sizes(styles), settings, budget)
     weights_path = weights.locate(request.weights)
     return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path, budget)
 

@@ -168,26 +168,56 @@ def test_bad_memory_sizes_are_refused(text):
 
 
 @pytest.mark.parametrize(
-    "ram, available, budget",
+    "ram, available, own, budget",
     [
-        (16 * GIB, None, 8 * GIB),
-        (3 * GIB, None, 2 * GIB),
-        (None, None, 4 * GIB),
-        (16 * GIB, 12 * GIB, 8 * GIB),  # plenty available: half the RAM
-        (16 * GIB, 5 * GIB, 4 * GIB),  # a big canvas open in Krita: 80 % of what is available
-        (16 * GIB, 1 * GIB, 2 * GIB),  # never under 2 GiB
+        (16 * GIB, None, 0, 8 * GIB),
+        (3 * GIB, None, 0, 2 * GIB),
+        (None, None, 0, 4 * GIB),
+        (16 * GIB, 12 * GIB, 0, 8 * GIB),  # plenty available: half the RAM
+        (16 * GIB, 5 * GIB, 0, 4 * GIB),  # a big canvas open in Krita: 80 % of what is available
+        (16 * GIB, 4 * GIB, 1 * GIB, 4 * GIB),  # a warm engine counts what it holds already
+        (16 * GIB, 1 * GIB, 0, 2 * GIB),  # never under 2 GiB
     ],
 )
-def test_the_default_budget_is_half_the_ram_or_less_when_less_is_available(monkeypatch, ram, available, budget):
+def test_the_default_budget_is_half_the_ram_or_less_when_less_is_available(monkeypatch, ram, available, own, budget):
     monkeypatch.setattr(memory, "physical_memory", lambda: ram)
     monkeypatch.setattr(memory, "available_memory", lambda: available)
+    monkeypatch.setattr(memory, "own_memory", lambda: own)
     assert memory.default_budget() == budget
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MemAvailable is Linux's")
 def test_the_memory_available_now_is_read_from_the_system():
-    available, total = memory.available_memory(), memory.physical_memory()
+    available, total, own = memory.available_memory(), memory.physical_memory(), memory.own_memory()
     assert available is not None and 0 < available <= total
+    assert 10 * memory.MIB < own < total, "this test process's own resident memory"
+
+
+@pytest.mark.weights
+def test_too_little_available_memory_falls_back_to_the_rams_plan(monkeypatch, weights_path, small_images, tmp_path):
+    """What is available now only ever makes tiles smaller: where it leaves too little for the
+    smallest tile, the run plans for half the RAM, as on an idle machine, instead of failing."""
+    from PIL import Image
+
+    from nst_engine import run
+
+    monkeypatch.setattr(memory, "physical_memory", lambda: 64 * GIB)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1 * GIB)
+    monkeypatch.setattr(memory, "own_memory", lambda: 0)
+    content = tmp_path / "large.png"
+    Image.new("RGB", (6000, 4000), (90, 120, 200)).save(content)  # 24 MP: over 2 GiB for the arrays alone
+    request = run.RunRequest(
+        content=content,
+        styles=[small_images["starry_night"]],
+        output=tmp_path / "out.png",
+        settings=preset("balanced", full_resolution=True),
+        weights=str(weights_path),
+    )
+    with pytest.raises(BadInputError) as caught:
+        schedule.plan((6000, 4000), [(64, 64)], preset("balanced", full_resolution=True), memory.default_budget())
+    assert caught.value.code == "memory_too_small", "the available memory alone is too little"
+    prepared = run.prepare(request)
+    assert prepared.budget == memory.ram_budget() == 32 * GIB, prepared.budget
 
 
 @pytest.mark.parametrize("size, tile_pixels", [((700, 500), 200 * 200), ((1000, 130), 128 * 128)])

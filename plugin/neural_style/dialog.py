@@ -125,6 +125,7 @@ class StyleDialog(QDialog):
         self._closing = False  # closed, or its window is going: no new warm engine
         self._stopped = False  # its window is going or Krita is quitting: nothing more to show
         self._closed_mid_run = False  # closed while a run went on: its end must reach the painter
+        self._engine_missing = ""  # what the message line says of an engine that is not set up
         self.run_started = time.monotonic()  # when Stylise was pressed, for the progress bar
         self._open_images: dict = {}  # OPEN_IMAGE entry -> the Document it stands for
         self._open_image_names: dict = {}  # OPEN_IMAGE entry -> its name while it was open
@@ -542,7 +543,8 @@ class StyleDialog(QDialog):
         if whole_image:
             where = "the selected part of the whole image" if selected else "the whole image"
             text = f"Repaints {where}, as you see it, into a new layer at the top."
-            self.target_label.setText(text + (frame if animated(self.document.rootNode()) else ""))
+            root = self.document.rootNode()  # None once the image is closed
+            self.target_label.setText(text + (frame if root is not None and animated(root) else ""))
             return
         where = "the selected part of" if selected else "the whole layer"
         text = f"Repaints {where} “{self.node.name()}” into a new layer above it."
@@ -600,9 +602,14 @@ class StyleDialog(QDialog):
             cfg = load_engine_config(self.settings)
             cfg.check()
         except EngineNotConfigured as exc:  # said now, not first when the painter presses Stylise
-            if not self.message_label.text():
-                self.message_label.setText(str(exc))
+            shown = self.message_label.text()
+            if not shown or shown == self._engine_missing:  # never over another message (a run's end)
+                self._engine_missing = str(exc)
+                self.message_label.setText(self._engine_missing)
             return
+        if self._engine_missing and self.message_label.text() == self._engine_missing:
+            self.message_label.setText("")  # set up since (the installer, the Engine box): no longer true
+        self._engine_missing = ""
         if self.standby is not None and self.standby.can_take(cfg.python, cfg.weights):
             return
         self.end_standby()
@@ -730,8 +737,8 @@ class StyleDialog(QDialog):
             self.warm_up()  # for the next run
         elif closed and not self._stopped:  # the run went on after Close: the painter must hear of it
             if result.ok:
-                _tell_in_view(self.message_label.text())
-            else:
+                _tell_in_view(self.message_label.text(), self.document)
+            elif result.code not in ("cancelled", "document_closed"):  # not news to the painter who did it
                 self.show()  # the message, where the painter can read it, and a warm engine again
                 self.raise_()
 
@@ -757,7 +764,7 @@ class StyleDialog(QDialog):
         because the dialog was in the way. Its layer is added when it is done, with a note in
         Krita's canvas; a failure opens the dialog again with its message."""
         self._closing = True
-        self._closed_mid_run = self.job is not None
+        self._closed_mid_run = self.job is not None and not self.stopping  # a Cancel under way: let it end unseen
         self.save_settings()
         self.end_standby()
 
@@ -791,14 +798,16 @@ def _percent_done(done: int, total: int, elapsed: float, eta) -> int:
     return min(99, int(100 * fraction))
 
 
-def _tell_in_view(text: str) -> None:
-    """Show ``text`` for a few seconds over the painter's canvas (Krita's floating message), if
-    Krita has a window and a view; nothing otherwise (a script, the test runner)."""
+def _tell_in_view(text: str, document) -> None:
+    """Show ``text`` for a few seconds over the painter's canvas (Krita's floating message): in
+    the active view if it shows ``document``, else in a view that does; nothing where there is
+    none (a script, the test runner)."""
     try:
         from krita import Krita
 
         window = Krita.instance().activeWindow()
-        view = window.activeView() if window is not None else None
+        views = [window.activeView()] + list(window.views()) if window is not None else []
+        view = next((v for v in views if v is not None and v.document() == document), None)
         if view is not None:
             view.showFloatingMessage(f"Neural Style Transfer: {text}", QIcon(), 6000, 1)
     except Exception:  # noqa: BLE001 - a note that cannot be shown is no reason for a traceback

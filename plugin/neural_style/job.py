@@ -136,7 +136,9 @@ class JobResult:
 
 
 class StyleJob(QObject):
-    """Signals: ``progress(dict)``, ``preview(str)``, ``finished(JobResult)`` (exactly once).
+    """Signals: ``started(dict)``, ``progress(dict)``, ``preview(str)``, ``waiting(str)`` (the
+    result is ready but the painter is in the middle of a stroke), ``finished(JobResult)``
+    (exactly once).
 
     ``style_path`` is a style image's path, or an image open in Krita (a ``Document``, written to
     the job's folder when it starts: :mod:`.open_images`); so is ``blend_style``. ``max_size`` is

@@ -500,8 +500,10 @@ class LayerSource(Source):
         if self._area is None:
             node, canvas = self.node, _canvas(self.document)
             own = Region.of(node.bounds()).intersect(canvas)
-            if node.type() in SHOWN_LAYERS or (node.visible() and shows_through_masks(node)):
+            if node.visible() and shows_through_masks(node):  # a mask may show it beyond its bounds
                 own = shown_box(node, canvas)
+            elif node.type() in SHOWN_LAYERS:  # within its bounds, which may take in more (a clone's)
+                own = shown_box(node, own)
             self._area = own
         return self._area
 

@@ -1474,7 +1474,7 @@ def case_closed_mid_run(spec):
     folder = tempfile.mkdtemp(prefix="stand-in-engine-")
     script = _stand_in_engine(folder)
     facts = {}
-    for key, change in (("done", None), ("failed", lambda dlg: dlg.node.remove())):
+    for key, change in (("done", None), ("failed", lambda dlg: dlg.node.remove()), ("cancelled", None)):
         dlg = _dialog_with_engine(script)
         dlg.set_style(spec["style"])
         dlg.show()
@@ -1482,6 +1482,8 @@ def case_closed_mid_run(spec):
         dlg.start_run()
         job = dlg.job
         _wait(job.preview, 20)  # the stand-in is painting; the dialog is in the painter's way
+        if key == "cancelled":
+            dlg.cancel_run()  # Cancel, then Close at once: the cancel ends unseen
         dlg.close()
         run = {"visible_after_close": dlg.isVisible(), "running_after_close": dlg.job is not None}
         if change is not None:
@@ -1517,6 +1519,12 @@ def case_no_engine_at_open(spec):
     before = dlg.message_label.text()
     dlg.show()
     facts = {"before_show": before, "at_show": dlg.message_label.text(), "standby": dlg.standby is not None}
+    dlg.close()
+    folder = tempfile.mkdtemp(prefix="stand-in-engine-")
+    dlg.settings.set("engine_python", _stand_in_engine(folder))  # the painter fills in the Engine box
+    dlg.show()
+    facts["after_setting_up"] = dlg.message_label.text()
+    dlg.stop_run()
     dlg.close()
     return facts
 

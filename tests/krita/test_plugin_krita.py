@@ -1091,6 +1091,8 @@ def test_a_run_that_fails_after_close_brings_the_dialog_back_with_its_message(ba
     run = facts["failed"]
     assert run["finished"] and not run["ok"] and run["code"] == "layer_gone", run
     assert run["visible_at_end"] and "was deleted" in run["message"], "errors never pass silently"
+    cancelled = facts["cancelled"]  # Cancel, then Close: what the painter asked for, not news
+    assert cancelled["code"] == "cancelled" and not cancelled["visible_at_end"], cancelled
     assert facts["leftovers"] == [], facts
 
 
@@ -1099,6 +1101,7 @@ def test_the_dialog_says_at_once_when_the_engine_is_not_set_up(basic_results):
     assert facts["before_show"] == "" and not facts["standby"], facts
     assert facts["at_show"].startswith("The style transfer engine is not set up: run the installer ("), facts
     assert "python3 installer/install.py" in facts["at_show"] and "Engine box" in facts["at_show"], facts
+    assert facts["after_setting_up"] == "", "no longer true once the engine is set up"
 
 
 def test_a_result_waits_for_the_painters_stroke_to_end(basic_results):

@@ -102,7 +102,7 @@ def test_the_dialog_works_without_a_document(results):
     assert not facts["mix_enabled_alone"] and facts["mix_enabled_blend"], facts
     assert facts["blend_options"]["blend_style"] and facts["blend_options"]["blend_mix"] == 0.5, facts
     assert facts["running"] == {"run": False, "cancel": True}, facts
-    assert facts["progress"] == {"text": "Painting on the CPU… step 3 of 12", "bar": 25}, facts
+    assert facts["progress"] == {"text": "Painting on the CPU… step 9 of 12", "bar": 25}, facts
     assert facts["hidpi_preview"] == {"size": [320, 160], "ratio": 2.0}, "sharp on a HiDPI screen"
 
 
