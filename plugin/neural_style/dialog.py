@@ -798,10 +798,10 @@ def _percent_done(done: int, total: int, elapsed: float, eta) -> int:
     return min(99, int(100 * fraction))
 
 
-def _tell_in_view(text: str, document) -> None:
+def _tell_in_view(text: str, document) -> bool:
     """Show ``text`` for a few seconds over the painter's canvas (Krita's floating message): in
     the active view if it shows ``document``, else in a view that does; nothing where there is
-    none (a script, the test runner)."""
+    none (a script, the test runner). Whether it was shown."""
     try:
         from krita import Krita
 
@@ -810,8 +810,10 @@ def _tell_in_view(text: str, document) -> None:
         view = next((v for v in views if v is not None and v.document() == document), None)
         if view is not None:
             view.showFloatingMessage(f"Neural Style Transfer: {text}", QIcon(), 6000, 1)
+            return True
     except Exception:  # noqa: BLE001 - a note that cannot be shown is no reason for a traceback
         pass
+    return False
 
 
 def _device_words(device: str) -> str:

@@ -114,6 +114,7 @@ def test_one_undo_removes_the_new_layer(installed_run):
     facts = installed_run
     assert "error" not in facts, facts.get("error")
     assert facts["new_layer"] == "Starry Night"
+    assert facts["note_in_view"] is True, "the note on the canvas after a run that went on without the dialog"
     assert facts["layers_after"] == facts["layers_before"] + ["Starry Night"] or (
         len(facts["layers_after"]) == len(facts["layers_before"]) + 1
     )

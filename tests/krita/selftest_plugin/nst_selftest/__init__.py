@@ -109,6 +109,9 @@ def run():
         doc.waitForDone()
         STATE["new"] = new
         facts["new_layer"] = new.name()
+        from neural_style.dialog import _tell_in_view
+
+        facts["note_in_view"] = _tell_in_view("Done: added the layer.", doc)  # as after Close mid-run
         facts["layers_after"] = names(doc)
         if SHOTS:
             k.activeWindow().qwindow().resize(1100, 700)
