@@ -90,7 +90,8 @@ BLEND_BROWSE_TIP = "Choose your own image as the second style"
 NO_BLEND = "Nothing (one style)"
 OPEN_IMAGE = "open-image:"  # + a number: an image open in Krita in the style lists (StyleDialog._open_images)
 REPAINT_TIP = (
-    "This layer: the active layer alone, into a new layer right above it. The whole image: the "
+    "This layer: the active layer (a group with its layers) as it shows, into a new layer above it "
+    "and above your earlier results of it. The whole image: the "
     "picture as you see it, all visible layers together, into a new layer at the top of the layer "
     "stack that covers the picture. With a selection, only the selected part."
 )
@@ -119,6 +120,7 @@ class StyleDialog(QDialog):
         self.standby: EngineProcess | None = None  # a warm engine, waiting for the next run
         self.last_result: JobResult | None = None
         self.stopping = False  # the painter pressed "Finish now" or "Cancel" during this run
+        self.cancelling = False  # the painter pressed "Cancel" during this run
         self.where = ""  # " on the GPU" / " on the CPU", once the engine has said (its start event)
         # A target given by the caller stays; otherwise Stylise takes Krita's active layer then.
         self._pinned = document is not None or node is not None
@@ -546,8 +548,9 @@ class StyleDialog(QDialog):
             root = self.document.rootNode()  # None once the image is closed
             self.target_label.setText(text + (frame if root is not None and animated(root) else ""))
             return
-        where = "the selected part of" if selected else "the whole layer"
-        text = f"Repaints {where} “{self.node.name()}” into a new layer above it."
+        name = self.node.name()
+        what = f"the selected part of “{name}”" if selected else f"“{name}” (what shows on the canvas)"
+        text = f"Repaints {what} into a new layer above it."
         self.target_label.setText(text + (frame if animated(self.node) else ""))
 
     # -- running -------------------------------------------------------------------------------
@@ -633,7 +636,7 @@ class StyleDialog(QDialog):
 
     def cancel_run(self) -> None:
         if self.job is not None:
-            self.stopping = True
+            self.stopping = self.cancelling = True
             self.finish_button.setEnabled(False)  # nothing left to finish
             self.message_label.setText("Cancelling…")
             self.job.cancel()
@@ -660,7 +663,7 @@ class StyleDialog(QDialog):
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.finish_button.setEnabled(False)  # until the painter has seen a preview
-        self.stopping = False
+        self.stopping = self.cancelling = False
         self.where = ""
         for widget in (
             self.source_combo,
@@ -764,7 +767,7 @@ class StyleDialog(QDialog):
         because the dialog was in the way. Its layer is added when it is done, with a note in
         Krita's canvas; a failure opens the dialog again with its message."""
         self._closing = True
-        self._closed_mid_run = self.job is not None and not self.stopping  # a Cancel under way: let it end unseen
+        self._closed_mid_run = self.job is not None and not self.cancelling  # a Cancel under way: let it end unseen
         self.save_settings()
         self.end_standby()
 

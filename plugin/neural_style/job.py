@@ -153,7 +153,8 @@ class StyleJob(QObject):
     the source region's pixel size. ``source`` is the kind of what is repainted, kept as
     ``target`` (:meth:`layer_io.Source.of`): ``"layer"``, ``node`` into a new layer right above
     it, or ``"image"``, the whole image as it is shown (every visible layer merged; ``node`` plays
-    no part) into a new layer at the top of the stack, named "… (whole image)"; any other value
+    no part) into a new layer at the top of the stack, named "… (whole image)" (and
+    "(frame N)" / "(whole image, frame N)" in an animation); any other value
     ends the job with the code ``bad_option``.
     ``preview_every`` is how often
     the engine writes a preview image (None: the preset's, :func:`config.preview_interval`).

@@ -1474,7 +1474,12 @@ def case_closed_mid_run(spec):
     folder = tempfile.mkdtemp(prefix="stand-in-engine-")
     script = _stand_in_engine(folder)
     facts = {}
-    for key, change in (("done", None), ("failed", lambda dlg: dlg.node.remove()), ("cancelled", None)):
+    for key, change in (
+        ("done", None),
+        ("failed", lambda dlg: dlg.node.remove()),
+        ("cancelled", None),
+        ("finished_now", None),
+    ):
         dlg = _dialog_with_engine(script)
         dlg.set_style(spec["style"])
         dlg.show()
@@ -1484,8 +1489,11 @@ def case_closed_mid_run(spec):
         _wait(job.preview, 20)  # the stand-in is painting; the dialog is in the painter's way
         if key == "cancelled":
             dlg.cancel_run()  # Cancel, then Close at once: the cancel ends unseen
+        if key == "finished_now":
+            dlg.finish_run()  # Finish now, then Close: the layer still comes
         dlg.close()
         run = {"visible_after_close": dlg.isVisible(), "running_after_close": dlg.job is not None}
+        run["closed_mid_run"] = dlg._closed_mid_run  # its end is to reach the painter
         if change is not None:
             change(dlg)
         open(script + ".go", "w").close()

@@ -1093,6 +1093,9 @@ def test_a_run_that_fails_after_close_brings_the_dialog_back_with_its_message(ba
     assert run["visible_at_end"] and "was deleted" in run["message"], "errors never pass silently"
     cancelled = facts["cancelled"]  # Cancel, then Close: what the painter asked for, not news
     assert cancelled["code"] == "cancelled" and not cancelled["visible_at_end"], cancelled
+    assert not cancelled["closed_mid_run"], cancelled
+    finished = facts["finished_now"]  # Finish now, then Close: the layer comes, and the painter hears of it
+    assert finished["closed_mid_run"] and finished["finished"], finished
     assert facts["leftovers"] == [], facts
 
 
@@ -1168,7 +1171,7 @@ def test_dialog_repaint_choice_is_shown_remembered_and_reaches_the_job(basic_res
     assert facts["choices"] == ["layer", "image"] and facts["default"] == "layer", facts
     assert facts["labels"] == ["This layer", "The whole image (as you see it)"], facts
     assert "all visible layers" in facts["tooltip"], facts
-    assert facts["target_layer"] == "Repaints the whole layer “Paint” into a new layer above it.", facts
+    assert facts["target_layer"] == "Repaints “Paint” (what shows on the canvas) into a new layer above it.", facts
     whole = "Repaints the whole image, as you see it, into a new layer at the top."
     assert facts["target_image"] == whole and facts["target_image_no_layer"] == whole, facts
     assert facts["target_image_selection"] == (
