@@ -54,6 +54,7 @@ from .qt_compat import (
 )
 
 THUMB = 160
+LARGE_PREVIEW = 768  # the largest side of the preview's own window (Larger…)
 BLEND_THUMB = 64  # the style blended in, next to its controls
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 WORKING_SIZE_TIP = (
@@ -285,8 +286,17 @@ class StyleDialog(QDialog):
         self.preview_label = QLabel()
         self.preview_label.setFixedSize(THUMB, THUMB)
         self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.larger_button = QPushButton("Larger…")
+        self.larger_button.setToolTip("See the preview larger, in a window of its own that follows the run")
+        self.larger_button.setEnabled(False)  # until there is a preview
+        self.larger_button.clicked.connect(self.show_larger_preview)
+        self.last_preview: QImage | None = None
+        self.preview_window: QDialog | None = None
+        preview_col = QVBoxLayout()
+        preview_col.addWidget(self.preview_label)
+        preview_col.addWidget(self.larger_button)
         progress_row.addLayout(progress_col, 1)
-        progress_row.addWidget(self.preview_label)
+        progress_row.addLayout(preview_col)
         outer.addLayout(progress_row)
 
         buttons = QHBoxLayout()
@@ -584,6 +594,10 @@ class StyleDialog(QDialog):
         self.progress_bar.setValue(0)
         self.run_started = time.monotonic()
         self.preview_label.clear()
+        self.last_preview = None
+        self.larger_button.setEnabled(False)
+        if self.preview_window is not None:
+            self.preview_window.hide()
         self._show_details("")
         self.job.start()
         if self.job is not None and self.job.warm:
@@ -714,9 +728,33 @@ class StyleDialog(QDialog):
         self.eta_label.setText("")
         self.message_label.setText(text)
 
+    def show_larger_preview(self) -> None:
+        """The latest preview at up to LARGE_PREVIEW pixels, in a window of its own that the next
+        previews update: 160 px is too small to judge Finish now by."""
+        if self.last_preview is None:
+            return
+        if self.preview_window is None:
+            self.preview_window = QDialog(self)
+            self.preview_window.setWindowTitle("Preview — Neural Style Transfer")
+            QVBoxLayout(self.preview_window).addWidget(QLabel())
+        self._show_larger()
+        self.preview_window.show()
+        self.preview_window.raise_()
+
+    def _show_larger(self) -> None:
+        label = self.preview_window.findChild(QLabel)
+        image = self.last_preview
+        scale = min(1.0, LARGE_PREVIEW / max(image.width(), image.height()))
+        label.setFixedSize(max(1, round(image.width() * scale)), max(1, round(image.height() * scale)))
+        _show_scaled(label, image)
+
     def _on_preview(self, path: str) -> None:
         image = QImage(path)
         if not image.isNull():
+            self.last_preview = image
+            self.larger_button.setEnabled(True)
+            if self.preview_window is not None and self.preview_window.isVisible():
+                self._show_larger()
             _show_scaled(self.preview_label, image)
             self.finish_button.setEnabled(self.job is not None and not self.stopping)
 

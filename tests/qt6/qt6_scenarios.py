@@ -209,6 +209,7 @@ def case_dialog(spec: dict) -> dict:
     dialog._on_progress({"event": "progress", "iteration": 9, "total": 12, "elapsed": 10.0, "eta": 30})
     facts["progress"] = {"text": dialog.message_label.text(), "bar": dialog.progress_bar.value()}
     facts["hidpi_preview"] = _hidpi_preview()
+    facts["larger_preview"] = _larger_preview(dialog)
 
     folded = dialog.height()
     dialog._on_finished(JobResult(False, code="input_missing", message="The style image is gone.", details="tail"))
@@ -222,6 +223,32 @@ def case_dialog(spec: dict) -> dict:
     APP.processEvents()
     facts["unfolded"] = {"shown": dialog.details_text.isVisible(), "grew_by": dialog.height() - folded}
     dialog.close()
+    return facts
+
+
+def _larger_preview(dialog) -> dict:
+    """Larger…: greyed out until a preview exists; then the preview in a window of its own, at up
+    to 768 px and never blown up past its own size, updated by the next preview."""
+    from neural_style.qt_compat import QImage, QLabel
+
+    facts = {"enabled_before": dialog.larger_button.isEnabled()}
+    folder = tempfile.mkdtemp(prefix="previews-")
+    paths = []
+    for w, h in ((1000, 500), (300, 200)):
+        image = QImage(w, h, QImage.Format.Format_ARGB32)
+        image.fill(0xFF336699)
+        paths.append(os.path.join(folder, f"{w}.png"))
+        image.save(paths[-1])
+    dialog._on_preview(paths[0])
+    facts["enabled_after"] = dialog.larger_button.isEnabled()
+    dialog.larger_button.click()
+    window = dialog.preview_window
+    label = window.findChild(QLabel)
+    facts["shown"] = window.isVisible()
+    facts["first"] = [label.width(), label.height()]
+    dialog._on_preview(paths[1])
+    facts["second"] = [label.width(), label.height()]
+    window.close()
     return facts
 
 

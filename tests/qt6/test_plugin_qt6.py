@@ -104,6 +104,9 @@ def test_the_dialog_works_without_a_document(results):
     assert facts["running"] == {"run": False, "cancel": True}, facts
     assert facts["progress"] == {"text": "Painting on the CPU… step 9 of 12", "bar": 25}, facts
     assert facts["hidpi_preview"] == {"size": [320, 160], "ratio": 2.0}, "sharp on a HiDPI screen"
+    larger = facts["larger_preview"]
+    assert not larger["enabled_before"] and larger["enabled_after"] and larger["shown"], larger
+    assert larger["first"] == [768, 384] and larger["second"] == [300, 200], "up to 768 px, never blown up"
 
 
 def test_the_dialog_shows_a_failure_with_folded_details(results):
