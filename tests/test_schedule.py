@@ -197,22 +197,12 @@ def test_the_memory_available_now_is_read_from_the_system():
 def test_too_little_available_memory_falls_back_to_the_rams_plan(monkeypatch, weights_path, small_images, tmp_path):
     """What is available now only ever makes tiles smaller: where it leaves too little for the
     smallest tile, the run plans for half the RAM, as on an idle machine, instead of failing."""
-    from PIL import Image
-
     from nst_engine import run
 
     monkeypatch.setattr(memory, "physical_memory", lambda: 64 * GIB)
     monkeypatch.setattr(memory, "available_memory", lambda: 1 * GIB)
     monkeypatch.setattr(memory, "own_memory", lambda: 0)
-    content = tmp_path / "large.png"
-    Image.new("RGB", (6000, 4000), (90, 120, 200)).save(content)  # 24 MP: over 2 GiB for the arrays alone
-    request = run.RunRequest(
-        content=content,
-        styles=[small_images["starry_night"]],
-        output=tmp_path / "out.png",
-        settings=preset("balanced", full_resolution=True),
-        weights=str(weights_path),
-    )
+    request = _large_request((6000, 4000), weights_path, small_images, tmp_path)  # 24 MP: over 2 GiB of arrays
     with pytest.raises(BadInputError) as caught:
         schedule.plan((6000, 4000), [(64, 64)], preset("balanced", full_resolution=True), memory.default_budget())
     assert caught.value.code == "memory_too_small", "the available memory alone is too little"
@@ -361,20 +351,26 @@ def test_no_gpu_memory_reading_gives_none(fake_nvidia_smi, output, code):
 @pytest.fixture
 def large_run(weights_path, small_images, tmp_path):
     """A 3000x2000 content at full resolution, prepared (tiles planned for the RAM)."""
+    from nst_engine import run
+
+    return run.prepare(_large_request((3000, 2000), weights_path, small_images, tmp_path))
+
+
+def _large_request(size, weights_path, small_images, tmp_path):
+    """A run of `balanced` at full resolution on a flat content of `size`, in Starry Night's style."""
     from PIL import Image
 
     from nst_engine import run
 
     content = tmp_path / "large.png"
-    Image.new("RGB", (3000, 2000), (90, 120, 200)).save(content)
-    request = run.RunRequest(
+    Image.new("RGB", size, (90, 120, 200)).save(content)
+    return run.RunRequest(
         content=content,
         styles=[small_images["starry_night"]],
         output=tmp_path / "out.png",
         settings=preset("balanced", full_resolution=True),
         weights=str(weights_path),
     )
-    return run.prepare(request)
 
 
 @pytest.mark.weights
