@@ -162,8 +162,9 @@ def ram_budget() -> int:
 def default_budget() -> int:
     """:func:`ram_budget`, or less where that much is not available now (a large canvas open in
     Krita, a browser): 80 % of what is, counting what this process holds already (a warm engine
-    has TensorFlow and the weights loaded); at least 2 GiB. The run falls back to
-    :func:`ram_budget` where this leaves too little for the smallest tile (run.py)."""
+    has TensorFlow and the weights loaded); at least 2 GiB. The plan falls back to
+    :func:`ram_budget` where this leaves too little for the smallest tile
+    (`schedule.plan_for_memory`)."""
     half, available = ram_budget(), available_memory()
     if available and physical_memory():
         half = min(half, max(2 * GIB, int(AVAILABLE_SHARE * (available + own_memory()))))

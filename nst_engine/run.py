@@ -125,14 +125,7 @@ def prepare(request: RunRequest) -> PreparedRun:
                 "move it or give --preview-path",
                 "bad_option",
             )
-    budget = memory.budget(settings.max_memory)
-    try:
-        stages = schedule.plan(content.size, _sizes(styles), settings, budget)
-    except BadInputError as exc:
-        if settings.max_memory or exc.code != "memory_too_small" or budget >= memory.ram_budget():
-            raise
-        budget = memory.ram_budget()  # what is available now is too little: plan as for an idle machine
-        stages = schedule.plan(content.size, _sizes(styles), settings, budget)
+    stages, budget = schedule.plan_for_memory(content.size, _sizes(styles), settings)
     weights_path = weights.locate(request.weights)
     return PreparedRun(request, content, styles, mask, output, preview_path, stages, weights_path, budget)
 

@@ -170,14 +170,33 @@ def _refine_sizes(content_size: tuple[int, int], working: int) -> list[int]:
     return sizes
 
 
+def plan_for_memory(
+    content_size: tuple[int, int], style_sizes: list[tuple[int, int]], settings: Settings
+) -> tuple[list[Stage], int]:
+    """The stages and the budget they are planned for: `--max-memory`, else the default
+    (`memory.default_budget`, which counts what is available now). That only ever makes tiles
+    smaller: where it leaves too little for the smallest tile, the plan is for half the RAM, as
+    on an idle machine, instead of a refusal."""
+    budget = memory.budget(settings.max_memory)
+    try:
+        return plan(content_size, style_sizes, settings, budget), budget
+    except BadInputError as exc:
+        if settings.max_memory or exc.code != "memory_too_small" or budget >= memory.ram_budget():
+            raise
+    budget = memory.ram_budget()
+    return plan(content_size, style_sizes, settings, budget), budget
+
+
 def plan(
     content_size: tuple[int, int],
     style_sizes: list[tuple[int, int]],
     settings: Settings,
     budget: int | None = None,
 ) -> list[Stage]:
-    """The stages of a run, coarsest first, tiled where a stage would exceed `budget` bytes."""
-    budget = budget if budget is not None else memory.budget(settings.max_memory)
+    """The stages of a run, coarsest first, tiled where a stage would exceed `budget` bytes
+    (None: as :func:`plan_for_memory` chooses)."""
+    if budget is None:
+        return plan_for_memory(content_size, style_sizes, settings)[0]
     wanted: list[tuple[int, int]] = []  # (longest side, evaluations)
     for scale, iterations in zip(settings.scales, settings.iterations):
         wanted.append((max(1, round(settings.max_size * scale)), iterations))

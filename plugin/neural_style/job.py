@@ -217,7 +217,7 @@ class StyleJob(QObject):
         self.standby = standby
         self.warm = False  # whether the run went to the warm engine
         self.engine_request: EngineRequest | None = None
-        self.waiting_for_image = False  # the result waited for the painter's stroke to end
+        self._waited = False  # the result has waited for the painter's stroke to end (said once)
         self.style_copies: dict[str, str] = {}  # the files written of styles open in Krita -> their names
         self.tmpdir: str | None = None
         self.target: layer_io.Source | None = None  # what is repainted, of the kind ``source``: made in _prepare
@@ -399,8 +399,8 @@ class StyleJob(QObject):
         if self.result is not None:  # cancelled while waiting
             return
         if layer_io.image_busy(self.document):
-            if not self.waiting_for_image:
-                self.waiting_for_image = True
+            if not self._waited:
+                self._waited = True
                 self.waiting.emit(WAITING_FOR_STROKE)
             QTimer.singleShot(ADD_RETRY_MS, self._add_when_idle)
             return

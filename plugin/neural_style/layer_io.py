@@ -55,18 +55,17 @@ class Region:
         return Region(rect.x(), rect.y(), rect.width(), rect.height())
 
 
-SHOWN_LAYERS = ("grouplayer", "vectorlayer", "filelayer", "filllayer", "clonelayer")
-"""Layers repainted as Krita shows them (their projection): a group's visible layers merged, the
-shapes of a vector layer, a file, fill or clone layer's pixels. None has pixels of its own to
-read, and a painter who selects one means what it shows."""
-
-_KIND_NAMES = {
+SHOWN_LAYERS = {
     "grouplayer": "group",
     "vectorlayer": "vector layer",
     "filelayer": "file layer",
     "filllayer": "fill layer",
     "clonelayer": "clone layer",
 }
+"""Layers repainted as Krita shows them (their projection), by kind, with their names for a
+message: a group's visible layers merged, the shapes of a vector layer, a file, fill or clone
+layer's pixels. None has pixels of its own to read, and a painter who selects one means what it
+shows."""
 
 _TYPE_HINTS = {
     "filterlayer": (
@@ -485,7 +484,7 @@ class LayerSource(Source):
             )
         if not node.visible():
             raise StyleError(
-                f"{self.what} is hidden, and Krita does not keep what a hidden {_KIND_NAMES[node.type()]} shows up "
+                f"{self.what} is hidden, and Krita does not keep what a hidden {SHOWN_LAYERS[node.type()]} shows up "
                 "to date: show it (the eye in the Layers docker) and press Stylise again.",
                 "hidden_layer",
             )
