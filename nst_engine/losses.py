@@ -1,20 +1,73 @@
-"""The loss terms of Gatys et al. as the reference TensorFlow tutorial defines them."""
+"""The loss terms of Gatys et al. as the reference TensorFlow tutorial defines them.
+
+Activations may come in bfloat16 (`vgg19.VGG19Features` with that dtype); every loss and Gram
+matrix is float32 all the same.
+"""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+GRAM_CHUNKS = 64
+"""At most this many pieces of a bfloat16 Gram matrix are summed in float32 (`bfloat16_gram`)."""
+
+GRAM_CHUNK_POSITIONS = 4
+"""A piece has at least this many positions per channel, so that the pieces' matrices are
+smaller than the activations they come from."""
+
 
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
-    """AᵀA / (H·W) for the (H·W)×C matrix A of one image's activations (1, H, W, C)."""
+    """AᵀA / (H·W) for the (H·W)×C matrix A of one image's activations (1, H, W, C), in float32.
+
+    float32 activations take TensorFlow's own matmul and gradient, as the tutorial does;
+    bfloat16 ones take `bfloat16_gram`."""
+    if features.dtype == tf.bfloat16:
+        return bfloat16_gram(features)
     channels = tf.shape(features)[-1]
     matrix = tf.reshape(features, [-1, channels])
     count = tf.cast(tf.shape(matrix)[0], features.dtype)
     return tf.matmul(matrix, matrix, transpose_a=True) / count
 
 
+def bfloat16_gram(features: tf.Tensor) -> tf.Tensor:
+    """The float32 Gram matrix of bfloat16 activations (1, H, W, C), from bfloat16 matrix products.
+
+    Why: in float32 these products took half of a bfloat16 evaluation's time on a CPU with AMX
+    (docs/performance.md), where bfloat16 products run on the matrix units. A product of two
+    bfloat16 numbers is exact in float32, and the matrix units sum in float32; only each result is
+    rounded to bfloat16 (8 bits). So the positions are cut into up to GRAM_CHUNKS pieces whose
+    matrices are summed in float32: each piece's rounding is a small part of the whole.
+
+    The gradient is written out: G is symmetric, so dL/dA = A·(U + Uᵀ)/(H·W) for the upstream U,
+    one product where TensorFlow's would make two.
+    """
+    shape = features.shape
+    positions, channels = int(shape[1]) * int(shape[2]), int(shape[3])
+    chunks = max(1, min(GRAM_CHUNKS, positions // (GRAM_CHUNK_POSITIONS * channels)))
+    per_chunk = positions // chunks
+
+    @tf.custom_gradient
+    def gram(activations):
+        matrix = tf.reshape(activations, [positions, channels])
+        pieces = tf.reshape(matrix[: chunks * per_chunk], [chunks, per_chunk, channels])
+        total = tf.reduce_sum(tf.cast(tf.matmul(pieces, pieces, transpose_a=True), tf.float32), axis=0)
+        if chunks * per_chunk < positions:  # the last few positions, when they do not divide evenly
+            rest = matrix[chunks * per_chunk :]
+            total += tf.cast(tf.matmul(rest, rest, transpose_a=True), tf.float32)
+
+        def gradient(upstream):
+            symmetric = tf.cast((upstream + tf.transpose(upstream)) / positions, tf.bfloat16)
+            return tf.reshape(tf.matmul(matrix, symmetric), shape)
+
+        return total / positions, gradient
+
+    return gram(features)
+
+
 def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
-    """Mean squared difference of activations."""
+    """Mean squared difference of activations, in float32."""
+    if features.dtype != tf.float32:
+        features, target = tf.cast(features, tf.float32), tf.cast(target, tf.float32)
     return tf.reduce_mean(tf.square(features - target))
 
 

@@ -75,8 +75,9 @@ class VGG19Features:
     """Callable: preprocessed image (1, H, W, 3) -> activations of the requested layers, in order.
 
     With `dtype="bfloat16"` the convolutions run in bfloat16 and the activations are handed back in
-    float32, so that Gram matrices and losses keep full precision. `gradient` says which kernel
-    computes the gradient through the convolutions (`conv_gradient.py`: "tensorflow" or "flipped").
+    bfloat16; the losses make their Gram matrices and sums in float32 (`losses.py`). `gradient`
+    says which kernel computes the gradient through the convolutions (`conv_gradient.py`:
+    "tensorflow" or "flipped").
     """
 
     def __init__(
@@ -121,5 +122,5 @@ class VGG19Features:
             else:
                 x = tf.nn.relu(tf.nn.bias_add(self.convolutions[name](x), self.params[name][1]))
             if name in self.outputs:
-                found[name] = tf.cast(x, tf.float32)
+                found[name] = x
         return [found[name] for name in self.outputs]
