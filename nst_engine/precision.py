@@ -1,9 +1,10 @@
 """Choosing the arithmetic for VGG19's convolutions: float32 everywhere, bfloat16 where it is native.
 
 bfloat16 has float32's range with fewer mantissa bits, so activations never overflow; Gram
-matrices and losses are float32 (bfloat16 products summed in float32: `losses.bfloat16_gram`). `auto` picks bfloat16 only on
-hardware that computes it natively: x86 CPUs with AVX512_BF16 or AMX-BF16, and NVIDIA GPUs of
-compute capability 8.0 (Ampere) or newer. Elsewhere bfloat16 would be emulated and slower.
+matrices and losses are float32 (bfloat16 products summed in float32: `losses.bfloat16_gram`).
+`auto` picks bfloat16 only on hardware that computes it natively: x86 CPUs with AVX512_BF16 or
+AMX-BF16, and NVIDIA GPUs of compute capability 8.0 (Ampere) or newer. Elsewhere bfloat16 would be
+emulated and slower.
 """
 
 from __future__ import annotations
