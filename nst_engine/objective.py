@@ -41,8 +41,9 @@ optimiser state."""
 
 
 def content_targets(extractor: VGG19Features, content: np.ndarray) -> list[tf.Tensor]:
-    """The content layers' activations for a float RGB image."""
-    return extractor(tf.constant(preprocess(content)))[len(STYLE_LAYERS) :]
+    """The content layers' activations for a float RGB image, in float32 whatever the network's
+    precision: cast once here, not at every evaluation (`losses.content_loss`)."""
+    return [tf.cast(f, tf.float32) for f in extractor(tf.constant(preprocess(content)))[len(STYLE_LAYERS) :]]
 
 
 def style_gram(extractor: VGG19Features, style: np.ndarray, tile_pixels: int | None = None) -> list[tf.Tensor]:

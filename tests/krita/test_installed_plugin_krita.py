@@ -30,14 +30,13 @@ def run_krita_gui(env: dict, out: Path, timeout: float = 240) -> dict:
     xvfb = shutil.which("xvfb-run")
     if not shutil.which("krita") or not xvfb:
         _need("krita and xvfb-run are needed for this test", "NST_REQUIRE_KRITA")
-    for attempt in (1, 2):
-        try:
-            return _run_krita_once(xvfb, env, out, timeout)
-        except AssertionError as failure:
-            if attempt == 2 or NO_DISPLAY not in str(failure):
-                raise
-            out.unlink(missing_ok=True)
-    raise AssertionError("unreachable")
+    try:
+        return _run_krita_once(xvfb, env, out, timeout)
+    except AssertionError as failure:
+        if NO_DISPLAY not in str(failure):
+            raise
+    out.unlink(missing_ok=True)
+    return _run_krita_once(xvfb, env, out, timeout)
 
 
 def _run_krita_once(xvfb: str, env: dict, out: Path, timeout: float) -> dict:
