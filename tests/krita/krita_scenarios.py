@@ -1451,6 +1451,7 @@ def case_animated(spec):
     facts = {"label_still": dlg.target_label.text()}
     source.enableAnimation()
     doc.setCurrentTime(3)
+    facts["time_switched"] = _time_switched(doc, 3, 20)
     dlg.set_target(doc, source)
     facts["label_animated"] = dlg.target_label.text()
     dlg.source_combo.setCurrentIndex(dlg.source_combo.findData("image"))
@@ -1838,6 +1839,20 @@ def _wait(signal, seconds: float) -> bool:
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
     return bool(fired)
+
+
+def _time_switched(doc, frame: int, seconds: float) -> bool:
+    """Wait until the image shows ``frame``: Krita switches time asynchronously, so
+    ``currentTime()`` may still give the old frame just after ``setCurrentTime`` (seen once in CI
+    on a loaded machine, 2026-12-07). Whether it did within ``seconds``."""
+    from neural_style.qt_compat import QApplication
+
+    deadline = time.monotonic() + seconds
+    doc.waitForDone()
+    while doc.currentTime() != frame and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+    return doc.currentTime() == frame
 
 
 def _ended_within(pid, seconds: float) -> bool:

@@ -1067,6 +1067,7 @@ def test_a_new_result_goes_above_the_earlier_results_of_the_same_layer(basic_res
 
 def test_an_animated_layer_gives_the_frame_shown_named_after_it(basic_results):
     facts = case(basic_results, "animated")
+    assert facts["time_switched"], "Krita did not switch the image to frame 3 within 20 s"
     assert facts["layer"] == {"raised": False, "name": "Starry Night (frame 3)", "animated": False}, facts
     assert facts["still"]["name"] == "Starry Night", "a layer without animation, in the same image"
     assert facts["image"]["name"] == "Starry Night (whole image, frame 3)", facts
