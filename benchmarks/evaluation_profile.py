@@ -1,7 +1,7 @@
 """Where one evaluation's time goes, by oneDNN's own timings (a benchmark, not a test).
 
     .venv/bin/python benchmarks/evaluation_profile.py [--precision bfloat16] [--size 512]
-        [--evaluations 10] [--top 8]
+        [--evaluations 10] [--top 8] [--gram-gradient symmetric]
 
 One evaluation is what L-BFGS asks for: the tutorial's loss and its gradient, one VGG19 forward
 and backward pass (tubingen.jpg with starry_night.jpg). The script runs itself again with
@@ -33,7 +33,7 @@ EXAMPLES = ROOT / "examples"
 START, END = "PROFILE-START", "PROFILE-END"
 
 
-def measure(precision: str, size: int, evaluations: int) -> None:
+def measure(precision: str, size: int, evaluations: int, gram_gradient: str) -> None:
     """The child: evaluations between two markers on stdout, where oneDNN's lines also go."""
     from nst_engine import tensorflow_env, weights
 
@@ -49,7 +49,14 @@ def measure(precision: str, size: int, evaluations: int) -> None:
     content_work = resize(content.rgb, scaled_size(content.size, size))
     style_work = resize(style.rgb, scaled_size(style.size, size))
     objective = Objective(
-        build_extractor(str(weights.locate()), precision), content_work, [style_work], [1.0], 1e3, 1e-2, 0.0
+        build_extractor(str(weights.locate()), precision),
+        content_work,
+        [style_work],
+        [1.0],
+        1e3,
+        1e-2,
+        0.0,
+        gram_gradient,
     )
     image = tf.constant(preprocess(content_work))
     for _ in range(3):
@@ -103,20 +110,26 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--evaluations", type=int, default=10)
     parser.add_argument("--top", type=int, default=8)
+    parser.add_argument(
+        "--gram-gradient",
+        choices=["tensorflow", "symmetric"],
+        default="symmetric",
+        help="as the presets (symmetric) or the tutorial (tensorflow); bfloat16 is always symmetric",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child
     args = parser.parse_args()
     if args.measure:
-        measure(args.precision, args.size, args.evaluations)
+        measure(args.precision, args.size, args.evaluations, args.gram_gradient)
         return
     command = [sys.executable, __file__, "--measure", "--precision", args.precision]
-    command += ["--size", str(args.size), "--evaluations", str(args.evaluations)]
+    command += ["--size", str(args.size), "--evaluations", str(args.evaluations), "--gram-gradient", args.gram_gradient]
     child = subprocess.run(
         command, env={**os.environ, "ONEDNN_VERBOSE": "1"}, capture_output=True, text=True, check=False
     )
     if child.returncode != 0:
         sys.stderr.write(child.stderr[-4000:])
         raise SystemExit(f"the measuring run failed (exit {child.returncode})")
-    print(f"{args.precision}, {args.size} px, {args.evaluations} evaluations")
+    print(f"{args.precision}, {args.size} px, {args.evaluations} evaluations, Gram gradient {args.gram_gradient}")
     summarise(child.stdout, args.evaluations, args.top)
 
 

@@ -19,7 +19,17 @@ from .cancel import Interruptions
 from .errors import EXIT_OK, BadInputError, EngineError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .run import RunRequest, run
-from .settings import CONV_GRADIENTS, DEFAULT_PRESET, INITS, OPTIMIZERS, PRECISIONS, PRESETS, Settings, preset
+from .settings import (
+    CONV_GRADIENTS,
+    DEFAULT_PRESET,
+    GRAM_GRADIENTS,
+    INITS,
+    OPTIMIZERS,
+    PRECISIONS,
+    PRESETS,
+    Settings,
+    preset,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="kernel for the gradient through the convolutions, the same arithmetic either way: TensorFlow's "
         "own, or the forward convolution with the flipped kernel (less memory and faster where TensorFlow "
         "has no oneDNN); auto = flipped on such CPUs",
+    )
+    opt.add_argument(
+        "--gram-gradient",
+        choices=list(GRAM_GRADIENTS),
+        help="gradient through the float32 Gram matrices, the same arithmetic either way: TensorFlow's own "
+        "(two matrix products, as the tutorial) or symmetric (one)",
     )
     opt.add_argument("--learning-rate", type=float)
     opt.add_argument("--beta1", type=float)

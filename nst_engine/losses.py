@@ -16,17 +16,53 @@ GRAM_CHUNK_POSITIONS = 4
 smaller than the activations they come from."""
 
 
-def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+GRAM_GRADIENTS = ("tensorflow", "symmetric")
+"""How the gradient through a float32 Gram matrix is computed: TensorFlow's own (two products, as
+the tutorial has it) or `symmetric_gram`'s (one product). The same arithmetic either way."""
+
+
+def gram_matrix(features: tf.Tensor, gradient: str = "tensorflow") -> tf.Tensor:
     """AᵀA / (H·W) for the (H·W)×C matrix A of one image's activations (1, H, W, C), in float32.
 
-    float32 activations take TensorFlow's own matmul and gradient, as the tutorial does;
-    bfloat16 ones take `bfloat16_gram`."""
+    float32 activations take TensorFlow's own matmul and gradient, as the tutorial does, or with
+    `gradient="symmetric"` `symmetric_gram`; bfloat16 ones always take `bfloat16_gram`."""
+    if gradient not in GRAM_GRADIENTS:
+        raise ValueError(f"unknown Gram gradient {gradient!r}")
     if features.dtype == tf.bfloat16:
         return bfloat16_gram(features)
+    if gradient == "symmetric":
+        return symmetric_gram(features)
     channels = tf.shape(features)[-1]
     matrix = tf.reshape(features, [-1, channels])
     count = tf.cast(tf.shape(matrix)[0], features.dtype)
     return tf.matmul(matrix, matrix, transpose_a=True) / count
+
+
+def _symmetric_gradient(matrix: tf.Tensor, upstream: tf.Tensor, positions: int, shape: tf.TensorShape) -> tf.Tensor:
+    """dL/dA for G = AᵀA/n and the upstream U = dL/dG: A·(U + Uᵀ)/n, in A's dtype.
+
+    Why: G is symmetric, so one product does what TensorFlow's two (A·U and A·Uᵀ, then their sum)
+    do; the products are most of a Gram matrix's cost."""
+    symmetric = tf.cast((upstream + tf.transpose(upstream)) / positions, matrix.dtype)
+    return tf.reshape(tf.matmul(matrix, symmetric), shape)
+
+
+def symmetric_gram(features: tf.Tensor) -> tf.Tensor:
+    """The Gram matrix of float32 activations (1, H, W, C) with a one-product gradient.
+
+    The presets' choice (`Settings.gram_gradient`): the products of TensorFlow's gradient were a
+    sixth of a float32 evaluation on the AMX machine, and this gradient saves a third of them
+    (docs/performance.md). `tutorial` keeps TensorFlow's."""
+    shape = features.shape
+    positions, channels = int(shape[1]) * int(shape[2]), int(shape[3])
+
+    @tf.custom_gradient
+    def gram(activations):
+        matrix = tf.reshape(activations, [positions, channels])
+        value = tf.matmul(matrix, matrix, transpose_a=True) / positions
+        return value, lambda upstream: _symmetric_gradient(matrix, upstream, positions, shape)
+
+    return gram(features)
 
 
 def bfloat16_gram(features: tf.Tensor) -> tf.Tensor:
@@ -38,8 +74,7 @@ def bfloat16_gram(features: tf.Tensor) -> tf.Tensor:
     rounded to bfloat16 (8 bits). So the positions are cut into up to GRAM_CHUNKS pieces whose
     matrices are summed in float32: each piece's rounding is a small part of the whole.
 
-    The gradient is written out: G is symmetric, so dL/dA = A·(U + Uᵀ)/(H·W) for the upstream U,
-    one product where TensorFlow's would make two.
+    The gradient is written out as in `symmetric_gram`: one product where TensorFlow's would make two.
     """
     shape = features.shape
     positions, channels = int(shape[1]) * int(shape[2]), int(shape[3])
@@ -54,12 +89,7 @@ def bfloat16_gram(features: tf.Tensor) -> tf.Tensor:
         if chunks * per_chunk < positions:  # the last few positions, when they do not divide evenly
             rest = matrix[chunks * per_chunk :]
             total += tf.cast(tf.matmul(rest, rest, transpose_a=True), tf.float32)
-
-        def gradient(upstream):
-            symmetric = tf.cast((upstream + tf.transpose(upstream)) / positions, tf.bfloat16)
-            return tf.reshape(tf.matmul(matrix, symmetric), shape)
-
-        return total / positions, gradient
+        return total / positions, lambda upstream: _symmetric_gradient(matrix, upstream, positions, shape)
 
     return gram(features)
 
@@ -70,9 +100,9 @@ def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(features - target))
 
 
-def style_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
+def style_loss(features: tf.Tensor, target_gram: tf.Tensor, gram_gradient: str = "tensorflow") -> tf.Tensor:
     """Mean squared difference between this image's Gram matrix and the target's."""
-    return tf.reduce_mean(tf.square(gram_matrix(features) - target_gram))
+    return tf.reduce_mean(tf.square(gram_matrix(features, gram_gradient) - target_gram))
 
 
 def total_variation_loss(image: tf.Tensor) -> tf.Tensor:

@@ -96,7 +96,8 @@ class Objective:
     """Content, style and total-variation loss of an image against fixed targets.
 
     Targets (content activations, blended Gram matrices) are computed once, here, or passed in
-    (`from_targets`) when one set of style targets serves many tiles.
+    (`from_targets`) when one set of style targets serves many tiles. `gram_gradient` says how the
+    gradient through the image's Gram matrices is computed (`losses.GRAM_GRADIENTS`).
     """
 
     def __init__(
@@ -108,8 +109,10 @@ class Objective:
         content_weight: float,
         style_weight: float,
         tv_weight: float,
+        gram_gradient: str = "tensorflow",
     ) -> None:
         self.extractor = extractor
+        self.gram_gradient = gram_gradient
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.tv_weight = tv_weight
@@ -128,8 +131,9 @@ class Objective:
         content_weight: float,
         style_weight: float,
         tv_weight: float,
+        gram_gradient: str = "tensorflow",
     ) -> Objective:
-        objective = cls(extractor, None, [], [], content_weight, style_weight, tv_weight)
+        objective = cls(extractor, None, [], [], content_weight, style_weight, tv_weight, gram_gradient)
         objective.content_targets, objective.gram_targets = content_features, grams
         return objective
 
@@ -137,7 +141,7 @@ class Objective:
         """(total, content, style, tv) for a preprocessed image (1, H, W, 3), weights applied."""
         outputs = self.extractor(image)
         style_outputs, content_outputs = outputs[: len(STYLE_LAYERS)], outputs[len(STYLE_LAYERS) :]
-        style = tf.add_n([style_loss(f, g) for f, g in zip(style_outputs, self.gram_targets)])
+        style = tf.add_n([style_loss(f, g, self.gram_gradient) for f, g in zip(style_outputs, self.gram_targets)])
         style = style / len(STYLE_LAYERS)
         content = tf.add_n([content_loss(f, t) for f, t in zip(content_outputs, self.content_targets)])
         content = content / len(CONTENT_LAYERS)

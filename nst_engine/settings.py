@@ -16,6 +16,7 @@ STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 OPTIMIZERS = ("adam", "lbfgs")
 PRECISIONS = ("auto", "float32", "bfloat16")
 CONV_GRADIENTS = ("auto", "tensorflow", "flipped")
+GRAM_GRADIENTS = ("tensorflow", "symmetric")  # losses.GRAM_GRADIENTS; settings load before TensorFlow
 INITS = ("content", "noise")
 MIN_TILE_SIZE = 64
 """The smallest `--tile-size`: the tests ask for small tiles to stay fast. The memory plan itself
@@ -43,6 +44,10 @@ class Settings:
     # Which kernel computes the gradient through the convolutions (conv_gradient.py); the same
     # arithmetic either way. `tutorial` keeps TensorFlow's own, as the tutorial does.
     conv_gradient: str = "tensorflow"
+    # How the gradient through the image's float32 Gram matrices is computed (losses.py): the
+    # same arithmetic either way; "symmetric" makes one product where TensorFlow makes two.
+    # `tutorial` keeps TensorFlow's. bfloat16 Gram matrices always take the one product.
+    gram_gradient: str = "tensorflow"
     content_weight: float = 1e3
     style_weight: float = 1e-2
     tv_weight: float = 0.0
@@ -100,6 +105,7 @@ class Settings:
             ("optimizer", OPTIMIZERS),
             ("precision", PRECISIONS),
             ("conv_gradient", CONV_GRADIENTS),
+            ("gram_gradient", GRAM_GRADIENTS),
         ):
             if getattr(self, name) not in allowed:
                 option = "--" + name.replace("_", "-")
@@ -128,6 +134,7 @@ PRESETS: dict[str, Settings] = {
         lbfgs_levels=4,
         precision="auto",
         conv_gradient="auto",
+        gram_gradient="symmetric",
         refine_iterations=10,
     ),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
@@ -136,7 +143,13 @@ PRESETS: dict[str, Settings] = {
     # also blurs over up to 64 px, so a sky can change colour as a whole (4 levels needed about 290
     # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night).
     "balanced": Settings(
-        iterations=(280,), optimizer="lbfgs", lbfgs_memory=20, lbfgs_levels=6, precision="auto", conv_gradient="auto"
+        iterations=(280,),
+        optimizer="lbfgs",
+        lbfgs_memory=20,
+        lbfgs_levels=6,
+        precision="auto",
+        conv_gradient="auto",
+        gram_gradient="symmetric",
     ),
     # The reference algorithm exactly: 512 px, 1000 Adam steps, float32.
     "tutorial": Settings(),

@@ -147,6 +147,7 @@ def _run_stage(extractor, stage, index, content, grams, image, settings, progres
                 settings.content_weight,
                 settings.style_weight * settings.strength,
                 settings.tv_weight,
+                settings.gram_gradient,
             )
             weight = blend_ramp(box, stage.size, stage.overlap)  # all ones for an untiled stage
 

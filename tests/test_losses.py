@@ -63,6 +63,50 @@ def test_bfloat16_gram_of_many_positions_is_more_exact_than_one_bfloat16_product
     assert error_pieces < error_one / 4, (error_pieces, error_one)
 
 
+@pytest.mark.parametrize("height, width, channels", [(64, 48, 8), (7, 5, 64), (1, 1, 3)])
+def test_symmetric_gram_has_tensorflows_value_and_gradient(height, width, channels):
+    """The presets' float32 Gram: the same product forward, and a one-product gradient that agrees
+    with TensorFlow's to float32 rounding, for a weighting of the entries that is not symmetric."""
+    activations = tf.constant(np.abs(rng.normal(size=(1, height, width, channels))).astype(np.float32))
+    weights = tf.constant(rng.normal(size=(channels, channels)).astype(np.float32))
+    results = {}
+    for gradient in ("tensorflow", "symmetric"):
+        with tf.GradientTape() as tape:
+            tape.watch(activations)
+            gram = gram_matrix(activations, gradient)
+            loss = tf.reduce_sum(gram * weights)
+        results[gradient] = gram.numpy(), tape.gradient(loss, activations).numpy()
+    np.testing.assert_array_equal(results["symmetric"][0], results["tensorflow"][0])
+    got, reference = results["symmetric"][1], results["tensorflow"][1]
+    assert got.dtype == np.float32 and got.shape == reference.shape
+    assert np.linalg.norm(got - reference) < 1e-5 * np.linalg.norm(reference)
+
+
+@pytest.mark.parametrize("gradient, products", [("tensorflow", 3), ("symmetric", 2)])
+def test_the_gram_gradient_setting_decides_how_many_products_the_gradient_makes(gradient, products):
+    """What `tutorial` keeps (TensorFlow's gradient: the forward product and two more) and what the
+    presets save (one), counted in the traced graph of a style loss and its gradient."""
+    target = tf.constant(np.eye(4, dtype=np.float32))
+
+    @tf.function
+    def loss_and_gradient(features):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            loss = style_loss(features, target, gradient)
+        return loss, tape.gradient(loss, features)
+
+    graph = loss_and_gradient.get_concrete_function(tf.TensorSpec((1, 6, 5, 4), tf.float32)).graph
+    ops = [op.type for op in graph.get_operations()]
+    for function in graph._functions.values():  # a custom gradient's body may sit in a function
+        ops += [node.op for node in function.definition.node_def]
+    assert sum(op in ("MatMul", "BatchMatMulV2", "BatchMatMulV3") for op in ops) == products
+
+
+def test_an_unknown_gram_gradient_is_refused():
+    with pytest.raises(ValueError, match="Gram gradient"):
+        gram_matrix(tf.ones((1, 2, 2, 3)), "fast")
+
+
 def test_content_and_style_loss_match_numpy():
     a = rng.normal(size=(1, 6, 8, 3)).astype(np.float32)
     b = rng.normal(size=(1, 6, 8, 3)).astype(np.float32)

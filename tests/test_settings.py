@@ -13,6 +13,8 @@ def test_tutorial_preset_is_the_reference_algorithm():
     assert (s.max_size, s.scales, s.iterations, s.optimizer) == (512, (1.0,), (1000,), "adam")
     assert (s.learning_rate, s.beta1, s.beta2, s.epsilon, s.precision) == (5.0, 0.99, 0.999, 0.1, "float32")
     assert s.conv_gradient == "tensorflow"  # TensorFlow's own gradient kernels, as the tutorial
+    assert s.gram_gradient == "tensorflow"  # and TensorFlow's own gradient through the Gram matrices
+    assert all(PRESETS[name].gram_gradient == "symmetric" for name in PRESETS if name != "tutorial")
     assert (s.content_weight, s.style_weight, s.tv_weight, s.init) == (1e3, 1e-2, 0.0, "content")
 
 
@@ -40,6 +42,7 @@ def test_a_single_iteration_count_is_split_over_the_stages_as_the_preset_splits_
         ("optimizer", "sgd"),
         ("precision", "float8"),
         ("conv_gradient", "eigen"),
+        ("gram_gradient", "fast"),
         ("learning_rate", math.nan),
         ("strength", -2.0),
         ("style_weight", math.inf),
