@@ -18,6 +18,17 @@ def test_tutorial_preset_is_the_reference_algorithm():
     assert (s.content_weight, s.style_weight, s.tv_weight, s.init) == (1e3, 1e-2, 0.0, "content")
 
 
+def test_the_command_line_chooses_the_gram_gradient():
+    from nst_engine.cli import _settings, build_parser
+
+    base = ["run", "--content", "c.png", "--style", "s.png", "--output", "o.png"]
+    assert _settings(build_parser().parse_args(base)).gram_gradient == "symmetric"  # balanced's
+    chosen = build_parser().parse_args([*base, "--gram-gradient", "tensorflow"])
+    assert _settings(chosen).gram_gradient == "tensorflow"
+    tutorial = build_parser().parse_args([*base, "--preset", "tutorial"])
+    assert _settings(tutorial).gram_gradient == "tensorflow"
+
+
 def test_overrides_replace_only_what_is_given():
     s = preset("tutorial", iterations=(10,), learning_rate=None)
     assert s.iterations == (10,) and s.learning_rate == 5.0
