@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nst_engine.settings import GRAM_GRADIENTS, PRESETS  # noqa: E402  (no TensorFlow: the parent stays light)
+
 EXAMPLES = ROOT / "examples"
 START, END = "PROFILE-START", "PROFILE-END"
 
@@ -112,8 +114,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=8)
     parser.add_argument(
         "--gram-gradient",
-        choices=["tensorflow", "symmetric"],
-        default="symmetric",
+        choices=list(GRAM_GRADIENTS),
+        default=PRESETS["balanced"].gram_gradient,
         help="as the presets (symmetric) or the tutorial (tensorflow); bfloat16 is always symmetric",
     )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the child

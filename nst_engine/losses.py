@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .settings import GRAM_GRADIENTS
+
 GRAM_CHUNKS = 64
 """At most this many pieces of a bfloat16 Gram matrix are summed in float32 (`bfloat16_gram`)."""
 
 GRAM_CHUNK_POSITIONS = 4
 """A piece has at least this many positions per channel, so that the pieces' matrices are
 smaller than the activations they come from."""
-
-
-GRAM_GRADIENTS = ("tensorflow", "symmetric")
-"""How the gradient through a float32 Gram matrix is computed: TensorFlow's own (two products, as
-the tutorial has it) or `symmetric_gram`'s (one product). The same arithmetic either way."""
 
 
 def gram_matrix(features: tf.Tensor, gradient: str = "tensorflow") -> tf.Tensor:
@@ -50,9 +47,9 @@ def _symmetric_gradient(matrix: tf.Tensor, upstream: tf.Tensor, positions: int, 
 def symmetric_gram(features: tf.Tensor) -> tf.Tensor:
     """The Gram matrix of float32 activations (1, H, W, C) with a one-product gradient.
 
-    The presets' choice (`Settings.gram_gradient`): the products of TensorFlow's gradient were a
-    sixth of a float32 evaluation on the AMX machine, and this gradient saves a third of them
-    (docs/performance.md). `tutorial` keeps TensorFlow's."""
+    The presets' choice (`Settings.gram_gradient`): the Gram matrices' products were a sixth of a
+    float32 evaluation on the AMX machine, and this makes two of them where TensorFlow makes three
+    (2–3 % of an evaluation, docs/performance.md). `tutorial` keeps TensorFlow's."""
     shape = features.shape
     positions, channels = int(shape[1]) * int(shape[2]), int(shape[3])
 

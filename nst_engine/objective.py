@@ -97,7 +97,7 @@ class Objective:
 
     Targets (content activations, blended Gram matrices) are computed once, here, or passed in
     (`from_targets`) when one set of style targets serves many tiles. `gram_gradient` says how the
-    gradient through the image's Gram matrices is computed (`losses.GRAM_GRADIENTS`).
+    gradient through the image's Gram matrices is computed (`settings.GRAM_GRADIENTS`).
     """
 
     def __init__(

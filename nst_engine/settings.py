@@ -16,7 +16,9 @@ STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 OPTIMIZERS = ("adam", "lbfgs")
 PRECISIONS = ("auto", "float32", "bfloat16")
 CONV_GRADIENTS = ("auto", "tensorflow", "flipped")
-GRAM_GRADIENTS = ("tensorflow", "symmetric")  # losses.GRAM_GRADIENTS; settings load before TensorFlow
+GRAM_GRADIENTS = ("tensorflow", "symmetric")
+"""How the gradient through a float32 Gram matrix is computed (losses.py): TensorFlow's own (two
+products, as the tutorial has it) or one product, as G is symmetric. The same arithmetic either way."""
 INITS = ("content", "noise")
 MIN_TILE_SIZE = 64
 """The smallest `--tile-size`: the tests ask for small tiles to stay fast. The memory plan itself
