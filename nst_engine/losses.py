@@ -35,29 +35,36 @@ def gram_matrix(features: tf.Tensor, gradient: str = "tensorflow") -> tf.Tensor:
     return tf.matmul(matrix, matrix, transpose_a=True) / count
 
 
-def _symmetric_gradient(matrix: tf.Tensor, upstream: tf.Tensor, positions: int, shape: tf.TensorShape) -> tf.Tensor:
-    """dL/dA for G = AᵀA/n and the upstream U = dL/dG: A·(U + Uᵀ)/n, in A's dtype.
+def symmetric_gram(features: tf.Tensor, pieces: int = 1) -> tf.Tensor:
+    """The float32 Gram matrix of activations (1, H, W, C), with its gradient written out.
 
-    Why: G is symmetric, so one product does what TensorFlow's two (A·U and A·Uᵀ, then their sum)
-    do; the products are most of a Gram matrix's cost."""
-    symmetric = tf.cast((upstream + tf.transpose(upstream)) / positions, matrix.dtype)
-    return tf.reshape(tf.matmul(matrix, symmetric), shape)
-
-
-def symmetric_gram(features: tf.Tensor) -> tf.Tensor:
-    """The Gram matrix of float32 activations (1, H, W, C) with a one-product gradient.
-
-    The presets' choice (`Settings.gram_gradient`): the Gram matrices' products were a sixth of a
-    float32 evaluation on the AMX machine, and this makes two of them where TensorFlow makes three
-    (2–3 % of an evaluation, docs/performance.md). `tutorial` keeps TensorFlow's."""
+    G is symmetric, so dL/dA = A·(U + Uᵀ)/n for the upstream U: one product where TensorFlow's
+    gradient makes two (A·U and A·Uᵀ, then their sum). The presets' choice in float32
+    (`Settings.gram_gradient`): the Gram products were a sixth of a float32 evaluation on the AMX
+    machine, and this is 2–3 % of an evaluation (docs/performance.md); `tutorial` keeps
+    TensorFlow's. With `pieces` > 1 the positions are cut into that many pieces whose products are
+    summed in float32 (`bfloat16_gram`)."""
     shape = features.shape
     positions, channels = int(shape[1]) * int(shape[2]), int(shape[3])
+    per_piece = positions // pieces
 
     @tf.custom_gradient
     def gram(activations):
         matrix = tf.reshape(activations, [positions, channels])
-        value = tf.matmul(matrix, matrix, transpose_a=True) / positions
-        return value, lambda upstream: _symmetric_gradient(matrix, upstream, positions, shape)
+        if pieces == 1:
+            total = tf.cast(tf.matmul(matrix, matrix, transpose_a=True), tf.float32)
+        else:
+            cut = tf.reshape(matrix[: pieces * per_piece], [pieces, per_piece, channels])
+            total = tf.reduce_sum(tf.cast(tf.matmul(cut, cut, transpose_a=True), tf.float32), axis=0)
+            if pieces * per_piece < positions:  # the last few positions, when they do not divide evenly
+                rest = matrix[pieces * per_piece :]
+                total += tf.cast(tf.matmul(rest, rest, transpose_a=True), tf.float32)
+
+        def gradient(upstream):
+            symmetric = tf.cast((upstream + tf.transpose(upstream)) / positions, matrix.dtype)
+            return tf.reshape(tf.matmul(matrix, symmetric), shape)
+
+        return total / positions, gradient
 
     return gram(features)
 
@@ -69,26 +76,11 @@ def bfloat16_gram(features: tf.Tensor) -> tf.Tensor:
     (docs/performance.md), where bfloat16 products run on the matrix units. A product of two
     bfloat16 numbers is exact in float32, and the matrix units sum in float32; only each result is
     rounded to bfloat16 (8 bits). So the positions are cut into up to GRAM_CHUNKS pieces whose
-    matrices are summed in float32: each piece's rounding is a small part of the whole.
-
-    The gradient is written out as in `symmetric_gram`: one product where TensorFlow's would make two.
+    matrices are summed in float32: each piece's rounding is a small part of the whole. The
+    gradient is `symmetric_gram`'s.
     """
-    shape = features.shape
-    positions, channels = int(shape[1]) * int(shape[2]), int(shape[3])
-    chunks = max(1, min(GRAM_CHUNKS, positions // (GRAM_CHUNK_POSITIONS * channels)))
-    per_chunk = positions // chunks
-
-    @tf.custom_gradient
-    def gram(activations):
-        matrix = tf.reshape(activations, [positions, channels])
-        pieces = tf.reshape(matrix[: chunks * per_chunk], [chunks, per_chunk, channels])
-        total = tf.reduce_sum(tf.cast(tf.matmul(pieces, pieces, transpose_a=True), tf.float32), axis=0)
-        if chunks * per_chunk < positions:  # the last few positions, when they do not divide evenly
-            rest = matrix[chunks * per_chunk :]
-            total += tf.cast(tf.matmul(rest, rest, transpose_a=True), tf.float32)
-        return total / positions, lambda upstream: _symmetric_gradient(matrix, upstream, positions, shape)
-
-    return gram(features)
+    positions, channels = int(features.shape[1]) * int(features.shape[2]), int(features.shape[3])
+    return symmetric_gram(features, max(1, min(GRAM_CHUNKS, positions // (GRAM_CHUNK_POSITIONS * channels))))
 
 
 def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
