@@ -41,7 +41,7 @@ def symmetric_gram(features: tf.Tensor, pieces: int = 1) -> tf.Tensor:
     G is symmetric, so dL/dA = A·(U + Uᵀ)/n for the upstream U: one product where TensorFlow's
     gradient makes two (A·U and A·Uᵀ, then their sum). The presets' choice in float32
     (`Settings.gram_gradient`): the Gram products were a sixth of a float32 evaluation on the AMX
-    machine, and this is 2–3 % of an evaluation (docs/performance.md); `tutorial` keeps
+    machine, and this is 2–4 % of an evaluation (docs/performance.md); `tutorial` keeps
     TensorFlow's. With `pieces` > 1 the positions are cut into that many pieces whose products are
     summed in float32 (`bfloat16_gram`)."""
     shape = features.shape
