@@ -34,6 +34,12 @@ def main() -> None:
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--memory", type=int, default=20, help="L-BFGS history length")
     parser.add_argument("--levels", type=int, default=PRESETS["balanced"].lbfgs_levels, help="L-BFGS H0 levels")
+    parser.add_argument(
+        "--pixel-scaling",
+        action=argparse.BooleanOptionalAction,
+        default=PRESETS["balanced"].lbfgs_pixel_scaling,
+        help="L-BFGS H0 weighted per pixel (lbfgs.PixelScaling)",
+    )
     args = parser.parse_args()
 
     from nst_engine import transfer
@@ -49,6 +55,7 @@ def main() -> None:
         precision=args.precision,
         lbfgs_memory=args.memory,
         lbfgs_levels=args.levels,
+        lbfgs_pixel_scaling=args.pixel_scaling,
     )
     stages = schedule.plan((content.shape[1], content.shape[0]), [(style.shape[1], style.shape[0])], settings)
     extractor = build_extractor(str(weights.locate()), args.precision)
@@ -60,7 +67,10 @@ def main() -> None:
 
     transfer.stylize(extractor, content, [style], [1.0], settings, stages, record)
     crossed = next((c for c in curve if c[1] <= args.target), None)
-    print(f"stages {[s.size for s in stages]} iterations {iterations} precision {args.precision} levels {args.levels}")
+    print(
+        f"stages {[s.size for s in stages]} iterations {iterations} precision {args.precision} levels {args.levels}"
+        f" pixel scaling {args.pixel_scaling}"
+    )
     print("last stage, loss every 20 evaluations:", ", ".join(f"{n}: {loss:.3g}" for n, loss, _ in curve[::20]))
     if crossed:
         print(f"reached {args.target:.4g} after {crossed[0]} evaluations of the last stage ({crossed[2]:.0f} s)")

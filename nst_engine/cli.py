@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="blur levels (2, 4, ... 2^N px) in L-BFGS's first Hessian guess (0: plain L-BFGS)",
     )
     opt.add_argument(
+        "--lbfgs-pixel-scaling",
+        action=argparse.BooleanOptionalAction,
+        help="weight each pixel's step in L-BFGS's first Hessian guess by the inverse of its recent gradients' "
+        "size, as Adam does (--no-lbfgs-pixel-scaling: the guess alone)",
+    )
+    opt.add_argument(
         "--precision",
         choices=list(PRECISIONS),
         help="convolution arithmetic; auto = bfloat16 only where the hardware runs it natively",
@@ -202,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-OPTIMIZER_OPTIONS = {"adam": ("learning_rate", "beta1", "beta2", "epsilon"), "lbfgs": ("lbfgs_memory", "lbfgs_levels")}
+OPTIMIZER_OPTIONS = {
+    "adam": ("learning_rate", "beta1", "beta2", "epsilon"),
+    "lbfgs": ("lbfgs_memory", "lbfgs_levels", "lbfgs_pixel_scaling"),
+}
 """Options that only one optimiser reads: given for a run with the other, they would change nothing."""
 
 

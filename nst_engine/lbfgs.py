@@ -5,7 +5,9 @@ are frozen for the step, the step is projected back into the box, and a backtrac
 asks for sufficient decrease along the projected step. Nothing leaves the device but scalars.
 
 Its first guess at the inverse Hessian, H0, is γ times a fixed shape (`multiscale`) rather than γ
-times the identity, so that large smooth changes of colour are not left for last.
+times the identity, so that large smooth changes of colour are not left for last. Optionally
+(`PixelScaling`) that shape is also weighted per pixel by the inverse of the recent gradients' size,
+as Adam weights its steps, so that regions with weak gradients are not left for last either.
 """
 
 from __future__ import annotations
@@ -101,6 +103,57 @@ _HALVE = np.outer(_TAPS, _TAPS).reshape(4, 4, 1, 1)
 old one and ¼ of the next), and on smooth images halving then doubling multiplies by 4. A NumPy
 array, not a tensor: a tensor made at import would start TensorFlow's runtime before
 `device.prepare` can set the GPU up."""
+
+
+PIXEL_DECAY = 0.9
+"""`PixelScaling`'s moving average of squared gradients keeps this much of its past at each
+evaluation: about the last ten evaluations count (0.99 and 0.5 were measured worse, 0.8 alike)."""
+
+PIXEL_SPREAD = 10.0
+"""`PixelScaling` weighs no pixel more than this many times a typical pixel (the geometric mean of
+the pixels' gradient sizes), nor less than its inverse: a pixel whose gradient is near zero must not
+take an unbounded step. The geometric mean, because a few very steep or flat pixels hardly move it."""
+
+
+class PixelScaling:
+    """Per-pixel weights w for H0: γ·√w·shape·√w, w ∝ 1/RMS of each pixel's recent gradients.
+
+    Why: L-BFGS's H0 = γ·shape moves every pixel in proportion to its own gradient until the
+    history has learnt better, and the history (20 pairs) learns little about the image's many
+    regions one by one. Where the gradients are weak (a sky, a flat wall) the image changes last.
+    Adam divides each pixel's step by the RMS of its recent gradients; here that division shapes
+    H0 instead, so L-BFGS keeps its curvature pairs and its line search. w changes with every
+    evaluation, but each H0 is symmetric positive definite, so every direction is still downhill.
+    The channels of a pixel share one weight, so the step keeps its colour balance (separate
+    weights per channel helped one bundled pair and hurt the other). Measured: docs/performance.md.
+    """
+
+    def __init__(self, like: tf.Tensor):
+        pixels = (*like.shape[:-1], 1)
+        self._mean_square = tf.Variable(tf.zeros(pixels, like.dtype), trainable=False)
+        self._count = tf.Variable(tf.zeros((), like.dtype), trainable=False)
+        self.root = tf.Variable(tf.ones(pixels, like.dtype), trainable=False)
+        """√w, shape (1, H, W, 1)."""
+        self._update = tf.function(self._observe, autograph=False)
+
+    def observe(self, grad: tf.Tensor) -> None:
+        """Take in one evaluation's gradient and update the weights."""
+        self._update(grad)
+
+    def shaped(self, shape: Shape) -> Shape:
+        """`shape` weighted by these pixel weights: v ↦ √w·shape(√w·v), symmetric positive definite
+        whenever `shape` is."""
+        return lambda v: self.root * shape(self.root * v)
+
+    def _observe(self, grad: tf.Tensor) -> None:
+        self._count.assign_add(1.0)
+        self._mean_square.assign(
+            PIXEL_DECAY * self._mean_square + (1.0 - PIXEL_DECAY) * tf.reduce_mean(grad**2, -1, keepdims=True)
+        )
+        rms = tf.sqrt(self._mean_square / (1.0 - PIXEL_DECAY**self._count))  # Adam's correction for the start
+        typical = tf.exp(tf.reduce_mean(tf.math.log(rms + 1e-30)))
+        weight = 1.0 / tf.clip_by_value(rms / typical, 1.0 / PIXEL_SPREAD, PIXEL_SPREAD)
+        self.root.assign(tf.sqrt(weight / tf.reduce_mean(weight)))
 
 
 class _Pair(NamedTuple):
@@ -217,16 +270,26 @@ def minimize(
     high: tf.Tensor,
     memory: int = 10,
     h0: Shape = identity,
+    pixel_scaling: bool = False,
 ) -> None:
     """Minimise from `start` inside [low, high] until `evaluate` raises (budget, cancel).
 
     `evaluate` is called once per loss+gradient; the caller counts, keeps the best point and stops
     the run by raising (e.g. BudgetSpent), which propagates from here. `h0` is the shape of the
-    first inverse-Hessian guess (`identity` or `multiscale(...)`).
+    first inverse-Hessian guess (`identity` or `multiscale(...)`); with `pixel_scaling` it is also
+    weighted per pixel by every gradient evaluated so far (`PixelScaling`).
     """
     x = tf.clip_by_value(start, low, high)
-    loss, grad = evaluate(x)
-    history = History(memory, x, h0)
+    scaling = PixelScaling(x) if pixel_scaling else None
+
+    def evaluated(point: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        value, gradient = evaluate(point)
+        if scaling is not None:
+            scaling.observe(gradient)
+        return value, gradient
+
+    loss, grad = evaluated(x)
+    history = History(memory, x, h0 if scaling is None else scaling.shaped(h0))
     while True:
         direction, slope, rms = history.descent(x, grad, low, high)
         if not slope < 0:  # the curvature pairs stopped describing the function: start afresh
@@ -235,7 +298,7 @@ def minimize(
         step = 1.0 if history.gamma is not None else FIRST_STEP_RMS / (rms + 1e-12)
         while True:
             candidate, decrease = _trial(x, direction, tf.constant(step, x.dtype), low, high, grad)
-            new_loss, new_grad = evaluate(candidate)
+            new_loss, new_grad = evaluated(candidate)
             if float(new_loss) <= float(loss) + ARMIJO * float(decrease):
                 break
             # Backtrack to the minimum of the quadratic through the two losses, within [0.1, 0.5]·step.

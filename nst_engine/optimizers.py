@@ -90,6 +90,7 @@ def run_lbfgs(
     on_step: StepCallback | None = None,
     h0: lbfgs.Shape = lbfgs.identity,
     control: RunControl = UNINTERRUPTED,
+    pixel_scaling: bool = False,
 ) -> np.ndarray:
     """Projected L-BFGS in TensorFlow (`lbfgs.py`); `iterations` counts loss+gradient evaluations.
     Returns the best image evaluated (the start, if finishing was asked for before the first).
@@ -124,6 +125,7 @@ def run_lbfgs(
             high,
             memory,
             h0,
+            pixel_scaling,
         )
     except lbfgs.BudgetSpent:
         pass

@@ -42,6 +42,9 @@ class Settings:
     # L-BFGS's first inverse-Hessian guess also blurs over 2, 4, … 2^levels pixels, so
     # large smooth colour changes keep pace (lbfgs.multiscale); 0 = textbook L-BFGS.
     lbfgs_levels: int = 4
+    # L-BFGS's first inverse-Hessian guess also weights each pixel by the inverse of its recent
+    # gradients' size, as Adam does, so weak-gradient regions keep pace (lbfgs.PixelScaling).
+    lbfgs_pixel_scaling: bool = False
     precision: str = "float32"
     # Which kernel computes the gradient through the convolutions (conv_gradient.py); the same
     # arithmetic either way. `tutorial` keeps TensorFlow's own, as the tutorial does.
@@ -140,15 +143,18 @@ PRESETS: dict[str, Settings] = {
         refine_iterations=10,
     ),
     # The default: the tutorial's objective at 512 px, minimised by L-BFGS to below the tutorial's
-    # final loss with both bundled pairs in 28 % of its evaluations (see docs/performance.md).
+    # final loss with both bundled pairs in 24 % of its evaluations (see docs/performance.md).
     # Twenty corrections (16-bit history: 240 bytes a pixel); a first inverse-Hessian guess that
     # also blurs over up to 64 px, so a sky can change colour as a whole (4 levels needed about 290
-    # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night).
+    # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night), and that
+    # weights each pixel by its recent gradients (about 200-215 then, for both pairs). `preview`
+    # leaves the weights out: they pay only after the first 60 or so evaluations.
     "balanced": Settings(
-        iterations=(280,),
+        iterations=(240,),
         optimizer="lbfgs",
         lbfgs_memory=20,
         lbfgs_levels=6,
+        lbfgs_pixel_scaling=True,
         precision="auto",
         conv_gradient="auto",
         gram_gradient="symmetric",

@@ -176,4 +176,6 @@ def _optimise(objective, start, iterations, settings, report, control) -> np.nda
             control,
         )
     h0 = lbfgs.multiscale(settings.lbfgs_levels)
-    return run_lbfgs(objective, start, iterations, settings.lbfgs_memory, report, h0, control)
+    return run_lbfgs(
+        objective, start, iterations, settings.lbfgs_memory, report, h0, control, settings.lbfgs_pixel_scaling
+    )

@@ -98,6 +98,7 @@ CASES = {
     "an abbreviated option": (["--prog", "json"], "usage", 2),
     "Adam's learning rate for L-BFGS": (["--preset", "balanced", "--learning-rate", "3"], "bad_option", 2),
     "L-BFGS's history for Adam": (["--preset", "tutorial", "--lbfgs-memory", "5"], "bad_option", 2),
+    "L-BFGS's pixel scaling for Adam": (["--preset", "tutorial", "--no-lbfgs-pixel-scaling"], "bad_option", 2),
     "an unknown Gram gradient": (["--gram-gradient", "fast"], "usage", 2),
 }
 

@@ -159,3 +159,43 @@ def test_history_applies_the_bfgs_inverse_hessian_of_the_pairs_it_holds(h0):
         np.testing.assert_allclose(got, inverse @ q, rtol=1e-3, atol=1e-4 * np.abs(inverse @ q).max())
     history.clear()
     np.testing.assert_allclose(history.apply(image(q)).numpy().ravel(), h0_matrix @ q, rtol=1e-5, atol=1e-5)
+
+
+def test_pixel_scaling_weighs_each_pixel_by_the_inverse_of_its_gradients_size():
+    """Weights ∝ 1/RMS of a pixel's gradients (its channels together), mean 1, and no further than
+    the spread from a typical pixel's (the geometric mean)."""
+    grad = np.ones((1, 4, 4, 3), np.float32)
+    grad[:, :, 1] *= 2.0  # a pixel column twice as steep: half the weight
+    grad[:, 3, 3] *= 1e6  # a pixel far steeper: held at the spread
+    grad[:, 0, 0] = [0.0, 3.0, 0.0]  # the channels share one weight: √3 as steep as the first column
+    scaling = lbfgs.PixelScaling(tf.zeros(grad.shape))
+    for _ in range(3):  # the same gradient each time: the moving average is that gradient
+        scaling.observe(tf.constant(grad))
+    weight = scaling.root.numpy()[0, :, :, 0] ** 2
+    assert weight.shape == (4, 4)
+    np.testing.assert_allclose(weight.mean(), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(weight[1:, 0] / weight[1:, 1], 2.0, rtol=1e-5)
+    np.testing.assert_allclose(weight[0, 0] / weight[0, 1], 2.0 / np.sqrt(3.0), rtol=1e-5)
+    typical = np.exp(np.log(np.sqrt((grad**2).mean(-1))).mean())
+    np.testing.assert_allclose(weight[3, 3] / weight[1, 0], 1.0 / (lbfgs.PIXEL_SPREAD * typical), rtol=1e-4)
+    # and the weighted shape stays symmetric positive definite
+    rng = np.random.default_rng(7)
+    u, v = (tf.constant(rng.normal(size=grad.shape).astype(np.float32)) for _ in range(2))
+    h0 = scaling.shaped(lbfgs.multiscale(levels=1))
+    np.testing.assert_allclose(float(tf.reduce_sum(u * h0(v))), float(tf.reduce_sum(v * h0(u))), rtol=1e-4)
+    assert float(tf.reduce_sum(v * h0(v))) > 0
+
+
+def test_pixel_scaling_lets_weakly_pulled_pixels_keep_pace():
+    """Half the pixels are pulled to their target a hundred times more weakly, as a sky's colour is
+    in style transfer, with a spread of curvatures inside each half, so the twenty pairs cannot
+    learn them all. Weighted by its gradients, H0 starts near Newton's step there."""
+    rng = np.random.default_rng(8)
+    curvature = rng.uniform(1.0, 10.0, SHAPE).astype(np.float32)
+    curvature[:, :, : SHAPE[2] // 2] *= 0.01
+    centre = rng.uniform(-50.0, 50.0, SHAPE).astype(np.float32)
+    start = np.zeros(SHAPE, np.float32)
+    box = (np.float32(-1000.0), np.float32(1000.0))
+    _, plain = run(quadratic(curvature, centre), start, *box, 20, memory=20)
+    _, scaled = run(quadratic(curvature, centre), start, *box, 20, memory=20, pixel_scaling=True)
+    assert min(scaled) < 0.1 * min(plain)  # measured: 56 against 1701

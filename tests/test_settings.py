@@ -29,6 +29,19 @@ def test_the_command_line_chooses_the_gram_gradient():
     assert _settings(tutorial).gram_gradient == "tensorflow"
 
 
+def test_the_command_line_turns_the_pixel_scaling_off_and_on():
+    from nst_engine.cli import _settings, build_parser
+
+    base = ["run", "--content", "c.png", "--style", "s.png", "--output", "o.png"]
+    assert _settings(build_parser().parse_args(base)).lbfgs_pixel_scaling  # balanced's
+    assert not _settings(build_parser().parse_args([*base, "--no-lbfgs-pixel-scaling"])).lbfgs_pixel_scaling
+    preview = build_parser().parse_args([*base, "--preset", "preview"])
+    assert not _settings(preview).lbfgs_pixel_scaling
+    assert _settings(
+        build_parser().parse_args([*base, "--preset", "preview", "--lbfgs-pixel-scaling"])
+    ).lbfgs_pixel_scaling
+
+
 def test_overrides_replace_only_what_is_given():
     s = preset("tutorial", iterations=(10,), learning_rate=None)
     assert s.iterations == (10,) and s.learning_rate == 5.0
