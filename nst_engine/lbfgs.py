@@ -107,7 +107,8 @@ array, not a tensor: a tensor made at import would start TensorFlow's runtime be
 
 PIXEL_DECAY = 0.9
 """`PixelScaling`'s moving average of squared gradients keeps this much of its past at each
-evaluation: about the last ten evaluations count (0.99 and 0.5 were measured worse, 0.8 alike)."""
+evaluation: about the last ten evaluations count (in a first form of the weights, 0.99 and 0.5
+were measured worse and 0.8 alike: docs/performance.md)."""
 
 PIXEL_SPREAD = 10.0
 """`PixelScaling` weighs no pixel more than this many times a typical pixel (the geometric mean of

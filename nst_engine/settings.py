@@ -147,7 +147,7 @@ PRESETS: dict[str, Settings] = {
     # Twenty corrections (16-bit history: 240 bytes a pixel); a first inverse-Hessian guess that
     # also blurs over up to 64 px, so a sky can change colour as a whole (4 levels needed about 290
     # evaluations with the_scream, 6 levels about 250; 8 were worse with starry_night), and that
-    # weights each pixel by its recent gradients (about 200-215 then, for both pairs). `preview`
+    # weights each pixel by its recent gradients (about 195-210 then, for both pairs). `preview`
     # leaves the weights out: they pay only after the first 60 or so evaluations.
     "balanced": Settings(
         iterations=(240,),
